@@ -1,0 +1,147 @@
+"""config.toml → a frozen, validated Config.
+
+Read once at start-up; every error names the key and the file, because an
+operator editing a config file needs to know exactly which line to fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeder.errors import FeederError
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+
+class ConfigError(FeederError):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class Config:
+    inbox: Path
+    database: Path
+    output_dir: Path
+    base_url: str
+    site_title: str
+    id_prefix: str
+    timezone: ZoneInfo
+    language: str
+    max_items: int
+    settle_seconds: float
+    max_file_size: int
+    category_slugs: dict[str, str] = field(default_factory=dict)
+    source: Path = DEFAULT_CONFIG_PATH
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.output_dir / "feeds"
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.output_dir / "articles"
+
+    @property
+    def lock_path(self) -> Path:
+        """Serialises ingest and regeneration between processes sharing a database."""
+        return self.database.with_name(self.database.name + ".lock")
+
+    def url(self, relative: str) -> str:
+        """An absolute URL for a path under the output directory."""
+        return self.base_url + relative
+
+
+class _Reader:
+    """Pulls typed values out of a parsed TOML table, naming key and file on error."""
+
+    def __init__(self, data: dict[str, Any], source: Path) -> None:
+        self.data = data
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: key '{key}' {problem}")
+
+    def get(self, key: str, kind: type, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        if value is None:
+            raise self.fail(key, "is missing; add it (see the comments in config.toml)")
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if wrong_type:
+            raise self.fail(key, f"must be a {kind.__name__}, not {value!r}")
+        return value
+
+    def positive(self, key: str, kind: type, default: Any = None) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            raise self.fail(key, f"must be greater than 0, not {value!r}")
+        return value
+
+    def non_negative(self, key: str, kind: type, default: Any = None) -> Any:
+        value = self.get(key, kind, default)
+        if value < 0:
+            raise self.fail(key, f"must be 0 or more, not {value!r}")
+        return value
+
+    def path(self, key: str, default: str | None = None) -> Path:
+        """Relative paths are relative to the config file, so it works from any directory."""
+        value = Path(self.get(key, str, default)).expanduser()
+        return value if value.is_absolute() else (self.source.parent / value).resolve()
+
+
+def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
+    try:
+        with path.open("rb") as config_file:
+            data = tomllib.load(config_file)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; pass --config PATH or run from the directory "
+            "that holds config.toml"
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], source: Path) -> Config:
+    reader = _Reader(data, source)
+    base_url = reader.get("base_url", str)
+    if urlsplit(base_url).scheme not in {"http", "https"} or not urlsplit(base_url).netloc:
+        raise reader.fail("base_url", f"must be an absolute http(s) URL, not {base_url!r}")
+    id_prefix = reader.get("id_prefix", str)
+    if not id_prefix.startswith("tag:") or "," not in id_prefix or ":" not in id_prefix[4:]:
+        raise reader.fail(
+            "id_prefix",
+            f"must be a tag: URI such as 'tag:example.org,2024:feeder', not {id_prefix!r}",
+        )
+    timezone_name = reader.get("timezone", str, "Asia/Baku")
+    try:
+        timezone = ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.fail("timezone", f"names no known time zone: {timezone_name!r}") from None
+    slugs = data.get("category_slugs", {})
+    if not isinstance(slugs, dict) or not all(
+        isinstance(slug, str) and slug for slug in slugs.values()
+    ):
+        raise reader.fail("category_slugs", 'must be a table of category name = "slug"')
+    return Config(
+        inbox=reader.path("inbox"),
+        database=reader.path("database"),
+        output_dir=reader.path("output_dir"),
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        site_title=reader.get("site_title", str),
+        id_prefix=id_prefix.rstrip("/"),
+        timezone=timezone,
+        language=reader.get("language", str, "ru"),
+        max_items=reader.positive("max_items", int, 50),
+        settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
+        max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
+        category_slugs=dict(slugs),
+        source=source,
+    )

@@ -1,0 +1,280 @@
+"""Scan the inbox, skip what was seen, parse what is new, store it.
+
+Files are handled in batches, each stored in one transaction: a crash loses at
+most the batch in flight, and the next run redoes it. An unchanged file is
+recognised by its recorded size and mtime without being read, so a rescan of
+a large inbox costs a stat per file. Source files are only ever read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from feeder.config import Config
+from feeder.errors import FeederError
+from feeder.model import Article, Rejection, RejectReason
+from feeder.slugs import category_slug, page_key
+from feeder.store import SeenFile, Store, StoredStory
+from feeder.wire import parse
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+SUFFIX = ".txt"
+# A story's dateline has no time of day; when its file's mtime is not on that
+# day either, the story is placed at local noon.
+DEFAULT_TIME_OF_DAY = time_of_day(12)
+
+# Called with (files done, files in the inbox) after each batch.
+Progress = Callable[[int, int], None]
+
+
+class InboxError(FeederError):
+    """The inbox folder cannot be listed."""
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    unchanged: int = 0
+    changed_categories: set[str] = field(default_factory=set)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "unchanged": self.unchanged,
+        }
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One file read from the inbox and parsed, waiting to be stored."""
+
+    name: str
+    size: int
+    mtime_ns: int
+    result: Article | Rejection
+
+    @property
+    def mtime(self) -> datetime:
+        return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
+
+
+def inbox_names(inbox: Path) -> list[str]:
+    """Candidate article files, in name order (the agency numbers its files).
+
+    Hidden files are partial uploads (rsync, editors), other suffixes are not articles.
+    """
+    try:
+        with os.scandir(inbox) as entries:
+            return sorted(
+                entry.name
+                for entry in entries
+                if not entry.name.startswith(".") and entry.name.lower().endswith(SUFFIX)
+            )
+    except OSError as error:
+        raise InboxError(
+            f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
+        ) from None
+
+
+def publish_time(story_date: date, mtime: datetime, zone: ZoneInfo) -> datetime:
+    """The file's mtime when it falls on the dateline's day (local time), else local noon."""
+    local = mtime.astimezone(zone)
+    if local.date() == story_date:
+        return local.replace(microsecond=0)
+    return datetime.combine(story_date, DEFAULT_TIME_OF_DAY, zone)
+
+
+class Ingester:
+    def __init__(
+        self, store: Store, config: Config, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    def run(self, complete: Collection[str] = (), progress: Progress | None = None) -> IngestReport:
+        """Ingest the whole inbox. `complete` names files known to be fully written
+        (the watcher saw them closed), which need not wait `settle_seconds`."""
+        report = IngestReport()
+        names = inbox_names(self.config.inbox)
+        for start in range(0, len(names), BATCH_SIZE):
+            batch = names[start : start + BATCH_SIZE]
+            deliveries = list(self._read_changed(batch, complete, report))
+            with self.store.transaction():
+                for delivery in deliveries:
+                    self._store(delivery, report)
+            if progress:
+                progress(start + len(batch), len(names))
+        with self.store.transaction():
+            for name in self.store.forget_missing_rejects(set(names)):
+                log.info("%s: rejected file is gone from the inbox; forgetting it", name)
+        return report
+
+    def _read_changed(
+        self, names: list[str], complete: Collection[str], report: IngestReport
+    ) -> Iterator[Delivery]:
+        seen = self.store.seen_files(names)
+        now = self.clock()
+        for name in names:
+            path = self.config.inbox / name
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue  # removed since the listing
+            except OSError as error:
+                yield self._unreadable(name, 0, 0, error)
+                continue
+            if not stat.S_ISREG(status.st_mode):
+                continue  # a directory or device that happens to be named *.txt
+            if _unchanged(seen.get(name), status):
+                report.unchanged += 1
+                continue
+            if name not in complete and now - status.st_mtime < self.config.settle_seconds:
+                log.debug(
+                    "%s: modified %.1f s ago, waiting for it to settle", name, now - status.st_mtime
+                )
+                report.skipped += 1
+                continue
+            delivery = self._read(path, status)
+            if delivery is None:
+                log.info("%s: still being written, leaving it for the next run", name)
+                report.skipped += 1
+            else:
+                yield delivery
+
+    def _read(self, path: Path, status: os.stat_result) -> Delivery | None:
+        name = path.name
+        limit = self.config.max_file_size
+        if status.st_size > limit:
+            message = (
+                f"the file is {status.st_size:,} bytes, over max_file_size ({limit:,}); "
+                "raise max_file_size in config.toml if it is a genuine article"
+            )
+            rejection = Rejection(name, "", RejectReason.TOO_LARGE, message)
+            return Delivery(name, status.st_size, status.st_mtime_ns, rejection)
+        try:
+            with path.open("rb") as source:
+                data = source.read(limit + 1)
+                after = os.fstat(source.fileno())
+        except OSError as error:
+            return self._unreadable(name, status.st_size, status.st_mtime_ns, error)
+        if len(data) != after.st_size or (after.st_size, after.st_mtime_ns) != (
+            status.st_size,
+            status.st_mtime_ns,
+        ):
+            return None
+        return Delivery(name, status.st_size, status.st_mtime_ns, parse(data, name))
+
+    def _unreadable(self, name: str, size: int, mtime_ns: int, error: OSError) -> Delivery:
+        message = (
+            f"cannot read the file: {error.strerror}; make it readable by the user feeder runs as"
+        )
+        return Delivery(name, size, mtime_ns, Rejection(name, "", RejectReason.UNREADABLE, message))
+
+    def _store(self, delivery: Delivery, report: IngestReport) -> None:
+        result = delivery.result
+        if isinstance(result, Rejection):
+            self._store_rejection(delivery, result, report)
+            return
+        existing = self.store.story(result.story_id)
+        duplicate_of = None if existing else self.store.story_with_content(result.sha256)
+        if existing and existing.sha256 == result.sha256:
+            outcome = "unchanged"
+            report.unchanged += 1
+        elif duplicate_of:
+            outcome = "duplicate"
+            report.duplicate += 1
+            log.info("%s: duplicate of story %s, skipped", delivery.name, duplicate_of)
+        else:
+            outcome = self._save(delivery, result, existing, report)
+        self.store.clear_reject(delivery.name)
+        self.store.record_file(
+            delivery.name,
+            delivery.size,
+            delivery.mtime_ns,
+            result.sha256,
+            outcome,
+            duplicate_of or result.story_id,
+        )
+
+    def _save(
+        self,
+        delivery: Delivery,
+        article: Article,
+        existing: StoredStory | None,
+        report: IngestReport,
+    ) -> str:
+        slug = category_slug(article.category, self.config.category_slugs)
+        zone = self.config.timezone
+        if existing is None:
+            published = publish_time(article.date, delivery.mtime, zone)
+            updated, revision, outcome = published, 1, "new"
+            report.new += 1
+            log.info("%s: new story in %s", delivery.name, slug)
+        else:
+            same_day = existing.story_date == article.date.isoformat()
+            published = (
+                existing.published if same_day else publish_time(article.date, delivery.mtime, zone)
+            )
+            # A correction always moves `updated` forward, even if the file's clock is behind.
+            updated = max(delivery.mtime, existing.updated + timedelta(seconds=1), published)
+            revision, outcome = existing.revision + 1, "updated"
+            report.updated += 1
+            log.info(
+                "%s: correction, story %s now at revision %d",
+                delivery.name,
+                article.story_id,
+                revision,
+            )
+            if existing.category_slug != slug:
+                self.store.mark_dirty([existing.category_slug])
+                report.changed_categories.add(existing.category_slug)
+        self.store.save_article(
+            article,
+            page_key=page_key(article.story_id),
+            category_slug=slug,
+            published=published,
+            updated=updated,
+            revision=revision,
+        )
+        report.changed_categories.add(slug)
+        return outcome
+
+    def _store_rejection(
+        self, delivery: Delivery, rejection: Rejection, report: IngestReport
+    ) -> None:
+        report.rejected += 1
+        if self.store.record_reject(rejection, datetime.now(UTC)):
+            log.warning("%s: rejected: %s", delivery.name, rejection.message)
+        if rejection.reason is RejectReason.UNREADABLE:
+            return  # fixing permissions changes no size or mtime, so retry it every run
+        self.store.record_file(
+            delivery.name, delivery.size, delivery.mtime_ns, rejection.sha256, "rejected", None
+        )
+
+
+def _unchanged(seen: SeenFile | None, status: os.stat_result) -> bool:
+    return seen is not None and (seen.size, seen.mtime_ns) == (status.st_size, status.st_mtime_ns)

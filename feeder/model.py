@@ -1,0 +1,79 @@
+"""The plain data that flows from the parser through the store to the feeds."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+class RejectReason(enum.Enum):
+    """Why a delivered file was not published; the value is the stable code kept in the database."""
+
+    EMPTY = "empty"
+    NOT_TEXT = "not-text"
+    TOO_LARGE = "too-large"
+    UNREADABLE = "unreadable"
+    NO_HEADLINE = "no-headline"
+    NO_DATELINE = "no-dateline"
+    IMPOSSIBLE_DATE = "impossible-date"
+    NO_END_MARK = "no-end-mark"
+    NO_BODY = "no-body"
+    NO_CATEGORY = "no-category"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A file that cannot be published, with a message that tells the operator what to fix."""
+
+    source_name: str
+    sha256: str
+    reason: RejectReason
+    message: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One story exactly as the agency delivered it, parsed and cleaned, not yet stored."""
+
+    story_id: str
+    source_name: str
+    title: str
+    place: str
+    agency: str
+    date: date
+    paragraphs: tuple[str, ...]
+    category: str
+    teasers: tuple[str, ...]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored story as the feeds and pages publish it (teasers are never published)."""
+
+    story_id: str
+    page_key: str
+    title: str
+    place: str
+    agency: str
+    paragraphs: tuple[str, ...]
+    category: str
+    category_slug: str
+    published: datetime
+    updated: datetime
+    revision: int
+
+    @property
+    def summary(self) -> str:
+        return self.paragraphs[0]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category as the index lists it."""
+
+    slug: str
+    name: str
+    count: int
+    newest: datetime | None

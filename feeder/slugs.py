@@ -1,0 +1,32 @@
+"""Names → stable ASCII path segments for feed and page URLs.
+
+A URL that subscribers have saved must never change, so slugs depend only on
+the name (and an explicit override), never on order of arrival.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from slugify import slugify
+
+ALL_NEWS = "all"
+
+
+def category_slug(name: str, overrides: Mapping[str, str]) -> str:
+    """`Политика` → `politika`, unless config.toml's [category_slugs] says otherwise."""
+    if name in overrides:
+        return overrides[name]
+    slug = slugify(name) or _hashed("category", name)
+    return f"{slug}-category" if slug == ALL_NEWS else slug
+
+
+def page_key(story_id: str) -> str:
+    """The agency's ids are already URL-safe; hand-dropped names get a transliteration plus a hash."""
+    slug = slugify(story_id, lowercase=False, regex_pattern=r"[^-A-Za-z0-9_]+")
+    return slug if slug == story_id else _hashed(slug or "story", story_id)
+
+
+def _hashed(prefix: str, text: str) -> str:
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"

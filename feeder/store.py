@@ -1,0 +1,481 @@
+"""SQLite via sqlite-utils: schema, migrations and every query feeder makes.
+
+One database file in WAL mode so readers (status, the server, regeneration)
+never wait for the writer, with short `BEGIN IMMEDIATE` write transactions so
+two processes never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from feeder.errors import FeederError
+from feeder.model import Article, Category, Entry, Rejection
+from feeder.slugs import ALL_NEWS
+
+BUSY_TIMEOUT_SECONDS = 30.0
+# SQLite caps bound parameters per statement; look-ups go in chunks below it.
+_MAX_PARAMETERS = 500
+
+
+class StoreError(FeederError):
+    """The database cannot be opened or used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class SeenFile:
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class StoredStory:
+    """What ingest needs to know about a story already in the archive."""
+
+    story_id: str
+    sha256: str
+    category_slug: str
+    story_date: str
+    published: datetime
+    updated: datetime
+    revision: int
+
+
+@dataclass(frozen=True)
+class StoredReject:
+    name: str
+    reason: str
+    message: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+def utc_text(moment: datetime) -> str:
+    """Timestamps are stored as UTC ISO 8601 text, which sorts in time order."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _create_schema_v1(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "story_id": str,
+            "page_key": str,
+            "source_name": str,
+            "title": str,
+            "place": str,
+            "agency": str,
+            "story_date": str,
+            "paragraphs": str,
+            "category": str,
+            "category_slug": str,
+            "teasers": str,
+            "sha256": str,
+            "published": str,
+            "updated": str,
+            "revision": int,
+            "page_dirty": int,
+        },
+        pk="story_id",
+        not_null={"page_key", "title", "category_slug", "sha256", "published", "updated"},
+    )
+    db["articles"].create_index(["page_key"], unique=True)
+    db["articles"].create_index(["sha256"])
+    db.execute(
+        "CREATE INDEX articles_category_newest ON articles(category_slug, published DESC, story_id DESC)"
+    )
+    db.execute("CREATE INDEX articles_newest ON articles(published DESC, story_id DESC)")
+    db.execute("CREATE INDEX articles_page_dirty ON articles(page_dirty) WHERE page_dirty = 1")
+    db["files"].create(
+        {"name": str, "size": int, "mtime_ns": int, "sha256": str, "outcome": str, "story_id": str},
+        pk="name",
+    )
+    db["rejects"].create(
+        {
+            "name": str,
+            "sha256": str,
+            "reason": str,
+            "message": str,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk="name",
+    )
+    db["feeds"].create({"slug": str, "name": str, "dirty": int}, pk="slug")
+    db["runs"].create(
+        {
+            "id": int,
+            "job": str,
+            "started": str,
+            "duration": float,
+            "counts": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["runs"].create_index(["job", "started"])
+
+
+# Each entry upgrades the schema by one version; append, never edit a released one.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_schema_v1]
+
+
+class Store:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            self.db = sqlite_utils.Database(connection)
+            self.db.enable_wal()
+            # In WAL mode NORMAL never corrupts; a power cut can only lose the last commits.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open database {path}: {error}") from error
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front, so it cannot deadlock."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this feeder "
+                f"({len(MIGRATIONS)}); upgrade feeder"
+            )
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    # --- files seen in the inbox -------------------------------------------------
+
+    def seen_files(self, names: list[str]) -> dict[str, SeenFile]:
+        seen: dict[str, SeenFile] = {}
+        for start in range(0, len(names), _MAX_PARAMETERS):
+            chunk = names[start : start + _MAX_PARAMETERS]
+            rows = self.db.execute(
+                f"SELECT name, size, mtime_ns, sha256 FROM files WHERE name IN ({_marks(chunk)})",
+                chunk,
+            )
+            seen.update({name: SeenFile(size, mtime, sha) for name, size, mtime, sha in rows})
+        return seen
+
+    def record_file(
+        self, name: str, size: int, mtime_ns: int, sha256: str, outcome: str, story_id: str | None
+    ) -> None:
+        self.db["files"].upsert(
+            {
+                "name": name,
+                "size": size,
+                "mtime_ns": mtime_ns,
+                "sha256": sha256,
+                "outcome": outcome,
+                "story_id": story_id,
+            },
+            pk="name",
+        )
+
+    # --- rejected files ----------------------------------------------------------
+
+    def record_reject(self, rejection: Rejection, now: datetime) -> bool:
+        """Returns whether this is news (a new file or a new reason), worth a log line."""
+        previous = self.db.execute(
+            "SELECT sha256, reason FROM rejects WHERE name = ?", [rejection.source_name]
+        ).fetchone()
+        self.db["rejects"].upsert(
+            {
+                "name": rejection.source_name,
+                "sha256": rejection.sha256,
+                "reason": rejection.reason.value,
+                "message": rejection.message,
+                "last_seen": utc_text(now),
+            },
+            pk="name",
+        )
+        if previous is None:
+            self.db.execute(
+                "UPDATE rejects SET first_seen = ? WHERE name = ?",
+                [utc_text(now), rejection.source_name],
+            )
+        return previous != (rejection.sha256, rejection.reason.value)
+
+    def clear_reject(self, name: str) -> None:
+        self.db.execute("DELETE FROM rejects WHERE name = ?", [name])
+
+    def forget_missing_rejects(self, present_names: set[str]) -> list[str]:
+        """A rejected file that left the inbox is no longer a problem to report."""
+        gone = [
+            name
+            for (name,) in self.db.execute("SELECT name FROM rejects")
+            if name not in present_names
+        ]
+        for name in gone:
+            self.clear_reject(name)
+        return gone
+
+    def rejects(self) -> list[StoredReject]:
+        rows = self.db.execute(
+            "SELECT name, reason, message, first_seen, last_seen FROM rejects ORDER BY name"
+        )
+        return [
+            StoredReject(name, reason, message, from_utc_text(first), from_utc_text(last))
+            for name, reason, message, first, last in rows
+        ]
+
+    # --- articles ----------------------------------------------------------------
+
+    def story(self, story_id: str) -> StoredStory | None:
+        row = self.db.execute(
+            "SELECT story_id, sha256, category_slug, story_date, published, updated, revision "
+            "FROM articles WHERE story_id = ?",
+            [story_id],
+        ).fetchone()
+        if row is None:
+            return None
+        story_id, sha256, slug, story_date, published, updated, revision = row
+        return StoredStory(
+            story_id,
+            sha256,
+            slug,
+            story_date,
+            from_utc_text(published),
+            from_utc_text(updated),
+            revision,
+        )
+
+    def story_with_content(self, sha256: str) -> str | None:
+        row = self.db.execute(
+            "SELECT story_id FROM articles WHERE sha256 = ? LIMIT 1", [sha256]
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_article(
+        self,
+        article: Article,
+        *,
+        page_key: str,
+        category_slug: str,
+        published: datetime,
+        updated: datetime,
+        revision: int,
+    ) -> None:
+        self.db["articles"].upsert(
+            {
+                "story_id": article.story_id,
+                "page_key": page_key,
+                "source_name": article.source_name,
+                "title": article.title,
+                "place": article.place,
+                "agency": article.agency,
+                "story_date": article.date.isoformat(),
+                "paragraphs": json.dumps(article.paragraphs, ensure_ascii=False),
+                "category": article.category,
+                "category_slug": category_slug,
+                "teasers": json.dumps(article.teasers, ensure_ascii=False),
+                "sha256": article.sha256,
+                "published": utc_text(published),
+                "updated": utc_text(updated),
+                "revision": revision,
+                "page_dirty": 1,
+            },
+            pk="story_id",
+        )
+        self.db.execute(
+            "INSERT INTO feeds (slug, name, dirty) VALUES (?, ?, 1) "
+            "ON CONFLICT(slug) DO UPDATE SET name = excluded.name, dirty = 1",
+            [category_slug, article.category],
+        )
+        self.mark_dirty([ALL_NEWS])
+
+    def newest_entries(self, category_slug: str | None, limit: int) -> list[Entry]:
+        """Newest first; the story id breaks ties so the order never wobbles."""
+        where, parameters = (
+            ("WHERE category_slug = ?", [category_slug]) if category_slug else ("", [])
+        )
+        return self._entries(
+            f"SELECT {_ENTRY_COLUMNS} FROM articles {where} "
+            "ORDER BY published DESC, story_id DESC LIMIT ?",
+            [*parameters, limit],
+        )
+
+    def dirty_pages(self, limit: int) -> list[Entry]:
+        return self._entries(
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_dirty = 1 LIMIT ?", [limit]
+        )
+
+    def dirty_page_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM articles WHERE page_dirty = 1").fetchone()[0]
+
+    def entry_batches(self, size: int) -> Iterator[list[Entry]]:
+        """The whole archive, a batch at a time, with no cursor held open between batches."""
+        last = ""
+        while batch := self._entries(
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE story_id > ? ORDER BY story_id LIMIT ?",
+            [last, size],
+        ):
+            yield batch
+            last = batch[-1].story_id
+
+    def page_keys(self) -> list[str]:
+        return [key for (key,) in self.db.execute("SELECT page_key FROM articles")]
+
+    def entries_by_page_keys(self, keys: list[str]) -> list[Entry]:
+        return self._entries(
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_key IN ({_marks(keys)})", keys
+        )
+
+    def mark_pages_clean(self, story_ids: list[str]) -> None:
+        self.db.execute(
+            f"UPDATE articles SET page_dirty = 0 WHERE story_id IN ({_marks(story_ids)})", story_ids
+        )
+
+    def _entries(self, sql: str, parameters: list[Any]) -> list[Entry]:
+        return [_entry(row) for row in self.db.execute(sql, parameters)]
+
+    # --- feeds and categories ----------------------------------------------------
+
+    def mark_dirty(self, slugs: Iterable[str]) -> None:
+        for slug in slugs:
+            self.db.execute(
+                "INSERT INTO feeds (slug, dirty) VALUES (?, 1) "
+                "ON CONFLICT(slug) DO UPDATE SET dirty = 1",
+                [slug],
+            )
+
+    def dirty_feeds(self) -> list[str]:
+        return [
+            slug
+            for (slug,) in self.db.execute("SELECT slug FROM feeds WHERE dirty = 1 ORDER BY slug")
+        ]
+
+    def mark_clean(self, slug: str) -> None:
+        self.db.execute("UPDATE feeds SET dirty = 0 WHERE slug = ?", [slug])
+
+    def category_slugs(self) -> list[str]:
+        return [
+            slug
+            for (slug,) in self.db.execute(
+                "SELECT slug FROM feeds WHERE name IS NOT NULL ORDER BY slug"
+            )
+        ]
+
+    def categories(self) -> list[Category]:
+        """Every category that has a feed, with its article count and newest date."""
+        rows = self.db.execute(
+            "SELECT feeds.slug, feeds.name, COUNT(articles.story_id), MAX(articles.published) "
+            "FROM feeds LEFT JOIN articles ON articles.category_slug = feeds.slug "
+            "WHERE feeds.name IS NOT NULL GROUP BY feeds.slug ORDER BY feeds.name"
+        )
+        return [
+            Category(slug, name, count, from_utc_text(newest) if newest else None)
+            for slug, name, count, newest in rows
+        ]
+
+    def article_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    # --- runs ----------------------------------------------------------------------
+
+    def record_run(
+        self,
+        job: str,
+        started: datetime,
+        duration: float,
+        counts: dict[str, Any],
+        error: str | None,
+    ) -> None:
+        self.db["runs"].insert(
+            {
+                "job": job,
+                "started": utc_text(started),
+                "duration": round(duration, 3),
+                "counts": json.dumps(counts, ensure_ascii=False),
+                "error": error,
+            }
+        )
+
+    def last_run(self, job: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT started, duration, counts, error FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1",
+            [job],
+        ).fetchone()
+        if row is None:
+            return None
+        started, duration, counts, error = row
+        return {
+            "started": from_utc_text(started),
+            "duration": duration,
+            "counts": json.loads(counts),
+            "error": error,
+        }
+
+
+_ENTRY_COLUMNS = (
+    "story_id, page_key, title, place, agency, paragraphs, category, category_slug, "
+    "published, updated, revision"
+)
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    (
+        story_id,
+        page_key,
+        title,
+        place,
+        agency,
+        paragraphs,
+        category,
+        slug,
+        published,
+        updated,
+        revision,
+    ) = row
+    return Entry(
+        story_id=story_id,
+        page_key=page_key,
+        title=title,
+        place=place,
+        agency=agency,
+        paragraphs=tuple(json.loads(paragraphs)),
+        category=category,
+        category_slug=slug,
+        published=from_utc_text(published),
+        updated=from_utc_text(updated),
+        revision=revision,
+    )
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" * len(values))
