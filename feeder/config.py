@@ -56,6 +56,9 @@ class Config:
         return self.base_url + relative
 
 
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "a string in quotes"}
+
+
 class _Reader:
     """Pulls typed values out of a parsed TOML table, naming key and file on error."""
 
@@ -74,7 +77,7 @@ class _Reader:
             value = float(value)
         wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
         if wrong_type:
-            raise self.fail(key, f"must be a {kind.__name__}, not {value!r}")
+            raise self.fail(key, f"must be {_KIND_NAMES[kind]}, not {value!r}")
         return value
 
     def positive(self, key: str, kind: type, default: Any = None) -> Any:

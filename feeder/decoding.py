@@ -17,7 +17,7 @@ LEGACY_ENCODINGS = ["cp1251", "koi8_r"]
 _XML_FORBIDDEN = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # More forbidden characters than this share of the text means it is not text at all.
-_MAX_JUNK_SHARE = 0.01
+_MAX_JUNK_SHARE = 0.05
 
 
 class NotText(ValueError):

@@ -56,12 +56,8 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     try:
         if path.read_bytes() == data:
             return False
-    except FileNotFoundError:
-        pass
-    except OSError as error:
-        raise PublishError(
-            f"cannot read {path}: {error.strerror}; check its permissions"
-        ) from error
+    except OSError:
+        pass  # missing or unreadable: write it anew, and report if that fails
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temp_name = tempfile.mkstemp(
@@ -199,5 +195,5 @@ class Publisher:
 def _listdir(directory: Path) -> list[str]:
     try:
         return os.listdir(directory)
-    except FileNotFoundError:
+    except OSError:
         return []

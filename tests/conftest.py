@@ -1,0 +1,84 @@
+"""Shared fixtures: a temp inbox, database and output dir, and wire-format articles."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeder.config import Config, parse_config
+from feeder.pipeline import IngestOutcome, ingest_and_publish
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_dac83acdb151354f.txt"
+
+
+def wire_text(
+    title: str = "Заголовок новости",
+    date: str = "21.09.23",
+    paragraphs: tuple[str, ...] = ("Первый абзац.", "Второй абзац."),
+    category: str | None = "Политика",
+    teasers: tuple[str, ...] = ("Чужая новость.",),
+    place: str = "Баку",
+    agency: str = "Turan",
+    end_mark: str = " --0--",
+) -> str:
+    """An article in the agency's wire format, built from its parts."""
+    first, *rest = paragraphs
+    lines = [title, f"{place}/{date}/{agency}: {first}", *rest]
+    lines[-1] += end_mark
+    if category is not None:
+        lines.append(category)
+    for teaser in teasers:
+        lines += ["-", teaser]
+    lines.append("Написать отзыв")
+    return "\n".join(lines)
+
+
+def config_for(tmp_path: Path, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "inbox": "inbox",
+        "database": "var/feeder.db",
+        "output_dir": "public",
+        "base_url": "http://feeds.example.org/news/",
+        "site_title": "Тестовая лента",
+        "id_prefix": "tag:example.org,2024:feeder",
+        "settle_seconds": 0,
+        **overrides,
+    }
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    return parse_config(values, tmp_path / "config.toml")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return config_for(tmp_path)
+
+
+# Files are dated an hour back by default so that none is still "settling".
+DeliverFn = Callable[..., Path]
+
+
+@pytest.fixture
+def deliver(config: Config) -> DeliverFn:
+    """Drop a file into the inbox as the agency would, with a chosen mtime."""
+
+    def deliver(
+        name: str, content: str | bytes, age_seconds: float = 3600, encoding: str = "utf-8"
+    ) -> Path:
+        path = config.inbox / name
+        path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
+        moment = time.time() - age_seconds
+        os.utime(path, (moment, moment))
+        return path
+
+    return deliver
+
+
+@pytest.fixture
+def run_ingest(config: Config) -> Callable[[], IngestOutcome]:
+    return lambda: ingest_and_publish(config)

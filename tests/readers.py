@@ -1,0 +1,34 @@
+"""A real feed reader, newsboat, driven without a terminal."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def newsboat_items(url: str, workdir: Path) -> list[dict[str, str]]:
+    """Reload one feed URL in newsboat and return the items it stored in its cache."""
+    if shutil.which("newsboat") is None:
+        pytest.fail("newsboat is not installed: run `bash scripts/test.sh`, which installs it")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "urls").write_text(url + "\n")
+    (workdir / "config").write_text("")
+    cache = workdir / "cache.db"
+    subprocess.run(
+        ["newsboat", "-u", "urls", "-c", str(cache), "-C", "config", "-x", "reload"],
+        cwd=workdir,
+        env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+    with sqlite3.connect(cache) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute(
+            "SELECT feedurl, guid, title, author, content FROM rss_item WHERE feedurl = ?", [url]
+        )
+        return [dict(row) for row in rows]

@@ -1,0 +1,182 @@
+"""The `feeder` command as an operator uses it: exit codes, messages, help."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feeder.cli import main
+from tests.conftest import ROOT, SEED, wire_text
+
+CONFIG = """
+inbox = "inbox"
+database = "var/feeder.db"
+output_dir = "public"
+base_url = "http://localhost:8080/"
+site_title = "Лента"
+id_prefix = "tag:example.org,2024:feeder"
+settle_seconds = 0
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "config.toml").write_text(CONFIG)
+    return tmp_path
+
+
+def feeder(workdir: Path, *args: str):
+    return CliRunner().invoke(
+        main, [*args, "--config", str(workdir / "config.toml")], catch_exceptions=False
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+    if command:
+        assert "--config" in result.output
+
+
+def test_ingest_reports_counts_and_where_the_feeds_are(workdir: Path) -> None:
+    (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
+    (workdir / "inbox" / "broken.txt").write_text("только заголовок")
+    result = feeder(workdir, "ingest")
+    assert result.exit_code == 0
+    assert "1 new, 0 updated, 0 duplicate, 1 rejected" in result.output
+    assert (workdir / "public" / "feeds" / "all.atom").as_uri() in result.output
+    assert "feeder status" in result.output  # points at where the reasons are
+
+
+def test_status_lists_categories_runs_and_rejects_with_reasons(workdir: Path) -> None:
+    (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
+    (workdir / "inbox" / "no-date.txt").write_text(wire_text(date="вчера"))
+    feeder(workdir, "ingest")
+    result = feeder(workdir, "status")
+    assert result.exit_code == 0
+    assert "1 articles" in result.output
+    assert "politika" in result.output and "Политика" in result.output
+    assert "Last ingest:" in result.output and "1 new" in result.output
+    assert "Rejected files: 1" in result.output
+    assert (
+        "no-date.txt: [no-dateline] the dateline has no date in the form DD.MM.YY" in result.output
+    )
+
+
+def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
+    (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
+    feeder(workdir, "ingest")
+    (workdir / "public" / "feeds" / "politika.rss").unlink()
+    assert feeder(workdir, "regen", "--category", "politika").exit_code == 0
+    assert (workdir / "public" / "feeds" / "politika.rss").exists()
+    result = feeder(workdir, "regen", "--category", "sport")
+    assert result.exit_code == 1
+    assert "no category with slug 'sport'; known slugs: all, politika" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("max_items", "0"), "key 'max_items' must be greater than 0"),
+        (("max_items", '"many"'), "key 'max_items' must be a whole number, not 'many'"),
+        (("base_url", '"localhost"'), "key 'base_url' must be an absolute http(s) URL"),
+        (("timezone", '"Mars/Olympus"'), "key 'timezone' names no known time zone"),
+        (("id_prefix", '"http://example.org/"'), "key 'id_prefix' must be a tag: URI"),
+        (("site_title", None), "key 'site_title' is missing"),
+    ],
+)
+def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:
+    key, value = change
+    lines = [line for line in CONFIG.splitlines() if not line.startswith(f"{key} =")]
+    if value is not None:
+        lines.append(f"{key} = {value}")
+    (workdir / "config.toml").write_text("\n".join(lines))
+    result = feeder(workdir, "ingest")
+    assert result.exit_code == 1
+    assert f"{workdir / 'config.toml'}: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_config_or_inbox_says_what_to_do(tmp_path: Path, workdir: Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 1
+    assert "config file not found; pass --config PATH" in result.output
+    (workdir / "inbox").rmdir()
+    result = feeder(workdir, "ingest")
+    assert result.exit_code == 1
+    assert (
+        "cannot list the inbox" in result.output and "fix 'inbox' in config.toml" in result.output
+    )
+
+
+def test_a_progress_bar_only_on_a_terminal(workdir: Path) -> None:
+    for number in range(250):
+        (workdir / "inbox" / f"{number:03d}_{number:016x}.txt").write_text(
+            wire_text(title=f"Новость {number}")
+        )
+    result = feeder(workdir, "ingest")
+    assert "Ingesting" not in result.output  # CliRunner's stdout is not a terminal
+    assert "250 new" in result.output
+
+
+def test_the_installed_console_script_runs_from_the_repository_defaults(tmp_path: Path) -> None:
+    """The README's first command: the default config.toml ingests seeds/."""
+    config = (ROOT / "config.toml").read_text()
+    config = config.replace('inbox = "seeds"', f'inbox = "{ROOT / "seeds"}"')
+    (tmp_path / "config.toml").write_text(config)
+    result = subprocess.run(
+        [sys.executable, "-m", "feeder", "ingest"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 new" in result.stdout
+    assert "000_dac83acdb151354f.txt: new story in politika" in result.stderr
+    assert (tmp_path / "var" / "public" / "feeds" / "politika.atom").exists()
+
+
+def test_a_terminal_gets_a_progress_bar_for_a_large_inbox(workdir: Path) -> None:
+    for number in range(250):
+        (workdir / "inbox" / f"{number:03d}_{number:016x}.txt").write_text(
+            wire_text(title=f"Новость {number}")
+        )
+    primary, secondary = pty.openpty()
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feeder",
+            "ingest",
+            "--config",
+            str(workdir / "config.toml"),
+            "--log-level",
+            "error",
+        ],
+        stdout=secondary,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        os.close(secondary)
+        output = b""
+        while chunk := _read_pty(primary):
+            output += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(primary)
+    assert b"Ingesting" in output and b"100%" in output
+
+
+def _read_pty(descriptor: int) -> bytes:
+    try:
+        return os.read(descriptor, 65536)
+    except OSError:  # EIO: the child closed the terminal
+        return b""

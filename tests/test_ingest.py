@@ -1,0 +1,255 @@
+"""Ingesting the inbox: new stories, duplicates, corrections, rejects, files in flight."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeder.config import Config
+from feeder.ingest import Ingester
+from feeder.pipeline import ingest_and_publish
+from feeder.store import Store
+from tests.conftest import SEED, config_for, wire_text
+
+
+def articles(config: Config) -> list[dict]:
+    with sqlite3.connect(config.database) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute("SELECT * FROM articles ORDER BY story_id")]
+
+
+def snapshot(inbox: Path) -> dict[str, tuple[str, int]]:
+    return {
+        path.name: (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for path in inbox.iterdir()
+    }
+
+
+def test_a_new_story_is_stored_with_all_its_fields(config: Config, deliver, run_ingest) -> None:
+    deliver(SEED.name, SEED.read_bytes())
+    outcome = run_ingest()
+    assert outcome.ingest.counts() == {
+        "new": 1,
+        "updated": 0,
+        "duplicate": 0,
+        "rejected": 0,
+        "skipped": 0,
+        "unchanged": 0,
+    }
+    assert outcome.ingest.changed_categories == {"politika"}
+    (row,) = articles(config)
+    assert row["story_id"] == "000_dac83acdb151354f"
+    assert (row["category"], row["category_slug"], row["revision"]) == ("Политика", "politika", 1)
+    assert row["story_date"] == "2023-09-21"
+    assert row["published"] == row["updated"]
+    assert "Скандал" in row["teasers"] and "Скандал" not in row["paragraphs"]
+
+
+def test_ingesting_twice_changes_nothing_the_second_time(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Первая"))
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая", category="Экономика"))
+    first = run_ingest()
+    stored = articles(config)
+    feed = (config.feeds_dir / "all.atom").stat().st_mtime_ns
+    second = run_ingest()
+    assert first.ingest.new == 2
+    assert second.ingest.counts() == {
+        "new": 0,
+        "updated": 0,
+        "duplicate": 0,
+        "rejected": 0,
+        "skipped": 0,
+        "unchanged": 2,
+    }
+    assert second.publish.feeds_written == []
+    assert articles(config) == stored
+    assert (config.feeds_dir / "all.atom").stat().st_mtime_ns == feed
+
+
+def test_the_same_content_under_another_name_is_a_skipped_duplicate(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text())
+    outcome = run_ingest()
+    assert (outcome.ingest.new, outcome.ingest.duplicate) == (1, 1)
+    assert [row["story_id"] for row in articles(config)] == ["001_aaaaaaaaaaaaaaaa"]
+    # and a later delivery of it again is still a duplicate, counted once per new delivery
+    deliver("003_cccccccccccccccc.txt", wire_text())
+    assert run_ingest().ingest.duplicate == 1
+
+
+def test_a_redelivered_story_is_a_correction_of_the_same_entry(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Первая версия"), age_seconds=7200)
+    run_ingest()
+    (before,) = articles(config)
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Исправленная версия"), age_seconds=60)
+    outcome = run_ingest()
+    (after,) = articles(config)
+    assert outcome.ingest.updated == 1 and outcome.ingest.new == 0
+    assert after["story_id"] == before["story_id"]
+    assert after["title"] == "Исправленная версия"
+    assert after["revision"] == 2
+    assert after["published"] == before["published"]
+    assert after["updated"] > before["updated"]
+
+
+def test_a_correction_that_moves_category_rewrites_both_feeds(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(category="Политика"))
+    run_ingest()
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(category="Экономика", title="Перенесено"))
+    outcome = run_ingest()
+    assert outcome.ingest.changed_categories == {"politika", "ekonomika"}
+    assert "feeds/politika.atom" in outcome.publish.feeds_written
+    assert "Перенесено" not in (config.feeds_dir / "politika.atom").read_text()
+    assert "Перенесено" in (config.feeds_dir / "ekonomika.atom").read_text()
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, settle_seconds=30)
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=0)
+    assert ingest_and_publish(config).ingest.skipped == 1
+    assert not config.database.exists() or articles(config) == []
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=60)
+    assert ingest_and_publish(config).ingest.new == 1
+
+
+def test_a_file_known_to_be_complete_need_not_settle(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, settle_seconds=30)
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=0)
+    outcome = ingest_and_publish(config, complete={"001_aaaaaaaaaaaaaaaa.txt"})
+    assert outcome.ingest.new == 1
+
+
+def test_a_file_that_grows_while_it_is_read_is_skipped(
+    config: Config, deliver, monkeypatch
+) -> None:
+    path = deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
+    real_read = Ingester._read
+
+    def read_while_the_agency_appends(self, source: Path, status):
+        with path.open("ab") as appending:
+            appending.write(b"\n")
+        return real_read(self, source, status)
+
+    monkeypatch.setattr(Ingester, "_read", read_while_the_agency_appends)
+    assert ingest_and_publish(config).ingest.skipped == 1
+
+
+def test_rejects_are_recorded_then_cleared_when_fixed_in_place(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(category=None, teasers=()))
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Хорошая"))
+    outcome = run_ingest()
+    assert (outcome.ingest.new, outcome.ingest.rejected) == (1, 1)
+    with Store(config.database) as store:
+        (reject,) = store.rejects()
+    assert reject.name == "001_aaaaaaaaaaaaaaaa.txt"
+    assert reject.reason == "no-category"
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Исправлена"))
+    assert run_ingest().ingest.new == 1
+    with Store(config.database) as store:
+        assert store.rejects() == []
+
+
+def test_a_rejected_file_removed_from_the_inbox_is_forgotten(
+    config: Config, deliver, run_ingest
+) -> None:
+    path = deliver("junk.txt", b"")
+    run_ingest()
+    path.unlink()
+    run_ingest()
+    with Store(config.database) as store:
+        assert store.rejects() == []
+
+
+def test_a_corrupt_correction_keeps_the_published_story(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Опубликовано"))
+    run_ingest()
+    deliver("001_aaaaaaaaaaaaaaaa.txt", b"")
+    assert run_ingest().ingest.rejected == 1
+    assert [row["title"] for row in articles(config)] == ["Опубликовано"]
+
+
+def test_too_large_files_are_rejected_without_reading(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, max_file_size=100)
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(paragraphs=("Длинный абзац. " * 20,)))
+    assert ingest_and_publish(config).ingest.rejected == 1
+    with Store(config.database) as store:
+        (reject,) = store.rejects()
+    assert reject.reason == "too-large" and "max_file_size" in reject.message
+
+
+def test_unreadable_files_are_rejected_and_retried(config: Config, deliver, monkeypatch) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
+    real_open = Path.open
+
+    def denied(self: Path, *args, **kwargs):
+        if self.name == "001_aaaaaaaaaaaaaaaa.txt":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    assert ingest_and_publish(config).ingest.rejected == 1
+    monkeypatch.setattr(Path, "open", real_open)
+    assert ingest_and_publish(config).ingest.new == 1  # permissions fixed: same size and mtime
+
+
+def test_only_visible_txt_files_are_articles(config: Config, deliver, run_ingest) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
+    deliver(".002_partial.txt", wire_text(title="Частичная"))
+    deliver("photo.jpg", b"\xff\xd8\xff")
+    (config.inbox / "folder.txt").mkdir()
+    outcome = run_ingest()
+    assert outcome.ingest.new == 1 and outcome.ingest.rejected == 0
+
+
+def test_source_files_are_never_modified_or_removed(config: Config, deliver, run_ingest) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text().replace("\n", "\r\n").encode("cp1251"))
+    deliver("002_bbbbbbbbbbbbbbbb.txt", b"")
+    deliver("003_cccccccccccccccc.txt", wire_text().replace("\n", "\r\n").encode("cp1251"))
+    before = snapshot(config.inbox)
+    run_ingest()
+    run_ingest()
+    assert snapshot(config.inbox) == before
+
+
+def test_publish_time_is_the_mtime_on_the_dateline_day_else_local_noon(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(date="21.09.23"))
+    run_ingest()
+    (row,) = articles(config)
+    assert row["published"] == "2023-09-21T08:00:00+00:00"  # 12:00 in Baku (UTC+4)
+    path = deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(date="22.09.23", title="Днём"))
+    afternoon = datetime(2023, 9, 22, 15, 30, tzinfo=ZoneInfo("Asia/Baku")).timestamp()
+    os.utime(path, (afternoon, afternoon))
+    run_ingest()
+    assert articles(config)[1]["published"] == "2023-09-22T11:30:00+00:00"
+
+
+@pytest.mark.parametrize("name", ["Новость 110.txt", "with space.txt"])
+def test_hand_dropped_file_names_become_safe_page_names(
+    config: Config, deliver, run_ingest, name: str
+) -> None:
+    deliver(name, wire_text())
+    run_ingest()
+    (row,) = articles(config)
+    assert row["story_id"] == name.removesuffix(".txt")
+    assert (config.articles_dir / f"{row['page_key']}.html").exists()
+    assert row["page_key"].isascii() and " " not in row["page_key"]

@@ -1,0 +1,257 @@
+"""The published feeds and pages, read the way subscribers' readers and browsers read them."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from feeder.config import Config
+from feeder.feeds import FeedFormat, feed_path
+from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.publish import TEMP_SUFFIX, PublishError
+from tests.conftest import SEED, config_for, wire_text
+from tests.feedcheck import parse_valid_feed
+
+FORMATS = list(FeedFormat)
+HOSTILE_TITLE = "Взрыв <script>alert('x')</script> & «кавычки» ]]>"
+HOSTILE_BODY = "Текст с <b>разметкой</b>, амперсандом & и\x0bвертикальной табуляцией."
+
+
+def feed(config: Config, slug: str, feed_format: FeedFormat):
+    relative = feed_path(slug, feed_format)
+    return parse_valid_feed((config.output_dir / relative).read_bytes(), config.url(relative))
+
+
+def deliver_day(deliver, number: int, category: str = "Политика", **fields) -> None:
+    """Story `number` is dated September `number`, so newer numbers are newer stories."""
+    deliver(
+        f"{number:03d}_{number:016x}.txt",
+        wire_text(date=f"{number:02d}.09.23", category=category, **fields),
+    )
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+def test_seed_feeds_are_valid_and_carry_the_article(
+    config: Config, deliver, run_ingest, feed_format
+) -> None:
+    deliver(SEED.name, SEED.read_bytes())
+    run_ingest()
+    for slug in ("all", "politika"):
+        parsed = feed(config, slug, feed_format)
+        (entry,) = parsed.entries
+        assert entry.title.startswith("Алиев выразил соболезнования")
+        assert entry.id == "tag:example.org,2024:feeder/story/000_dac83acdb151354f"
+        assert entry.link == "http://feeds.example.org/news/articles/000_dac83acdb151354f.html"
+        assert entry.summary.startswith("Президент Азербайджана")
+        assert "Скандал" not in str(entry)  # teasers are never published
+        assert entry.tags[0].term in {"politika", "Политика"}
+        assert entry.author == "Turan"
+        assert entry.published_parsed[:3] == (2023, 9, 21)
+        assert parsed.feed.language == "ru"
+    assert feed(config, "politika", feed_format).feed.title == "Тестовая лента — Политика"
+    assert feed(config, "all", feed_format).feed.title == "Тестовая лента"
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+def test_entries_are_newest_first_and_capped_at_max_items(
+    tmp_path: Path, deliver, feed_format
+) -> None:
+    config = config_for(tmp_path, max_items=3)
+    for number in (3, 1, 5, 2, 4):
+        deliver_day(deliver, number, title=f"Новость {number}")
+    ingest_and_publish(config)
+    titles = [entry.title for entry in feed(config, "all", feed_format).entries]
+    assert titles == ["Новость 5", "Новость 4", "Новость 3"]
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+def test_hostile_text_is_escaped_and_the_feed_still_parses(
+    config: Config, deliver, run_ingest, feed_format
+) -> None:
+    deliver_day(deliver, 1, title=HOSTILE_TITLE, paragraphs=(HOSTILE_BODY,))
+    run_ingest()
+    (entry,) = feed(config, "all", feed_format).entries
+    assert entry.title == HOSTILE_TITLE
+    content = entry.content[0].value
+    assert "&lt;b&gt;разметкой&lt;/b&gt;" in content and "<b>" not in content
+    assert "\x0b" not in content and "ивертикальной" in content
+    assert "<script" not in (config.articles_dir / f"{1:03d}_{1:016x}.html").read_text()
+
+
+def test_entry_ids_survive_a_correction(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1, title="Было")
+    run_ingest()
+    before = feed(config, "all", FeedFormat.ATOM).entries[0]
+    deliver_day(deliver, 1, title="Стало")
+    run_ingest()
+    after = feed(config, "all", FeedFormat.ATOM).entries[0]
+    assert (after.id, after.title) == (before.id, "Стало")
+    assert after.updated_parsed > before.updated_parsed
+
+
+def test_output_is_deterministic(tmp_path: Path, deliver) -> None:
+    for number in (1, 2, 3):
+        deliver_day(deliver, number, category=("Политика", "Экономика")[number % 2])
+    first = config_for(tmp_path, output_dir="first")
+    ingest_and_publish(first)
+    second = config_for(tmp_path, output_dir="second")
+    regenerate(second)
+    assert _tree(first.output_dir) == _tree(second.output_dir)
+
+
+def test_unchanged_feeds_are_not_rewritten(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1)
+    run_ingest()
+    before = {path: path.stat().st_mtime_ns for path in config.output_dir.rglob("*")}
+    report = regenerate(config, all_pages=True)
+    assert report.feeds_written == [] and report.pages_written == 0
+    assert {path: path.stat().st_mtime_ns for path in config.output_dir.rglob("*")} == before
+
+
+def test_a_new_article_touches_only_its_category_and_all_news(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="Экономика")
+    run_ingest()
+    deliver_day(deliver, 3, category="Экономика")
+    outcome = run_ingest()
+    assert sorted(outcome.publish.feeds_written) == [
+        "feeds/all.atom",
+        "feeds/all.rss",
+        "feeds/ekonomika.atom",
+        "feeds/ekonomika.rss",
+    ]
+    assert outcome.publish.pages_written == 1
+
+
+def test_regen_restores_deleted_output(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1)
+    run_ingest()
+    expected = _tree(config.output_dir)
+    for path in sorted(config.output_dir.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    regenerate(config)
+    assert _tree(config.output_dir) == expected
+
+
+def test_regen_of_one_category_writes_only_its_feeds(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="Экономика")
+    run_ingest()
+    (config.feeds_dir / "politika.rss").unlink()
+    (config.feeds_dir / "ekonomika.rss").unlink()
+    report = regenerate(config, "politika")
+    assert report.feeds_written == ["feeds/politika.rss"]
+    assert not (config.feeds_dir / "ekonomika.rss").exists()
+
+
+def test_stale_temp_files_from_a_killed_writer_are_removed(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1)
+    run_ingest()
+    stale = config.feeds_dir / f".all.rss.abc123{TEMP_SUFFIX}"
+    stale.write_bytes(b"<rss")
+    regenerate(config)
+    assert not stale.exists()
+
+
+def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1)
+    # A plain file where the feeds folder belongs makes every feed write fail, even for root.
+    config.output_dir.mkdir()
+    config.feeds_dir.write_bytes(b"")
+    with pytest.raises(PublishError, match=f"cannot write in {config.feeds_dir}"):
+        run_ingest()
+    config.feeds_dir.unlink()
+    outcome = run_ingest()
+    assert outcome.ingest.new == 0
+    assert "feeds/politika.atom" in outcome.publish.feeds_written
+
+
+def test_index_lists_categories_with_autodiscovery_of_existing_feeds(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="Экономика")
+    deliver_day(deliver, 3, category="Экономика")
+    run_ingest()
+    page = _Links.of((config.output_dir / "index.html").read_text())
+    assert "Политика" in page.text and "Экономика" in page.text
+    expected = {
+        config.url(feed_path(slug, feed_format))
+        for slug in ("all", "politika", "ekonomika")
+        for feed_format in FORMATS
+    }
+    assert set(page.alternates) == expected
+    for href in page.alternates:
+        assert (config.output_dir / href.removeprefix(config.base_url)).is_file()
+    for href in page.anchors:
+        assert (config.output_dir / href).is_file(), href
+
+
+def test_article_pages_announce_their_category_feeds(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1, category="Экономика", title="Цены на нефть")
+    run_ingest()
+    page = _Links.of((config.articles_dir / f"{1:03d}_{1:016x}.html").read_text())
+    assert "Цены на нефть" in page.text
+    assert set(page.alternates) == {config.url(feed_path("ekonomika", f)) for f in FORMATS}
+
+
+def test_opml_lists_every_category_feed(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="В мире")
+    run_ingest()
+    opml = ElementTree.parse(config.output_dir / "feeds.opml").getroot()
+    urls = {outline.get("xmlUrl") for outline in opml.iter("outline")}
+    assert urls == {
+        config.url(feed_path(slug, FeedFormat.RSS)) for slug in ("all", "politika", "v-mire")
+    }
+
+
+def test_category_slugs_can_be_pinned_in_config(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, category_slugs={"В мире": "world"})
+    deliver_day(deliver, 1, category="В мире")
+    ingest_and_publish(config)
+    assert feed(config, "world", FeedFormat.RSS).entries
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+class _Links(HTMLParser):
+    """The feed links, page links and text of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alternates: list[str] = []
+        self.anchors: list[str] = []
+        self.text = ""
+
+    @classmethod
+    def of(cls, page: str) -> _Links:
+        parser = cls()
+        parser.feed(page)
+        return parser
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "link" and attributes.get("rel") == "alternate":
+            assert attributes.get("type") in {"application/rss+xml", "application/atom+xml"}
+            self.alternates.append(attributes["href"] or "")
+        elif tag == "a":
+            self.anchors.append(attributes["href"] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text += data

@@ -1,0 +1,52 @@
+"""The database: schema versioning and the indexes that keep feeds fast at any size."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from feeder.store import MIGRATIONS, Store, StoreError
+
+
+def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "feeder.db"
+    Store(path).close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    Store(path).close()  # opening again migrates nothing and keeps the data
+
+
+def test_a_database_from_a_newer_feeder_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "feeder.db"
+    Store(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="newer than this feeder"):
+        Store(path)
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (
+            "SELECT * FROM articles WHERE category_slug = 'x' ORDER BY published DESC, story_id DESC LIMIT 50",
+            "articles_category_newest",
+        ),
+        (
+            "SELECT * FROM articles ORDER BY published DESC, story_id DESC LIMIT 50",
+            "articles_newest",
+        ),
+        ("SELECT story_id FROM articles WHERE sha256 = 'x'", "articles_sha256"),
+        ("SELECT * FROM articles WHERE page_dirty = 1 LIMIT 500", "articles_page_dirty"),
+    ],
+)
+def test_feed_queries_use_an_index_not_a_scan_or_sort(
+    tmp_path: Path, query: str, index: str
+) -> None:
+    with Store(tmp_path / "feeder.db") as store:
+        plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert index in plan
+    assert "TEMP B-TREE" not in plan
