@@ -114,6 +114,7 @@ class Ingester:
         self.store = store
         self.config = config
         self.clock = clock
+        self._slugs: dict[str, str] = {}
 
     def run(self, complete: Collection[str] = (), progress: Progress | None = None) -> IngestReport:
         """Ingest the whole inbox. `complete` names files known to be fully written
@@ -227,7 +228,7 @@ class Ingester:
         existing: StoredStory | None,
         report: IngestReport,
     ) -> str:
-        slug = category_slug(article.category, self.config.category_slugs)
+        slug = self._slug(article.category)
         zone = self.config.timezone
         if existing is None:
             published = publish_time(article.date, delivery.mtime, zone)
@@ -262,6 +263,12 @@ class Ingester:
         )
         report.changed_categories.add(slug)
         return outcome
+
+    def _slug(self, category: str) -> str:
+        # Transliteration is slow and categories are few.
+        if category not in self._slugs:
+            self._slugs[category] = category_slug(category, self.config.category_slugs)
+        return self._slugs[category]
 
     def _store_rejection(
         self, delivery: Delivery, rejection: Rejection, report: IngestReport

@@ -10,10 +10,10 @@ so a crash or a failed write here is finished by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,28 +58,22 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
             return False
     except OSError:
         pass  # missing or unreadable: write it anew, and report if that fails
+    # Callers hold the work lock, so the pid makes the temp name unique.
+    temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
-        )
-    except OSError as error:
-        raise PublishError(
-            f"cannot write in {path.parent}: {error.strerror}; check that it is writable"
-        ) from error
-    try:
-        with os.fdopen(descriptor, "wb") as temp_file:
+        with temp.open("wb") as temp_file:
             temp_file.write(data)
             if durable:
                 temp_file.flush()
                 os.fsync(temp_file.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
+        os.replace(temp, path)
     except OSError as error:
-        Path(temp_name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink()
         raise PublishError(
-            f"cannot write {path}: {error.strerror}; check free space and permissions, "
-            "the next run retries"
+            f"cannot write {path}: {error.strerror}; check free space and that "
+            f"{path.parent} is a writable folder; the next run retries"
         ) from error
     return True
 

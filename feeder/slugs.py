@@ -7,11 +7,14 @@ the name (and an explicit override), never on order of arrival.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 
 from slugify import slugify
 
 ALL_NEWS = "all"
+_NOT_URL_SAFE = r"[^-A-Za-z0-9_]+"
+_URL_SAFE = re.compile(r"[-A-Za-z0-9_]+")
 
 
 def category_slug(name: str, overrides: Mapping[str, str]) -> str:
@@ -24,8 +27,10 @@ def category_slug(name: str, overrides: Mapping[str, str]) -> str:
 
 def page_key(story_id: str) -> str:
     """The agency's ids are already URL-safe; hand-dropped names get a transliteration plus a hash."""
-    slug = slugify(story_id, lowercase=False, regex_pattern=r"[^-A-Za-z0-9_]+")
-    return slug if slug == story_id else _hashed(slug or "story", story_id)
+    if _URL_SAFE.fullmatch(story_id):
+        return story_id
+    slug = slugify(story_id, lowercase=False, regex_pattern=_NOT_URL_SAFE)
+    return _hashed(slug or "story", story_id)
 
 
 def _hashed(prefix: str, text: str) -> str:

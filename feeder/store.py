@@ -195,16 +195,10 @@ class Store:
     def record_file(
         self, name: str, size: int, mtime_ns: int, sha256: str, outcome: str, story_id: str | None
     ) -> None:
-        self.db["files"].upsert(
-            {
-                "name": name,
-                "size": size,
-                "mtime_ns": mtime_ns,
-                "sha256": sha256,
-                "outcome": outcome,
-                "story_id": story_id,
-            },
-            pk="name",
+        self.db.execute(
+            "INSERT OR REPLACE INTO files (name, size, mtime_ns, sha256, outcome, story_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [name, size, mtime_ns, sha256, outcome, story_id],
         )
 
     # --- rejected files ----------------------------------------------------------
@@ -291,26 +285,30 @@ class Store:
         updated: datetime,
         revision: int,
     ) -> None:
-        self.db["articles"].upsert(
-            {
-                "story_id": article.story_id,
-                "page_key": page_key,
-                "source_name": article.source_name,
-                "title": article.title,
-                "place": article.place,
-                "agency": article.agency,
-                "story_date": article.date.isoformat(),
-                "paragraphs": json.dumps(article.paragraphs, ensure_ascii=False),
-                "category": article.category,
-                "category_slug": category_slug,
-                "teasers": json.dumps(article.teasers, ensure_ascii=False),
-                "sha256": article.sha256,
-                "published": utc_text(published),
-                "updated": utc_text(updated),
-                "revision": revision,
-                "page_dirty": 1,
-            },
-            pk="story_id",
+        """Insert or correct a story, marking its page and feeds for rewriting."""
+        # Plain SQL rather than sqlite-utils' upsert(): it re-reads the table's
+        # schema on every call, which dominated bulk ingest.
+        self.db.execute(
+            f"INSERT OR REPLACE INTO articles ({_ARTICLE_COLUMNS}) "
+            f"VALUES ({_marks(_ARTICLE_COLUMNS.split(','))})",
+            [
+                article.story_id,
+                page_key,
+                article.source_name,
+                article.title,
+                article.place,
+                article.agency,
+                article.date.isoformat(),
+                json.dumps(article.paragraphs, ensure_ascii=False),
+                article.category,
+                category_slug,
+                json.dumps(article.teasers, ensure_ascii=False),
+                article.sha256,
+                utc_text(published),
+                utc_text(updated),
+                revision,
+                1,
+            ],
         )
         self.db.execute(
             "INSERT INTO feeds (slug, name, dirty) VALUES (?, ?, 1) "
@@ -442,6 +440,10 @@ class Store:
         }
 
 
+_ARTICLE_COLUMNS = (
+    "story_id, page_key, source_name, title, place, agency, story_date, paragraphs, category, "
+    "category_slug, teasers, sha256, published, updated, revision, page_dirty"
+)
 _ENTRY_COLUMNS = (
     "story_id, page_key, title, place, agency, paragraphs, category, category_slug, "
     "published, updated, revision"

@@ -167,7 +167,10 @@ def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(
     # A plain file where the feeds folder belongs makes every feed write fail, even for root.
     config.output_dir.mkdir()
     config.feeds_dir.write_bytes(b"")
-    with pytest.raises(PublishError, match=f"cannot write in {config.feeds_dir}"):
+    with pytest.raises(
+        PublishError,
+        match=f"cannot write {config.feeds_dir}/all.rss: .* that {config.feeds_dir} is a writable folder",
+    ):
         run_ingest()
     config.feeds_dir.unlink()
     outcome = run_ingest()
