@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ import click
 
 from feeder import __version__, pipeline
 from feeder.config import DEFAULT_CONFIG_PATH, Config, load_config
+from feeder.daemon import Daemon, DaemonState, daemon_state
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
 from feeder.logs import FORMATS, setup_logging
@@ -113,8 +114,20 @@ def regen(config: Config, category_slug: str | None, all_pages: bool) -> None:
 
 @main.command()
 @common_options
+def run(config: Config) -> None:
+    """Run the daemon: ingest on a schedule and as files land, keep the feeds current.
+
+    Stops cleanly on SIGTERM or Ctrl-C. One daemon per database; `feeder ingest`
+    and `feeder regen` may run beside it.
+    """
+    Daemon(config).run()
+
+
+@main.command()
+@common_options
 def status(config: Config) -> None:
-    """Show categories, the last runs and the files that were rejected, with reasons."""
+    """Show the daemon, categories, the last runs and the rejected files with reasons."""
+    click.echo(_describe_daemon(config, daemon_state(config)))
     with Store(config.database) as store:
         categories = store.categories()
         click.echo(f"Database {config.database}: {store.article_count()} articles")
@@ -124,8 +137,13 @@ def status(config: Config) -> None:
             click.echo(
                 f"  {category.slug:<24} {category.count:>7} articles, newest {newest}  {category.name}"
             )
-        for job in ("ingest", "regen"):
+        for job in ("ingest", "regen", "maintenance"):
             click.echo(_describe_run(config, job, store.last_run(job)))
+        last_error = store.last_error()
+        if last_error:
+            click.echo(
+                f"Last error: {_local(config, last_error['started'])} {last_error['job']}: {last_error['error']}"
+            )
         rejects = store.rejects()
         click.echo(
             f"Rejected files: {len(rejects)}"
@@ -136,6 +154,19 @@ def status(config: Config) -> None:
             click.echo(
                 f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
             )
+
+
+def _describe_daemon(config: Config, state: DaemonState) -> str:
+    if not state.running:
+        return "Daemon: not running (start it with `feeder run`)"
+    lines = [f"Daemon: running, pid {state.pid}"]
+    if state.heartbeat:
+        age = (datetime.now(UTC) - state.heartbeat).total_seconds()
+        lines[0] += f", heartbeat {age:.0f} s ago, up since {_local(config, state.started)}"
+    lines += [
+        f"  next {job}: {_local(config, moment)}" for job, moment in sorted(state.next_runs.items())
+    ]
+    return "\n".join(lines)
 
 
 def _describe_run(config: Config, job: str, run: dict[str, Any] | None) -> str:

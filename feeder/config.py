@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
+
 from feeder.errors import FeederError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -20,6 +22,15 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 
 class ConfigError(FeederError):
     """The configuration file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When `feeder run` does what."""
+
+    ingest_interval: float = 60.0
+    maintenance_cron: str = "30 3 * * *"
+    watch: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Config:
     settle_seconds: float
     max_file_size: int
     category_slugs: dict[str, str] = field(default_factory=dict)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -51,23 +63,46 @@ class Config:
         """Serialises ingest and regeneration between processes sharing a database."""
         return self.database.with_name(self.database.name + ".lock")
 
+    @property
+    def daemon_lock_path(self) -> Path:
+        """Held by the one `feeder run` allowed per database."""
+        return self.database.with_name(self.database.name + ".daemon.lock")
+
+    @property
+    def daemon_state_path(self) -> Path:
+        """The daemon's heartbeat and next run times, for `feeder status`."""
+        return self.database.with_name(self.database.name + ".daemon.json")
+
     def url(self, relative: str) -> str:
         """An absolute URL for a path under the output directory."""
         return self.base_url + relative
 
 
-_KIND_NAMES = {int: "a whole number", float: "a number", str: "a string in quotes"}
+_KIND_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    str: "a string in quotes",
+    bool: "true or false",
+}
 
 
 class _Reader:
     """Pulls typed values out of a parsed TOML table, naming key and file on error."""
 
-    def __init__(self, data: dict[str, Any], source: Path) -> None:
+    def __init__(self, data: dict[str, Any], source: Path, prefix: str = "") -> None:
         self.data = data
         self.source = source
+        self.prefix = prefix
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: key '{key}' {problem}")
+        return ConfigError(f"{self.source}: key '{self.prefix}{key}' {problem}")
+
+    def table(self, name: str) -> _Reader:
+        """A [name] table; every key in it is optional when the table is."""
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(name, "must be a table ([" + name + "])")
+        return _Reader(value, self.source, f"{self.prefix}{name}.")
 
     def get(self, key: str, kind: type, default: Any = None) -> Any:
         value = self.data.get(key, default)
@@ -146,5 +181,22 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         category_slugs=dict(slugs),
+        schedule=_parse_schedule(reader.table("schedule")),
         source=source,
+    )
+
+
+def _parse_schedule(reader: _Reader) -> ScheduleConfig:
+    defaults = ScheduleConfig()
+    cron = reader.get("maintenance_cron", str, defaults.maintenance_cron)
+    try:
+        CronTrigger.from_crontab(cron)
+    except ValueError as error:
+        raise reader.fail(
+            "maintenance_cron", f"is not a crontab expression ({error}): {cron!r}"
+        ) from None
+    return ScheduleConfig(
+        ingest_interval=reader.positive("ingest_interval", float, defaults.ingest_interval),
+        maintenance_cron=cron,
+        watch=reader.get("watch", bool, defaults.watch),
     )

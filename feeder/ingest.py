@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
+from threading import Event
 from zoneinfo import ZoneInfo
 
 from feeder.config import Config
@@ -81,18 +82,16 @@ class Delivery:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
 
 
-def inbox_names(inbox: Path) -> list[str]:
-    """Candidate article files, in name order (the agency numbers its files).
+def is_article_name(name: str) -> bool:
+    """Hidden files are partial uploads (rsync, editors); other suffixes are not articles."""
+    return not name.startswith(".") and name.lower().endswith(SUFFIX)
 
-    Hidden files are partial uploads (rsync, editors), other suffixes are not articles.
-    """
+
+def inbox_names(inbox: Path) -> list[str]:
+    """Candidate article files, in name order (the agency numbers its files)."""
     try:
         with os.scandir(inbox) as entries:
-            return sorted(
-                entry.name
-                for entry in entries
-                if not entry.name.startswith(".") and entry.name.lower().endswith(SUFFIX)
-            )
+            return sorted(entry.name for entry in entries if is_article_name(entry.name))
     except OSError as error:
         raise InboxError(
             f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
@@ -116,12 +115,22 @@ class Ingester:
         self.clock = clock
         self._slugs: dict[str, str] = {}
 
-    def run(self, complete: Collection[str] = (), progress: Progress | None = None) -> IngestReport:
+    def run(
+        self,
+        complete: Collection[str] = (),
+        progress: Progress | None = None,
+        stop: Event | None = None,
+    ) -> IngestReport:
         """Ingest the whole inbox. `complete` names files known to be fully written
         (the watcher saw them closed), which need not wait `settle_seconds`."""
         report = IngestReport()
         names = inbox_names(self.config.inbox)
         for start in range(0, len(names), BATCH_SIZE):
+            if stop is not None and stop.is_set():
+                log.info(
+                    "stopping: %d of %d files left for the next run", len(names) - start, len(names)
+                )
+                return report
             batch = names[start : start + BATCH_SIZE]
             deliveries = list(self._read_changed(batch, complete, report))
             with self.store.transaction():

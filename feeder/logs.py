@@ -34,3 +34,6 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every job execution at INFO; feeder logs its own line per run.
+    debugging = root.level <= logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debugging else logging.WARNING)

@@ -6,11 +6,13 @@ instead of interleaving, and records its run so `feeder status` can show it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from threading import Event
 from typing import Any
 
 from feeder.config import Config
@@ -20,6 +22,8 @@ from feeder.locking import file_lock
 from feeder.publish import Progress as PageProgress
 from feeder.publish import Publisher, PublishReport
 from feeder.store import Store
+
+log = logging.getLogger(__name__)
 
 # How long a manual command waits for the daemon's current job before giving up.
 WORK_LOCK_TIMEOUT_SECONDS = 300.0
@@ -36,17 +40,24 @@ def _recorded_work(
     config: Config, job: str, lock_timeout: float
 ) -> Iterator[tuple[Store, dict[str, Any]]]:
     """Hold the work lock and an open store; record the run, its counts and any error."""
-    with file_lock(config.lock_path, lock_timeout, job), Store(config.database) as store:
+    with Store(config.database) as store:
         started, clock = datetime.now(UTC), time.monotonic()
         counts: dict[str, Any] = {}
         try:
-            yield store, counts
+            with file_lock(config.lock_path, lock_timeout, job):
+                yield store, counts
         except Exception as error:
-            store.record_run(
-                job, started, time.monotonic() - clock, counts, f"{type(error).__name__}: {error}"
-            )
+            duration = time.monotonic() - clock
+            store.record_run(job, started, duration, counts, f"{type(error).__name__}: {error}")
+            log.error("%s failed after %.2f s: %s", job, duration, error)
             raise
-        store.record_run(job, started, time.monotonic() - clock, counts, None)
+        duration = time.monotonic() - clock
+        store.record_run(job, started, duration, counts, None)
+        log.info("%s done in %.2f s: %s", job, duration, _describe(counts))
+
+
+def _describe(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in counts.items())
 
 
 def ingest_and_publish(
@@ -54,13 +65,20 @@ def ingest_and_publish(
     complete: Collection[str] = (),
     progress: IngestProgress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
+    stop: Event | None = None,
 ) -> IngestOutcome:
-    """Ingest the inbox, then rewrite whatever is dirty (this run's changes, or a failed earlier write)."""
+    """Ingest the inbox, then rewrite whatever is dirty (this run's changes, or a failed earlier write).
+
+    When `stop` is set the work ends at the next batch boundary; what is left
+    stays unseen or dirty in the database, and the next run completes it.
+    """
     with _recorded_work(config, "ingest", lock_timeout) as (store, counts):
-        report = Ingester(store, config).run(complete, progress)
+        report = Ingester(store, config).run(complete, progress, stop)
         counts.update(report.counts())
-        published = Publisher(store, config).publish_dirty()
+        published = Publisher(store, config).publish_dirty(stop=stop)
         counts["feeds_written"] = len(published.feeds_written)
+        if stop is not None and stop.is_set():
+            counts["interrupted"] = True
         return IngestOutcome(report, published)
 
 
@@ -75,3 +93,18 @@ def regenerate(
         report = Publisher(store, config).regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
+
+
+def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) -> str:
+    """The nightly job: rebuild every feed, check the database, refresh its statistics.
+
+    Returns SQLite's integrity verdict ("ok" when healthy).
+    """
+    with _recorded_work(config, "maintenance", lock_timeout) as (store, counts):
+        report = Publisher(store, config).regenerate()
+        integrity = store.integrity_check()
+        store.optimize()
+        counts.update(feeds_written=len(report.feeds_written), integrity=integrity)
+        if integrity != "ok":
+            log.error("database %s failed its integrity check: %s", config.database, integrity)
+        return integrity

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Event
 
 from feeder.config import Config
 from feeder.errors import FeederError
@@ -94,9 +95,16 @@ class Publisher:
         self.config = config
         self.site = Site(config)
 
-    def publish_dirty(self, progress: Progress | None = None) -> PublishReport:
-        """What an ingest changed: the dirty feeds, the dirty pages, the index."""
+    def publish_dirty(
+        self, progress: Progress | None = None, stop: Event | None = None
+    ) -> PublishReport:
+        """What an ingest changed: the dirty feeds, the dirty pages, the index.
+
+        Feeds come first, so a `stop` between page batches still leaves them current.
+        """
         pages = self._dirty_pages()
+        if stop is not None:
+            pages = itertools.takewhile(lambda _: not stop.is_set(), pages)
         return self._publish(
             self.store.dirty_feeds(), pages, self.store.dirty_page_count(), progress
         )

@@ -168,16 +168,23 @@ class Store:
         self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"database {self.path} has schema version {version}, newer than this feeder "
-                f"({len(MIGRATIONS)}); upgrade feeder"
-            )
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
+        """Upgrade in one transaction that reads the version too, so two processes
+        opening a new database at once cannot both run a migration."""
+        if self._user_version() == len(MIGRATIONS):
+            return
+        with self.transaction():
+            version = self._user_version()
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"database {self.path} has schema version {version}, newer than this feeder "
+                    f"({len(MIGRATIONS)}); upgrade feeder"
+                )
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
+
+    def _user_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     # --- files seen in the inbox -------------------------------------------------
 
@@ -404,6 +411,15 @@ class Store:
     def article_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
+    # --- upkeep ------------------------------------------------------------------
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict: "ok", or the problems it found, one per line."""
+        return "\n".join(row[0] for row in self.db.execute("PRAGMA integrity_check"))
+
+    def optimize(self) -> None:
+        self.db.execute("PRAGMA optimize")
+
     # --- runs ----------------------------------------------------------------------
 
     def record_run(
@@ -425,14 +441,21 @@ class Store:
         )
 
     def last_run(self, job: str) -> dict[str, Any] | None:
+        return self._run("WHERE job = ?", [job])
+
+    def last_error(self) -> dict[str, Any] | None:
+        return self._run("WHERE error IS NOT NULL", [])
+
+    def _run(self, where: str, parameters: list[Any]) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT started, duration, counts, error FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1",
-            [job],
+            f"SELECT job, started, duration, counts, error FROM runs {where} ORDER BY id DESC LIMIT 1",
+            parameters,
         ).fetchone()
         if row is None:
             return None
-        started, duration, counts, error = row
+        job, started, duration, counts, error = row
         return {
+            "job": job,
             "started": from_utc_text(started),
             "duration": duration,
             "counts": json.loads(counts),

@@ -38,7 +38,7 @@ def feeder(workdir: Path, *args: str):
     )
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"], ["run"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
@@ -92,6 +92,15 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
         (("timezone", '"Mars/Olympus"'), "key 'timezone' names no known time zone"),
         (("id_prefix", '"http://example.org/"'), "key 'id_prefix' must be a tag: URI"),
         (("site_title", None), "key 'site_title' is missing"),
+        (
+            ("schedule", "{ ingest_interval = -1 }"),
+            "key 'schedule.ingest_interval' must be greater than 0",
+        ),
+        (("schedule", '{ watch = "yes" }'), "key 'schedule.watch' must be true or false"),
+        (
+            ("schedule", '{ maintenance_cron = "nightly" }'),
+            "key 'schedule.maintenance_cron' is not a crontab",
+        ),
     ],
 )
 def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:

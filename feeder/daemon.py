@@ -1,0 +1,254 @@
+"""The scheduler process behind `feeder run`: jobs, inbox watching, signals, one per database.
+
+The jobs themselves live in `jobs/` and call the same library functions as
+the manual commands; everything here is about *when* they run. A run asked
+for while the ingest job is busy is remembered and done right after it, so a
+file that lands mid-run is not left for the next polling interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from threading import Event, Lock
+from types import FrameType
+from typing import Any, Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+import jobs.ingest
+import jobs.maintenance
+from feeder.config import Config
+from feeder.errors import FeederError
+from feeder.locking import LockBusy, file_lock, holder_pid, is_locked
+from feeder.publish import write_if_changed
+from feeder.watch import InboxWatcher
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+# Events closer together than this become one ingest run.
+DEBOUNCE_SECONDS = 0.1
+MISFIRE_GRACE_SECONDS = 30
+# A job waits this long for a manual command holding the work lock, then fails and retries later.
+JOB_LOCK_TIMEOUT_SECONDS = 30.0
+# A restart right after a stop may briefly overlap the old process's exit.
+DAEMON_LOCK_WAIT_SECONDS = 2.0
+
+
+class DaemonAlreadyRunning(FeederError):
+    """Another `feeder run` holds this database."""
+
+
+class Service(Protocol):
+    """Something that runs beside the scheduler for the daemon's lifetime (the HTTP server)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """What `feeder status` shows about the daemon."""
+
+    running: bool
+    pid: int | None
+    started: datetime | None
+    heartbeat: datetime | None
+    next_runs: dict[str, datetime]
+
+
+class Daemon:
+    def __init__(self, config: Config, services: Sequence[Service] = ()) -> None:
+        self.config = config
+        self.services = list(services)
+        self.stop_event = Event()
+        self.started = datetime.now(UTC)
+        self.scheduler = BackgroundScheduler(
+            timezone=config.timezone,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            },
+        )
+        self._guard = Lock()
+        self._complete: set[str] = set()
+        self._ingest_running = False
+        self._rerun_requested = False
+
+    def run(self) -> None:
+        """Block until SIGTERM or SIGINT, then stop cleanly."""
+        try:
+            with file_lock(self.config.daemon_lock_path, DAEMON_LOCK_WAIT_SECONDS, "feeder run"):
+                self._serve_until_stopped()
+        except LockBusy:
+            pid = holder_pid(self.config.daemon_lock_path)
+            raise DaemonAlreadyRunning(
+                f"feeder run is already running for {self.config.database} (pid {pid or 'unknown'}); "
+                "stop it first, or use `feeder status` to see what it is doing"
+            ) from None
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _serve_until_stopped(self) -> None:
+        previous_handlers = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        watcher = (
+            InboxWatcher(self.config.inbox, self._file_arrived)
+            if self.config.schedule.watch
+            else None
+        )
+        started: list[Service] = []
+        try:
+            self._schedule_jobs()
+            self.scheduler.start()
+            for service in [*([watcher] if watcher else []), *self.services]:
+                service.start()
+                started.append(service)
+            log.info("feeder run started (pid %d) for %s", os.getpid(), self.config.database)
+            self.stop_event.wait()
+            log.info("stopping: finishing the current job")
+        finally:
+            self.stop_event.set()
+            for service in reversed(started):
+                service.stop()
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            self.config.daemon_state_path.unlink(missing_ok=True)
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+        log.info("feeder run stopped")
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(number).name)
+        self.stop_event.set()
+
+    def _schedule_jobs(self) -> None:
+        schedule = self.config.schedule
+        now = datetime.now(UTC)
+        self.scheduler.add_job(
+            self._ingest_job,
+            IntervalTrigger(seconds=schedule.ingest_interval),
+            id="ingest",
+            name="ingest",
+            next_run_time=now,  # catch up on what arrived while the daemon was down
+        )
+        self.scheduler.add_job(
+            self._guarded,
+            CronTrigger.from_crontab(schedule.maintenance_cron, timezone=self.config.timezone),
+            args=["maintenance", jobs.maintenance.run, self.config, JOB_LOCK_TIMEOUT_SECONDS],
+            id="maintenance",
+            name="maintenance",
+        )
+        self.scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(seconds=HEARTBEAT_SECONDS),
+            id="heartbeat",
+            name="heartbeat",
+            next_run_time=now,
+        )
+
+    # --- ingest on demand ------------------------------------------------------
+
+    def _file_arrived(self, name: str, complete: bool) -> None:
+        """From the watcher thread: a complete file is ingested now, a created one after settling."""
+        if complete:
+            with self._guard:
+                self._complete.add(name)
+            self._request_ingest()
+        else:
+            self.scheduler.add_job(
+                self._request_ingest,
+                "date",
+                run_date=datetime.now(UTC)
+                + timedelta(seconds=self.config.settle_seconds + DEBOUNCE_SECONDS),
+                id="ingest-after-settling",
+                replace_existing=True,
+            )
+
+    def _request_ingest(self) -> None:
+        with self._guard:
+            if self._ingest_running:
+                self._rerun_requested = True
+                return
+        soon = datetime.now(UTC) + timedelta(seconds=DEBOUNCE_SECONDS)
+        job = self.scheduler.get_job("ingest")
+        if job is not None and job.next_run_time is not None and job.next_run_time > soon:
+            job.modify(next_run_time=soon)
+
+    def _ingest_job(self) -> None:
+        """Runs again at once while files keep arriving during a run."""
+        while not self.stop_event.is_set():
+            with self._guard:
+                complete, self._complete = self._complete, set()
+                self._ingest_running, self._rerun_requested = True, False
+            try:
+                self._guarded(
+                    "ingest",
+                    jobs.ingest.run,
+                    self.config,
+                    complete,
+                    self.stop_event,
+                    JOB_LOCK_TIMEOUT_SECONDS,
+                )
+            finally:
+                with self._guard:
+                    rerun = self._rerun_requested and not self.stop_event.is_set()
+                    self._ingest_running = rerun
+            if not rerun:
+                return
+
+    # --- plumbing ----------------------------------------------------------------
+
+    def _guarded(self, name: str, job: Callable[..., Any], *args: Any) -> None:
+        """A failing job is logged with its traceback and retried at its next time; the daemon lives on."""
+        try:
+            job(*args)
+        except Exception:
+            log.exception("%s job failed; it runs again at its next scheduled time", name)
+
+    def _heartbeat(self) -> None:
+        next_runs = {
+            job.id: job.next_run_time.astimezone(UTC).isoformat()
+            for job in self.scheduler.get_jobs()
+            if job.next_run_time is not None and job.id in {"ingest", "maintenance"}
+        }
+        state = {
+            "pid": os.getpid(),
+            "started": self.started.isoformat(),
+            "heartbeat": datetime.now(UTC).isoformat(),
+            "next_runs": next_runs,
+        }
+        write_if_changed(self.config.daemon_state_path, json.dumps(state).encode(), durable=False)
+
+
+def daemon_state(config: Config) -> DaemonState:
+    """Whether a daemon holds this database, and what it last reported."""
+    running = is_locked(config.daemon_lock_path)
+    try:
+        state = json.loads(config.daemon_state_path.read_text())
+    except (OSError, ValueError):
+        return DaemonState(
+            running, holder_pid(config.daemon_lock_path) if running else None, None, None, {}
+        )
+    return DaemonState(
+        running=running,
+        pid=state.get("pid"),
+        started=datetime.fromisoformat(state["started"]),
+        heartbeat=datetime.fromisoformat(state["heartbeat"]),
+        next_runs={
+            job: datetime.fromisoformat(moment)
+            for job, moment in state.get("next_runs", {}).items()
+        },
+    )

@@ -1,0 +1,112 @@
+"""Running `feeder run` as a real process, the way an operator or systemd does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+CONFIG = """
+inbox = "inbox"
+database = "var/feeder.db"
+output_dir = "public"
+base_url = "http://localhost:8080/"
+site_title = "Лента"
+id_prefix = "tag:example.org,2024:feeder"
+settle_seconds = {settle_seconds}
+
+[schedule]
+ingest_interval = {ingest_interval}
+watch = {watch}
+"""
+
+
+def write_config(
+    workdir: Path, ingest_interval: float = 3600, watch: bool = True, settle_seconds: float = 0
+) -> Path:
+    (workdir / "inbox").mkdir(exist_ok=True)
+    path = workdir / "config.toml"
+    path.write_text(
+        CONFIG.format(
+            ingest_interval=ingest_interval, watch=str(watch).lower(), settle_seconds=settle_seconds
+        )
+    )
+    return path
+
+
+def feeder_command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "feeder", *args, "--config", str(config)]
+
+
+@contextmanager
+def running_daemon(config: Path) -> Iterator[subprocess.Popen[str]]:
+    """`feeder run` in the background, logging to daemon.log beside the config (a pipe
+    nobody reads would fill up and block it); stopped with SIGTERM on the way out."""
+    with (config.parent / "daemon.log").open("a") as log:
+        process = subprocess.Popen(
+            feeder_command(config, "run", "--log-level", "debug"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_for(
+            lambda: (
+                (config.parent / "var" / "feeder.db.daemon.json").exists()
+                or process.poll() is not None
+            )
+        )
+        assert process.poll() is None, daemon_log(config)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def daemon_log(config: Path) -> str:
+    return (config.parent / "daemon.log").read_text()
+
+
+def stop(process: subprocess.Popen[str], how: int = signal.SIGTERM, timeout: float = 15) -> int:
+    """Signal the daemon and wait for it to exit; returns its exit status."""
+    os.kill(process.pid, how)
+    return process.wait(timeout=timeout)
+
+
+def wait_for(probe: Callable[[], T], timeout: float = 10, interval: float = 0.02) -> T:
+    """Poll until `probe` returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting after {timeout} s")
+        time.sleep(interval)
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database, timeout=30) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def article_count(database: Path) -> int:
+    """0 until the daemon has created the database and its schema."""
+    try:
+        return query(database, "SELECT COUNT(*) FROM articles")[0][0]
+    except sqlite3.OperationalError:
+        return 0

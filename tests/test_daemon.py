@@ -1,0 +1,173 @@
+"""`feeder run` as a long-lived service: watching, polling, one per database, clean stops."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from tests.conftest import wire_text
+from tests.daemon_helpers import (
+    article_count,
+    daemon_log,
+    feeder_command,
+    query,
+    running_daemon,
+    stop,
+    wait_for,
+    write_config,
+)
+from tests.feedcheck import parse_valid_feed
+
+pytestmark = pytest.mark.slow
+
+
+def entries(workdir: Path, slug: str) -> list:
+    path = workdir / "public" / "feeds" / f"{slug}.atom"
+    if not path.exists():
+        return []
+    return parse_valid_feed(path.read_bytes(), f"http://localhost:8080/feeds/{slug}.atom").entries
+
+
+def status(config: Path) -> str:
+    return subprocess.run(
+        feeder_command(config, "status"), capture_output=True, text=True, check=True
+    ).stdout
+
+
+def deliver_files(inbox: Path, count: int, start: int = 0) -> None:
+    for number in range(start, start + count):
+        (inbox / f"{number:05d}_{number:016x}.txt").write_text(
+            wire_text(
+                title=f"Новость {number}", category=("Политика", "Экономика", "Спорт")[number % 3]
+            )
+        )
+
+
+def test_watched_files_reach_their_feeds_corrections_and_rejects_show(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ingest_interval=3600)  # only the watcher can be quick
+    inbox = tmp_path / "inbox"
+    with running_daemon(config):
+        (inbox / "001_aaaaaaaaaaaaaaaa.txt").write_text(
+            wire_text(title="Первая версия", category="Экономика")
+        )
+        (first,) = wait_for(lambda: entries(tmp_path, "ekonomika"), timeout=5)
+        assert first.title == "Первая версия"
+
+        (inbox / "001_aaaaaaaaaaaaaaaa.txt").write_text(
+            wire_text(title="Исправлено", category="Экономика")
+        )
+        (corrected,) = wait_for(
+            lambda: [e for e in entries(tmp_path, "ekonomika") if e.title == "Исправлено"],
+            timeout=5,
+        )
+        assert corrected.id == first.id
+        assert len(entries(tmp_path, "ekonomika")) == 1
+
+        (inbox / "junk.txt").write_bytes(b"\x00\xff\x00\xfe" * 64)
+        wait_for(lambda: "junk.txt: [not-text]" in status(config), timeout=5)
+        report = status(config)
+        assert "Daemon: running, pid" in report
+        assert "next ingest:" in report and "next maintenance:" in report
+
+
+def test_with_watching_off_the_polling_interval_picks_files_up(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ingest_interval=0.5, watch=False)
+    with running_daemon(config) as daemon:
+        (tmp_path / "inbox" / "001_aaaaaaaaaaaaaaaa.txt").write_text(
+            wire_text(title="По расписанию")
+        )
+        (entry,) = wait_for(lambda: entries(tmp_path, "politika"), timeout=5)
+        assert entry.title == "По расписанию"
+        assert stop(daemon) == 0
+    assert "for new files" not in daemon_log(config)  # the watcher never started
+
+
+def test_a_second_daemon_is_refused_and_a_killed_one_can_be_restarted(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    with running_daemon(config) as first:
+        second = subprocess.run(
+            feeder_command(config, "run"), capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 1
+        assert (
+            f"feeder run is already running for {tmp_path / 'var' / 'feeder.db'} (pid {first.pid})"
+            in second.stderr
+        )
+        stop(first, signal.SIGKILL)
+    assert "Daemon: not running" in status(config)
+    with running_daemon(config) as restarted:
+        (tmp_path / "inbox" / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text())
+        wait_for(lambda: entries(tmp_path, "politika"), timeout=5)
+        assert stop(restarted) == 0
+
+
+def test_sigterm_during_a_large_ingest_exits_cleanly_and_a_restart_completes_it(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    deliver_files(tmp_path / "inbox", 3000)
+    database = tmp_path / "var" / "feeder.db"
+    with running_daemon(config) as daemon:
+        wait_for(lambda: article_count(database) > 0)
+        assert stop(daemon, timeout=10) == 0
+    assert "files left for the next run" in daemon_log(config)  # it stopped mid-ingest
+    assert "feeder run stopped" in daemon_log(config)
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    with running_daemon(config):
+        wait_for(lambda: article_count(database) == 3000, timeout=30)
+        wait_for(lambda: len(entries(tmp_path, "all")) == 50)
+    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT name) FROM files") == [(3000, 3000)]
+    assert query(database, "SELECT SUM(revision) FROM articles") == [
+        (3000,)
+    ]  # nothing ingested twice
+    assert query(database, "SELECT COUNT(*) FROM feeds WHERE dirty = 1") == [(0,)]
+
+
+def test_manual_commands_beside_the_daemon_corrupt_and_duplicate_nothing(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ingest_interval=0.2)
+    database = tmp_path / "var" / "feeder.db"
+    with running_daemon(config) as daemon:
+        deliver_files(tmp_path / "inbox", 300)
+        manual = [
+            subprocess.Popen(
+                feeder_command(config, *command),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for command in (["ingest"], ["regen"], ["ingest"], ["regen", "--all-pages"])
+        ]
+        outputs = [process.communicate(timeout=60) for process in manual]
+        assert [process.returncode for process in manual] == [0, 0, 0, 0], outputs
+        assert not any("database is locked" in stderr for _, stderr in outputs)
+        wait_for(lambda: article_count(database) == 300, timeout=30)
+        assert stop(daemon) == 0
+    assert query(database, "SELECT COUNT(*), SUM(revision) FROM articles") == [(300, 300)]
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    regen = subprocess.run(
+        feeder_command(config, "regen"), capture_output=True, text=True, check=True
+    )
+    assert "Wrote 0 feed files" in regen.stdout  # what is on disk is already what the database says
+    for slug, expected in (("politika", 50), ("ekonomika", 50), ("sport", 50), ("all", 50)):
+        assert len(entries(tmp_path, slug)) == expected
+    assert feedparser.parse((tmp_path / "public" / "feeds" / "all.rss").read_bytes()).bozo == 0
+
+
+def test_a_failing_job_is_recorded_and_retried_while_the_daemon_lives_on(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ingest_interval=0.3, watch=False)
+    feeds = tmp_path / "public" / "feeds"
+    feeds.parent.mkdir()
+    feeds.write_text("a file where the feeds folder belongs")  # every feed write fails
+    (tmp_path / "inbox" / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text(title="Дождётся"))
+    with running_daemon(config) as daemon:
+        wait_for(lambda: "Last error:" in status(config), timeout=5)
+        assert "ingest: PublishError: cannot write" in status(config)
+        assert "Traceback" in daemon_log(config)
+        feeds.unlink()  # the operator fixes the output folder; no new article arrives
+        (entry,) = wait_for(lambda: entries(tmp_path, "politika"), timeout=5)
+        assert entry.title == "Дождётся"
+        assert daemon.poll() is None
