@@ -79,6 +79,14 @@ def deliver(config: Config) -> DeliverFn:
     return deliver
 
 
+def deliver_day(deliver: DeliverFn, number: int, category: str = "Политика", **fields: Any) -> None:
+    """Story `number` is dated September `number`, so newer numbers are newer stories."""
+    deliver(
+        f"{number:03d}_{number:016x}.txt",
+        wire_text(date=f"{number:02d}.09.23", category=category, **fields),
+    )
+
+
 @pytest.fixture
 def run_ingest(config: Config) -> Callable[[], IngestOutcome]:
     return lambda: ingest_and_publish(config)
