@@ -23,6 +23,17 @@ class ConfigError(FeederError):
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """The [server] table: where `feeder serve` (and the daemon) listens for subscribers."""
+
+    host: str = "127.0.0.1"
+    # 0 picks any free port; the server says which when it starts.
+    port: int = 8080
+    # Seconds a reader or proxy may reuse a file before asking again (conditionally).
+    cache_max_age: int = 300
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -36,6 +47,7 @@ class Config:
     settle_seconds: float
     max_file_size: int
     category_slugs: dict[str, str] = field(default_factory=dict)
+    server: ServerConfig = field(default_factory=ServerConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -62,12 +74,14 @@ _KIND_NAMES = {int: "a whole number", float: "a number", str: "a string in quote
 class _Reader:
     """Pulls typed values out of a parsed TOML table, naming key and file on error."""
 
-    def __init__(self, data: dict[str, Any], source: Path) -> None:
+    def __init__(self, data: dict[str, Any], source: Path, table: str | None = None) -> None:
         self.data = data
         self.source = source
+        self.table = table
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: key '{key}' {problem}")
+        name = f"{self.table}.{key}" if self.table else key
+        return ConfigError(f"{self.source}: key '{name}' {problem}")
 
     def get(self, key: str, kind: type, default: Any = None) -> Any:
         value = self.data.get(key, default)
@@ -146,5 +160,26 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         category_slugs=dict(slugs),
+        server=_parse_server(reader),
         source=source,
+    )
+
+
+def _parse_server(top: _Reader) -> ServerConfig:
+    """The [server] table; every key has a default, so the table itself is optional."""
+    table = top.data.get("server", {})
+    if not isinstance(table, dict):
+        raise top.fail("server", "must be a table: a [server] line followed by its keys")
+    reader = _Reader(table, top.source, "server")
+    defaults = ServerConfig()
+    host = reader.get("host", str, defaults.host)
+    if not host.strip():
+        raise reader.fail("host", "must name an address to listen on, such as '127.0.0.1'")
+    port = reader.get("port", int, defaults.port)
+    if not 0 <= port <= 65535:
+        raise reader.fail("port", f"must be a port number from 0 to 65535, not {port!r}")
+    return ServerConfig(
+        host=host,
+        port=port,
+        cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
     )
