@@ -22,6 +22,7 @@ from feeder.daemon import Daemon, DaemonState, daemon_state
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
 from feeder.logs import FORMATS, setup_logging
+from feeder.server import serve_until_signalled
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 
@@ -154,6 +155,17 @@ def status(config: Config) -> None:
             click.echo(
                 f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
             )
+
+
+@main.command()
+@common_options
+def serve(config: Config) -> None:
+    """Serve the feeds and pages over HTTP until Ctrl+C or SIGTERM ([server] in config.toml)."""
+    received = serve_until_signalled(
+        config,
+        lambda url: click.echo(f"Serving {config.output_dir} at {url} (Ctrl+C stops)"),
+    )
+    click.echo(f"Stopped by {received.name}.")
 
 
 def _describe_daemon(config: Config, state: DaemonState) -> str:

@@ -34,6 +34,17 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """The [server] table: where `feeder serve` (and the daemon) listens for subscribers."""
+
+    host: str = "127.0.0.1"
+    # 0 picks any free port; the server says which when it starts.
+    port: int = 8080
+    # Seconds a reader or proxy may reuse a file before asking again (conditionally).
+    cache_max_age: int = 300
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -48,6 +59,7 @@ class Config:
     max_file_size: int
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -101,7 +113,7 @@ class _Reader:
         """A [name] table; every key in it is optional when the table is."""
         value = self.data.get(name, {})
         if not isinstance(value, dict):
-            raise self.fail(name, "must be a table ([" + name + "])")
+            raise self.fail(name, f"must be a table: a [{name}] line followed by its keys")
         return _Reader(value, self.source, f"{self.prefix}{name}.")
 
     def get(self, key: str, kind: type, default: Any = None) -> Any:
@@ -182,6 +194,7 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         category_slugs=dict(slugs),
         schedule=_parse_schedule(reader.table("schedule")),
+        server=_parse_server(reader.table("server")),
         source=source,
     )
 
@@ -199,4 +212,19 @@ def _parse_schedule(reader: _Reader) -> ScheduleConfig:
         ingest_interval=reader.positive("ingest_interval", float, defaults.ingest_interval),
         maintenance_cron=cron,
         watch=reader.get("watch", bool, defaults.watch),
+    )
+
+
+def _parse_server(reader: _Reader) -> ServerConfig:
+    defaults = ServerConfig()
+    host = reader.get("host", str, defaults.host)
+    if not host.strip():
+        raise reader.fail("host", "must name an address to listen on, such as '127.0.0.1'")
+    port = reader.get("port", int, defaults.port)
+    if not 0 <= port <= 65535:
+        raise reader.fail("port", f"must be a port number from 0 to 65535, not {port!r}")
+    return ServerConfig(
+        host=host,
+        port=port,
+        cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
@@ -20,6 +21,17 @@ from feeder.model import Entry
 
 # What an empty feed reports as its last change: nothing has happened yet.
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The XSLT stylesheet that turns a feed into a page when a person opens its URL
+# in a browser; readers ignore it. Feeds name it relative to themselves (it sits
+# beside them), so it always comes from the feed's own origin, as browsers require
+# for XSLT, whatever base_url says.
+STYLESHEET_PATH = "feeds/feed.xsl"
+_STYLESHEET_HREF = PurePosixPath(STYLESHEET_PATH).name
+_PROLOGUE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    f'<?xml-stylesheet type="text/xsl" href="{_STYLESHEET_HREF}"?>\n'
+).encode()
 
 
 class FeedFormat(Enum):
@@ -80,9 +92,8 @@ def render_feed(
     generator.lastBuildDate(updated)
     for entry in entries:
         _add_entry(generator, config, entry)
-    if feed_format is FeedFormat.RSS:
-        return generator.rss_str(pretty=True)
-    return generator.atom_str(pretty=True)
+    serialise = generator.rss_str if feed_format is FeedFormat.RSS else generator.atom_str
+    return _PROLOGUE + serialise(pretty=True, xml_declaration=False)
 
 
 def _add_entry(generator: FeedGenerator, config: Config, entry: Entry) -> None:

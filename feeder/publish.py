@@ -21,7 +21,7 @@ from threading import Event
 
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.feeds import FeedFormat, article_path, feed_path, render_feed
+from feeder.feeds import STYLESHEET_PATH, FeedFormat, article_path, feed_path, render_feed
 from feeder.model import Entry
 from feeder.site import Site
 from feeder.slugs import ALL_NEWS
@@ -152,6 +152,8 @@ class Publisher:
     ) -> PublishReport:
         report = PublishReport()
         remove_stale_temp_files(self.config)
+        # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
+        write_if_changed(self.config.output_dir / STYLESHEET_PATH, self.site.feed_stylesheet())
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
         for slug in slugs:

@@ -84,6 +84,10 @@ class Site:
         ElementTree.indent(opml)
         return ElementTree.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"
 
+    def feed_stylesheet(self) -> bytes:
+        """The XSLT page a browser shows for a feed URL; it shares the pages' CSS."""
+        return self._render("feed.xsl")
+
     def _render(self, template: str, **context: object) -> bytes:
         return self.environment.get_template(template).render(**context).encode()
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then lints and runs the whole suite.
-# Debian packages (the newsboat reader) come from apt when missing; Python
-# packages go into ./.venv. Extra arguments go to pytest.
+# Debian packages (the newsboat reader and the chromium browser) come from apt
+# when missing; Python packages go into ./.venv. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=()
 command -v newsboat >/dev/null || debian_packages+=(newsboat)
+command -v chromium >/dev/null || debian_packages+=(chromium)
 if ((${#debian_packages[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   echo "Installing Debian packages: ${debian_packages[*]}"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from feeder.config import Config, parse_config
+from feeder.config import Config, ServerConfig, parse_config
 from feeder.pipeline import IngestOutcome, ingest_and_publish
+from feeder.server import FeedServer
+from tests.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_dac83acdb151354f.txt"
@@ -79,6 +82,35 @@ def deliver(config: Config) -> DeliverFn:
     return deliver
 
 
+def deliver_day(deliver: DeliverFn, number: int, category: str = "Политика", **fields: Any) -> None:
+    """Story `number` is dated September `number`, so newer numbers are newer stories."""
+    deliver(
+        f"{number:03d}_{number:016x}.txt",
+        wire_text(date=f"{number:02d}.09.23", category=category, **fields),
+    )
+
+
 @pytest.fixture
 def run_ingest(config: Config) -> Callable[[], IngestOutcome]:
     return lambda: ingest_and_publish(config)
+
+
+@pytest.fixture
+def server(config: Config) -> Iterator[FeedServer]:
+    """The real HTTP server on a free loopback port, serving config's output directory."""
+    with FeedServer(replace(config, server=ServerConfig(host="127.0.0.1", port=0))) as running:
+        yield running
+
+
+@pytest.fixture
+def served_config(config: Config, server: FeedServer) -> Config:
+    """config with base_url at the running server, so every absolute link can be followed."""
+    return replace(config, base_url=server.url)
+
+
+@pytest.fixture
+def client(server: FeedServer) -> Iterator[Client]:
+    """One kept-alive connection to the running server."""
+    connection = Client(server.url)
+    yield connection
+    connection.close()

@@ -11,7 +11,10 @@ import pytest
 
 
 def newsboat_items(url: str, workdir: Path) -> list[dict[str, str]]:
-    """Reload one feed URL in newsboat and return the items it stored in its cache."""
+    """Reload one feed URL in newsboat and return the items it stored in its cache.
+
+    The cache stays in `workdir`, so a second call is a reader polling again.
+    """
     if shutil.which("newsboat") is None:
         pytest.fail("newsboat is not installed: run `bash scripts/test.sh`, which installs it")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -32,3 +35,11 @@ def newsboat_items(url: str, workdir: Path) -> list[dict[str, str]]:
             "SELECT feedurl, guid, title, author, content FROM rss_item WHERE feedurl = ?", [url]
         )
         return [dict(row) for row in rows]
+
+
+def newsboat_validators(url: str, workdir: Path) -> tuple[str, int]:
+    """The ETag and Last-Modified (as a Unix time) newsboat keeps to ask for `url` conditionally."""
+    with sqlite3.connect(workdir / "cache.db") as connection:
+        return connection.execute(
+            "SELECT etag, lastmodified FROM rss_feed WHERE rssurl = ?", [url]
+        ).fetchone()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -38,7 +41,7 @@ def feeder(workdir: Path, *args: str):
     )
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"], ["run"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"], ["run"], ["serve"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
@@ -189,3 +192,42 @@ def _read_pty(descriptor: int) -> bytes:
         return os.read(descriptor, 65536)
     except OSError:  # EIO: the child closed the terminal
         return b""
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_serve_answers_until_a_signal_then_exits_cleanly(
+    workdir: Path, stop_signal: signal.Signals
+) -> None:
+    (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
+    feeder(workdir, "ingest")
+    with (workdir / "config.toml").open("a") as config:
+        config.write("[server]\nport = 0\n")
+    with subprocess.Popen(
+        [sys.executable, "-m", "feeder", "serve", "--config", str(workdir / "config.toml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            first_line = process.stdout.readline()
+            url = first_line.split(" at ")[1].split()[0]
+            with urllib.request.urlopen(url + "feeds/politika.rss", timeout=10) as response:
+                assert "Алиев выразил соболезнования" in response.read().decode()
+        finally:
+            process.send_signal(stop_signal)
+        stdout, stderr = process.communicate(timeout=30)
+    assert first_line.startswith(f"Serving {workdir / 'public'} at http://127.0.0.1:")
+    assert process.returncode == 0, stderr
+    assert stdout == f"Stopped by {stop_signal.name}.\n"
+    assert '"GET /feeds/politika.rss HTTP/1.1" 200' in stderr
+
+
+def test_serve_on_a_taken_port_says_so(workdir: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with (workdir / "config.toml").open("a") as config:
+            config.write(f"[server]\nport = {port}\n")
+        result = feeder(workdir, "serve")
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
+    assert f"fix [server] host and port in {workdir / 'config.toml'}" in result.output

@@ -7,12 +7,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from lxml import etree, html
 
 from feeder.config import Config
-from feeder.feeds import FeedFormat, feed_path
+from feeder.feeds import STYLESHEET_PATH, FeedFormat, feed_path
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.publish import TEMP_SUFFIX, PublishError
-from tests.conftest import SEED, config_for, wire_text
+from tests.conftest import SEED, config_for, deliver_day
 from tests.feedcheck import parse_valid_feed
 
 FORMATS = list(FeedFormat)
@@ -23,14 +24,6 @@ HOSTILE_BODY = "Текст с <b>разметкой</b>, амперсандом 
 def feed(config: Config, slug: str, feed_format: FeedFormat):
     relative = feed_path(slug, feed_format)
     return parse_valid_feed((config.output_dir / relative).read_bytes(), config.url(relative))
-
-
-def deliver_day(deliver, number: int, category: str = "Политика", **fields) -> None:
-    """Story `number` is dated September `number`, so newer numbers are newer stories."""
-    deliver(
-        f"{number:03d}_{number:016x}.txt",
-        wire_text(date=f"{number:02d}.09.23", category=category, **fields),
-    )
 
 
 @pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
@@ -79,6 +72,35 @@ def test_hostile_text_is_escaped_and_the_feed_still_parses(
     assert "&lt;b&gt;разметкой&lt;/b&gt;" in content and "<b>" not in content
     assert "\x0b" not in content and "ивертикальной" in content
     assert "<script" not in (config.articles_dir / f"{1:03d}_{1:016x}.html").read_text()
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+def test_a_feed_names_a_stylesheet_beside_it_that_shows_it_as_a_page(
+    config: Config, deliver, run_ingest, feed_format
+) -> None:
+    deliver_day(deliver, 1, title="Старая новость")
+    deliver_day(deliver, 2, title=HOSTILE_TITLE)
+    run_ingest()
+    relative = feed_path("politika", feed_format)
+    document = etree.parse(config.output_dir / relative)
+    (instruction,) = document.xpath("/processing-instruction('xml-stylesheet')")
+    assert instruction.get("type") == "text/xsl"
+    stylesheet = (config.output_dir / relative).parent / instruction.get("href")
+    assert stylesheet == config.output_dir / STYLESHEET_PATH
+    page = html.fromstring(str(etree.XSLT(etree.parse(stylesheet))(document)))
+    assert page.findtext("body/h1") == "Тестовая лента — Политика"
+    assert [link.get("href") for link in page.xpath("//p[@class='subscribe']/a")] == [
+        config.url(relative)
+    ]
+    titles = [link.text_content() for link in page.xpath("//article/h2/a")]
+    assert titles == [HOSTILE_TITLE, "Старая новость"]  # newest first, as text
+    assert not page.xpath("//script")
+    assert page.xpath("//article/h2/a/@href")[1] == config.url(f"articles/{1:03d}_{1:016x}.html")
+    dates = {FeedFormat.RSS: "01 Sep 2023", FeedFormat.ATOM: "2023-09-01"}
+    assert page.xpath("//article/p[@class='meta']/text()")[1] == dates[feed_format]
+    assert page.xpath("//a[text()='All categories and their feeds']/@href") == [
+        config.url("index.html")
+    ]
 
 
 def test_entry_ids_survive_a_correction(config: Config, deliver, run_ingest) -> None:
@@ -169,7 +191,7 @@ def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(
     config.feeds_dir.write_bytes(b"")
     with pytest.raises(
         PublishError,
-        match=f"cannot write {config.feeds_dir}/all.rss: .* that {config.feeds_dir} is a writable folder",
+        match=f"cannot write {config.feeds_dir}/[^:]+: .* that {config.feeds_dir} is a writable folder",
     ):
         run_ingest()
     config.feeds_dir.unlink()

@@ -1,0 +1,317 @@
+"""The served output as subscribers' readers and browsers fetch it, over real HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from lxml import etree, html
+
+from feeder.config import Config, ConfigError, ServerConfig
+from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.publish import TEMP_SUFFIX
+from feeder.server import FeedServer
+from tests.client import Client
+from tests.conftest import config_for, deliver_day
+
+STORY = f"{1:03d}_{1:016x}"
+
+
+@pytest.fixture
+def published(served_config: Config, deliver) -> Config:
+    """Two categories published with links at the running server."""
+    deliver_day(deliver, 1, category="Политика", title="Первая новость")
+    deliver_day(deliver, 2, category="Экономика", title="Вторая новость")
+    ingest_and_publish(served_config)
+    return served_config
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/feeds/all.rss", "application/rss+xml; charset=utf-8"),
+        ("/feeds/politika.atom", "application/atom+xml; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
+        ("/index.html", "text/html; charset=utf-8"),
+        (f"/articles/{STORY}.html", "text/html; charset=utf-8"),
+        ("/feeds/feed.xsl", "text/xsl; charset=utf-8"),
+    ],
+)
+def test_every_file_comes_with_its_type_validators_and_max_age(
+    published: Config, client: Client, path: str, media_type: str
+) -> None:
+    reply = client.get(path)
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == media_type
+    assert reply.body == (published.output_dir / path.lstrip("/")).read_bytes()
+    assert re.fullmatch(r'"[0-9a-f]+"', reply.headers["ETag"])
+    assert reply.headers["Last-Modified"].endswith(" GMT")
+    assert reply.headers["Cache-Control"] == "max-age=300"
+
+
+# What Chromium and Firefox send when a person opens a URL.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("path", ["/feeds/all.rss", "/feeds/all.atom"])
+def test_a_browser_gets_a_feed_as_plain_xml_so_it_applies_the_stylesheet(
+    published: Config, client: Client, path: str
+) -> None:
+    for_reader = client.get(path, {"Accept": "application/rss+xml, application/atom+xml, */*"})
+    for_browser = client.get(path, {"Accept": BROWSER_ACCEPT})
+    assert for_reader.headers["Content-Type"].startswith(
+        ("application/rss+xml", "application/atom+xml")
+    )
+    assert for_browser.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert for_browser.body == for_reader.body
+    for reply in (for_reader, for_browser):
+        assert "Accept" in reply.headers["Vary"].split(", ")  # caches keep the two apart
+
+
+def test_the_site_root_is_the_index_page(published: Config, client: Client) -> None:
+    reply = client.get("/")
+    assert reply.status == 200
+    assert reply.body == (published.output_dir / "index.html").read_bytes()
+
+
+def test_cache_max_age_comes_from_config(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, server={"port": 0, "cache_max_age": 60})
+    deliver_day(deliver, 1)
+    ingest_and_publish(config)
+    with FeedServer(config) as running:
+        connection = Client(running.url)
+        assert connection.get("/feeds/all.rss").headers["Cache-Control"] == "max-age=60"
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("validator", "condition"),
+    [("ETag", "If-None-Match"), ("Last-Modified", "If-Modified-Since")],
+)
+def test_a_conditional_get_of_an_unchanged_feed_is_a_bodiless_304(
+    published: Config, client: Client, validator: str, condition: str
+) -> None:
+    first = client.get("/feeds/all.rss")
+    again = client.get("/feeds/all.rss", {condition: first.headers[validator]})
+    assert again.status == 304
+    assert again.body == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == "max-age=300"
+    # Any stray body would have garbled this next reply on the same connection.
+    assert client.get("/feeds/all.atom").status == 200
+
+
+@pytest.mark.parametrize(
+    ("condition", "value"),
+    [("If-None-Match", '"not-this-one"'), ("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")],
+)
+def test_a_stale_validator_gets_the_whole_feed(
+    published: Config, client: Client, condition: str, value: str
+) -> None:
+    reply = client.get("/feeds/all.rss", {condition: value})
+    assert reply.status == 200
+    assert reply.body == (published.output_dir / "feeds/all.rss").read_bytes()
+
+
+def test_validators_hold_across_a_regeneration_and_move_with_a_new_article(
+    published: Config, client: Client, deliver
+) -> None:
+    def validators(path: str) -> tuple[str, str]:
+        headers = client.get(path).headers
+        return headers["ETag"], headers["Last-Modified"]
+
+    before = {path: validators(path) for path in ("/feeds/all.rss", "/feeds/politika.rss")}
+    regenerate(published, all_pages=True)
+    assert {path: validators(path) for path in before} == before
+
+    deliver_day(deliver, 3, category="Экономика", title="Третья новость")
+    ingest_and_publish(published)
+    old_etag = before["/feeds/all.rss"][0]
+    changed = client.get("/feeds/all.rss", {"If-None-Match": old_etag})
+    assert changed.status == 200 and "Третья новость" in changed.body.decode()
+    assert changed.headers["ETag"] != old_etag
+    unchanged = client.get(
+        "/feeds/politika.rss", {"If-None-Match": before["/feeds/politika.rss"][0]}
+    )
+    assert unchanged.status == 304
+
+
+def test_gzip_when_the_client_accepts_it(served_config: Config, client: Client, deliver) -> None:
+    for number in range(1, 51):
+        deliver_day(deliver, number % 28 + 1, title=f"Новость номер {number}")
+    ingest_and_publish(served_config)
+    identity = client.get("/feeds/all.rss")
+    assert "Content-Encoding" not in identity.headers
+    compressed = client.get("/feeds/all.rss", {"Accept-Encoding": "gzip"})
+    assert compressed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in compressed.headers["Vary"]
+    assert gzip.decompress(compressed.body) == identity.body
+    assert len(compressed.body) * 4 < len(identity.body)
+
+
+def test_a_kept_alive_connection_gets_each_response_without_a_delayed_ack_stall(
+    served_config: Config, client: Client, deliver
+) -> None:
+    """With Nagle's algorithm on, each response after the first waited >= 40 ms for an ACK."""
+    for number in range(1, 21):
+        deliver_day(deliver, number, paragraphs=("Абзац новости. " * 200,))
+    ingest_and_publish(served_config)
+    durations = []
+    for _ in range(10):
+        started = time.perf_counter()
+        assert client.get("/feeds/all.rss").status == 200
+        durations.append(time.perf_counter() - started)
+    assert statistics.median(durations) < 0.025, durations
+
+
+def test_head_gives_the_headers_of_get_and_no_body(published: Config, client: Client) -> None:
+    got = client.get("/feeds/politika.atom")
+    head = client.request("HEAD", "/feeds/politika.atom")
+    assert head.status == 200 and head.body == b""
+    for name in ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Cache-Control"):
+        assert head.headers[name] == got.headers[name]
+    assert client.get("/feeds/politika.rss").status == 200  # no stray body before this one
+
+
+SECRET = "NOT FOR SUBSCRIBERS"
+
+
+@pytest.fixture
+def secrets_beside_the_output(published: Config, tmp_path: Path) -> Path:
+    """A file beside the output dir, links to it from inside, and a half-written temp file."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    os.symlink(secret, published.output_dir / "linked.txt")
+    os.symlink(tmp_path, published.output_dir / "outside")
+    (published.feeds_dir / f".all.rss.123{TEMP_SUFFIX}").write_text(SECRET)
+    (published.output_dir / ".hidden").mkdir()
+    (published.output_dir / ".hidden" / "file.txt").write_text(SECRET)
+    return secret
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/feeds/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/feeds/%2E%2E/%2e%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/linked.txt",
+        "/outside/secret.txt",
+        f"/feeds/.all.rss.123{TEMP_SUFFIX}",
+        "/.hidden/file.txt",
+        "/feeds/all.rss%00",
+        "/feeds/missing.rss",
+    ],
+)
+def test_nothing_outside_the_output_or_hidden_is_served(
+    secrets_beside_the_output: Path, client: Client, path: str
+) -> None:
+    reply = client.get(path)
+    assert reply.status == 404
+    assert SECRET not in reply.body.decode()
+
+
+def test_absolute_paths_stay_inside_the_output(
+    secrets_beside_the_output: Path, client: Client
+) -> None:
+    for path in (
+        "/" + str(secrets_beside_the_output),
+        "/" + quote(str(secrets_beside_the_output), safe=""),
+    ):
+        reply = client.get(path)
+        assert reply.status == 404 and SECRET not in reply.body.decode(), path
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_refused(published: Config, client: Client, method: str) -> None:
+    before = (published.output_dir / "feeds/all.rss").read_bytes()
+    reply = client.request(method, "/feeds/all.rss")
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, HEAD"
+    assert (published.output_dir / "feeds/all.rss").read_bytes() == before
+
+
+def test_one_access_log_line_per_request(
+    published: Config, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    etag = client.get("/feeds/all.rss").headers["ETag"]
+    client.get("/feeds/all.rss", {"If-None-Match": etag})
+    client.get("/nothing-here")
+    client.request("POST", "/feeds/all.rss")
+    lines = [record.getMessage() for record in caplog.records if record.name == "uvicorn.access"]
+    assert len(lines) == 4
+    for line, expected in zip(
+        lines,
+        [
+            '"GET /feeds/all.rss HTTP/1.1" 200',
+            '"GET /feeds/all.rss HTTP/1.1" 304',
+            '"GET /nothing-here HTTP/1.1" 404',
+            '"POST /feeds/all.rss HTTP/1.1" 405',
+        ],
+        strict=True,
+    ):
+        assert line.startswith("127.0.0.1:") and line.endswith(expected)
+
+
+def test_opml_lists_every_category_feed_and_each_is_served(
+    published: Config, client: Client
+) -> None:
+    opml = etree.fromstring(client.get("/feeds.opml").body)
+    urls = {outline.get("xmlUrl") for outline in opml.iter("outline")}
+    assert urls == {published.url(f"feeds/{slug}.rss") for slug in ("all", "politika", "ekonomika")}
+    for url in urls:
+        reply = client.get(url.removeprefix(published.base_url.rstrip("/")))
+        assert reply.status == 200
+        assert reply.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+
+
+@pytest.mark.parametrize("page", ["/index.html", f"/articles/{STORY}.html"])
+def test_autodiscovery_tags_point_at_served_feeds_of_their_type(
+    published: Config, client: Client, page: str
+) -> None:
+    links = html.fromstring(client.get(page).body).xpath("//head/link[@rel='alternate']")
+    assert links
+    for link in links:
+        reply = client.get(link.get("href").removeprefix(published.base_url.rstrip("/")))
+        assert reply.status == 200
+        assert reply.headers["Content-Type"] == f"{link.get('type')}; charset=utf-8"
+
+
+def test_the_index_links_the_opml_file(published: Config, client: Client) -> None:
+    anchors = html.fromstring(client.get("/index.html").body).xpath("//a/@href")
+    assert "feeds.opml" in anchors
+
+
+def test_the_server_config_has_defaults(tmp_path: Path) -> None:
+    assert config_for(tmp_path).server == ServerConfig(
+        host="127.0.0.1", port=8080, cache_max_age=300
+    )
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ({"port": 70000}, "key 'server.port' must be a port number from 0 to 65535, not 70000"),
+        ({"port": "http"}, "key 'server.port' must be a whole number, not 'http'"),
+        ({"host": " "}, "key 'server.host' must name an address to listen on"),
+        ({"cache_max_age": -1}, "key 'server.cache_max_age' must be 0 or more, not -1"),
+        ("127.0.0.1:8080", "key 'server' must be a table"),
+    ],
+)
+def test_a_bad_server_table_names_the_key_and_the_file(
+    tmp_path: Path, server: object, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_for(tmp_path, server=server)
+    assert str(error.value).startswith(f"{tmp_path / 'config.toml'}: {message}")
