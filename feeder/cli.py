@@ -22,7 +22,7 @@ from feeder.daemon import Daemon, DaemonState, daemon_state
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
 from feeder.logs import FORMATS, setup_logging
-from feeder.server import serve_until_signalled
+from feeder.server import FeedServer, serve_until_signalled
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 
@@ -115,13 +115,19 @@ def regen(config: Config, category_slug: str | None, all_pages: bool) -> None:
 
 @main.command()
 @common_options
-def run(config: Config) -> None:
-    """Run the daemon: ingest on a schedule and as files land, keep the feeds current.
+@click.option(
+    "--no-serve",
+    is_flag=True,
+    help="Do not serve HTTP (nginx or a CDN serves output_dir instead).",
+)
+def run(config: Config, no_serve: bool) -> None:
+    """Run the daemon: ingest on a schedule and as files land, keep the feeds current,
+    and serve them over HTTP ([server] in config.toml).
 
     Stops cleanly on SIGTERM or Ctrl-C. One daemon per database; `feeder ingest`
     and `feeder regen` may run beside it.
     """
-    Daemon(config).run()
+    Daemon(config, services=[] if no_serve else [FeedServer(config)]).run()
 
 
 @main.command()

@@ -111,11 +111,15 @@ class Daemon:
         )
         started: list[Service] = []
         try:
-            self._schedule_jobs()
-            self.scheduler.start()
-            for service in [*([watcher] if watcher else []), *self.services]:
+            # The server first, so a taken port fails before any work starts.
+            for service in self.services:
                 service.start()
                 started.append(service)
+            self._schedule_jobs()
+            self.scheduler.start()
+            if watcher:
+                watcher.start()
+                started.append(watcher)
             log.info("feeder run started (pid %d) for %s", os.getpid(), self.config.database)
             self.stop_event.wait()
             log.info("stopping: finishing the current job")

@@ -27,6 +27,9 @@ settle_seconds = {settle_seconds}
 [schedule]
 ingest_interval = {ingest_interval}
 watch = {watch}
+
+[server]
+port = 0
 """
 
 
@@ -48,12 +51,12 @@ def feeder_command(config: Path, *args: str) -> list[str]:
 
 
 @contextmanager
-def running_daemon(config: Path) -> Iterator[subprocess.Popen[str]]:
+def running_daemon(config: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
     """`feeder run` in the background, logging to daemon.log beside the config (a pipe
     nobody reads would fill up and block it); stopped with SIGTERM on the way out."""
     with (config.parent / "daemon.log").open("a") as log:
         process = subprocess.Popen(
-            feeder_command(config, "run", "--log-level", "debug"),
+            feeder_command(config, "run", "--log-level", "debug", *options),
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import feedparser
@@ -171,3 +174,33 @@ def test_a_failing_job_is_recorded_and_retried_while_the_daemon_lives_on(tmp_pat
         (entry,) = wait_for(lambda: entries(tmp_path, "politika"), timeout=5)
         assert entry.title == "Дождётся"
         assert daemon.poll() is None
+
+
+def test_the_daemon_serves_what_it_publishes_unless_told_not_to(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "inbox" / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text(title="По сети"))
+    with running_daemon(config):
+        url = wait_for(
+            lambda: re.search(r"serving \S+ at (http://\S+)", daemon_log(config)), timeout=5
+        )[1]
+        wait_for(lambda: entries(tmp_path, "politika"))
+        with urllib.request.urlopen(url + "feeds/politika.atom", timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+            assert feedparser.parse(response.read()).entries[0].title == "По сети"
+    (tmp_path / "daemon.log").unlink()
+    with running_daemon(config, "--no-serve") as daemon:
+        assert stop(daemon) == 0
+    assert "serving" not in daemon_log(config)
+
+
+def test_a_taken_port_stops_the_daemon_with_a_clear_message(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        config.write_text(config.read_text().replace("port = 0", f"port = {port}"))
+        result = subprocess.run(
+            feeder_command(config, "run"), capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
