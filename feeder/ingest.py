@@ -86,21 +86,32 @@ class Delivery:
 
 
 def inbox_names(inbox: Path) -> list[str]:
-    """Candidate article files, in name order (the agency numbers its files).
+    """Candidate article files in delivery order: oldest mtime first, then by name.
 
+    Handling files in the order they arrived makes the outcome independent of how
+    deliveries fall into runs: the copy delivered second is the duplicate, and a story
+    is compared with content that arrived before it, not with what sorts before it.
     Hidden files are partial uploads (rsync, editors), other suffixes are not articles.
     """
     try:
         with os.scandir(inbox) as entries:
-            return sorted(
-                entry.name
+            candidates = [
+                entry
                 for entry in entries
                 if not entry.name.startswith(".") and entry.name.lower().endswith(SUFFIX)
-            )
+            ]
+            return [entry.name for entry in sorted(candidates, key=_delivery_order)]
     except OSError as error:
         raise InboxError(
             f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
         ) from None
+
+
+def _delivery_order(entry: os.DirEntry[str]) -> tuple[int, str]:
+    try:
+        return entry.stat().st_mtime_ns, entry.name
+    except OSError:
+        return 0, entry.name  # reported when it is read
 
 
 def publish_time(story_date: date, mtime: datetime, zone: ZoneInfo) -> datetime:
