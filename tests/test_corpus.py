@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +28,7 @@ from feeder.slugs import ALL_NEWS
 from feeder.wire import story_id_for
 from tests import corpus
 from tests.conftest import ROOT, config_for
-from tests.feedcheck import parse_valid_feed
+from tests.feedcheck import RenderedHtml, parse_valid_feed
 
 
 @dataclass(frozen=True)
@@ -90,10 +89,10 @@ class Published:
                 assert entry.title == self.title
                 assert time.strftime("%Y-%m-%d", entry.published_parsed) == self.date
                 assert self.category in {entry.tags[0].term, entry.tags[0].label}
-                body = _Html.of(entry.content[0].value)
+                body = RenderedHtml.of(entry.content[0].value)
                 assert body.tags == ["p"] * self.paragraphs  # agency text never becomes markup
                 assert body.paragraphs[0] == self.first_paragraph
-                assert _Html.of(entry.summary).text == self.first_paragraph
+                assert RenderedHtml.of(entry.summary).text == self.first_paragraph
 
 
 @dataclass(frozen=True)
@@ -267,30 +266,3 @@ def _as_feeder_meets(drops: tuple[corpus.Drop, ...], inbox: Path, monkeypatch) -
     with monkeypatch.context() as patch:
         patch.setattr(Path, "open", open_as_feeder)
         yield
-
-
-class _Html(HTMLParser):
-    """What a reader renders from an entry's HTML: its elements and its text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.paragraphs: list[str] = []
-        self.text = ""
-
-    @classmethod
-    def of(cls, markup: str) -> _Html:
-        parser = cls()
-        parser.feed(markup)
-        parser.close()
-        return parser
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        if tag == "p":
-            self.paragraphs.append("")
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-        if self.paragraphs:
-            self.paragraphs[-1] += data
