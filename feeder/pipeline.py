@@ -18,8 +18,8 @@ from feeder.ingest import Ingester, IngestReport
 from feeder.ingest import Progress as IngestProgress
 from feeder.locking import file_lock
 from feeder.publish import Progress as PageProgress
-from feeder.publish import Publisher, PublishReport
-from feeder.store import Store
+from feeder.publish import Publisher, PublishReport, remove_stale_temp_files
+from feeder.store import DatabaseBusy, Store
 
 # How long a manual command waits for the daemon's current job before giving up.
 WORK_LOCK_TIMEOUT_SECONDS = 300.0
@@ -35,12 +35,19 @@ class IngestOutcome:
 def _recorded_work(
     config: Config, job: str, lock_timeout: float
 ) -> Iterator[tuple[Store, dict[str, Any]]]:
-    """Hold the work lock and an open store; record the run, its counts and any error."""
+    """Hold the work lock and an open store; record the run, its counts and any error.
+
+    First, remove what a killed writer left, so no partial file stays in the output
+    while this run ingests.
+    """
     with file_lock(config.lock_path, lock_timeout, job), Store(config.database) as store:
+        remove_stale_temp_files(config)
         started, clock = datetime.now(UTC), time.monotonic()
         counts: dict[str, Any] = {}
         try:
             yield store, counts
+        except DatabaseBusy:
+            raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:
             store.record_run(
                 job, started, time.monotonic() - clock, counts, f"{type(error).__name__}: {error}"

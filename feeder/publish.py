@@ -143,7 +143,6 @@ class Publisher:
         progress: Progress | None,
     ) -> PublishReport:
         report = PublishReport()
-        remove_stale_temp_files(self.config)
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
         for slug in slugs:
