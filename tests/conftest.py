@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -39,8 +40,9 @@ def wire_text(
     return "\n".join(lines)
 
 
-def config_for(tmp_path: Path, **overrides: Any) -> Config:
-    values: dict[str, Any] = {
+def _config_values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    return {
         "inbox": "inbox",
         "database": "var/feeder.db",
         "output_dir": "public",
@@ -50,8 +52,19 @@ def config_for(tmp_path: Path, **overrides: Any) -> Config:
         "settle_seconds": 0,
         **overrides,
     }
-    (tmp_path / "inbox").mkdir(exist_ok=True)
-    return parse_config(values, tmp_path / "config.toml")
+
+
+def config_for(tmp_path: Path, **overrides: Any) -> Config:
+    return parse_config(_config_values(tmp_path, **overrides), tmp_path / "config.toml")
+
+
+def write_config(tmp_path: Path, **overrides: Any) -> Path:
+    """config_for's configuration as a config.toml, for `feeder` run as a command."""
+    path = tmp_path / "config.toml"
+    values = _config_values(tmp_path, **overrides)
+    # JSON strings and numbers are valid TOML values.
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
+    return path
 
 
 @pytest.fixture
