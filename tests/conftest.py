@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from feeder.cli import main
 from feeder.config import Config, parse_config
 from feeder.pipeline import IngestOutcome, ingest_and_publish
 
@@ -65,6 +67,15 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
     # JSON strings and numbers are valid TOML values.
     path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
     return path
+
+
+def feeder_cli(config_path: Path, *args: str, log_level: str = "error") -> Result:
+    """`feeder ARGS --config CONFIG_PATH` in this process, as an operator would type it."""
+    return CliRunner().invoke(
+        main,
+        [*args, "--config", str(config_path), "--log-level", log_level],
+        catch_exceptions=False,
+    )
 
 
 @pytest.fixture

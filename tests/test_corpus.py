@@ -13,13 +13,13 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-from feeder.config import Config
+from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, entry_id, feed_path
 from feeder.ingest import IngestReport
 from feeder.model import RejectReason
@@ -27,7 +27,7 @@ from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
 from feeder.wire import story_id_for
 from tests import corpus
-from tests.conftest import ROOT, config_for
+from tests.conftest import ROOT, config_for, feeder_cli, write_config
 from tests.feedcheck import RenderedHtml, parse_valid_feed
 
 
@@ -239,6 +239,60 @@ def test_docs_show_the_same_table() -> None:
         r"^\| `([a-z0-9-]+)` \| [^|]+ \| ([^|(]+?)(?: \(.*\))? \|$", table, re.MULTILINE
     )
     assert rows == [(key, outcome.label) for key, outcome in EXPECTED.items()]
+
+
+# Each rejection message ends with what to do about it.
+ACTIONS = (
+    "fix the file in the inbox or ask the agency to deliver it again",
+    "raise max_file_size in config.toml",
+    "make it readable by the user feeder runs as",
+    "copy the file into the inbox instead of linking to it",
+    "put the file it names in place or remove the link",
+)
+
+
+def test_each_rejection_is_logged_once_and_listed_until_fixed_or_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All the rejected variants in one inbox, through the command line an operator uses."""
+    config_path = write_config(tmp_path)
+    inbox = load_config(config_path).inbox
+    rejected = _rejected_in_one_inbox()
+    drops = tuple(drop for _, group in rejected.values() for drop in group)
+    for drop in drops:
+        drop.place(inbox)
+    with _as_feeder_meets(drops, inbox, monkeypatch):
+        runs = [feeder_cli(config_path, "ingest", log_level="warning") for _ in range(2)]
+        listed = feeder_cli(config_path, "status").stdout
+    logged = "".join(run.stderr for run in runs).splitlines()
+    for name, (reason, _) in rejected.items():
+        (line,) = [line for line in logged if f" {name}: rejected: " in line]
+        assert any(action in line for action in ACTIONS), line
+        assert f"  {name}: [{reason.value}] " in listed
+    fixed, removed = sorted(rejected)[::2], sorted(rejected)[1::2]
+    for name in removed:
+        (inbox / name).unlink()
+    for name in fixed:
+        (inbox / name).unlink()
+        corpus.seed_file(corpus.replaced(0, f"Исправлено: {name}"), name).place(inbox)
+    assert f": {len(fixed)} new, " in feeder_cli(config_path, "ingest").stdout
+    assert "Rejected files: 0\n" in feeder_cli(config_path, "status").stdout
+
+
+def _rejected_in_one_inbox() -> dict[str, tuple[RejectReason, tuple[corpus.Drop, ...]]]:
+    """Each rejected variant's reason and drops, its subject renamed `<key>.txt`."""
+    return {
+        f"{variant.key}.txt": (
+            outcome.reason,
+            tuple(
+                replace(drop, name=f"{variant.key}.txt") if drop.name == variant.subject else drop
+                for drops in variant.rounds
+                for drop in drops
+            ),
+        )
+        for variant in corpus.variants()
+        if isinstance(outcome := EXPECTED[variant.key], Rejected)
+    }
 
 
 @contextmanager

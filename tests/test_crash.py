@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import hashlib
+import itertools
 import os
 import random
 import signal
@@ -23,34 +24,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from lxml import etree
 
 from feeder import pipeline
-from feeder.cli import main
 from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, feed_path
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.publish import TEMP_SUFFIX
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from tests.conftest import wire_text, write_config
+from tests.conftest import feeder_cli, wire_text, write_config
 from tests.feedcheck import entry_texts, parse_valid_feed
 
 CATEGORIES = ["Политика", "Экономика", "В мире", "Общество", "Спорт"]
 # The ingest kills start on a few thousand files, some duplicates and broken ones;
 # after each kill and the run that completes the work, corrections and new stories
-# arrive. Each kill falls at a moment drawn from about as long as that work takes
-# on this kind of machine (2 cores), so kills land in every phase: start-up, ingest
-# batches, feed and page writes. A moment after the run ended is no kill.
+# arrive for the next.
 GOOD, DUPLICATES, BROKEN = 2400, 300, 300
-FIRST_RUN_SECONDS = 2.5
 CYCLE_CORRECTIONS, CYCLE_NEW = 300, 100
-CYCLE_RUN_SECONDS = 0.7
 INGEST_KILLS = 20
-# Each regen rewrites 1,500 pages and every feed; kills fall within about one run.
+# Each regen rewrites 1,500 pages and every feed.
 REGEN_KILLS = 12
-KILL_WINDOW_SECONDS = 1.2
 
 
 def story_text(number: int, version: int = 1) -> str:
@@ -158,6 +152,27 @@ def assert_feeds_show_the_newest_stories(config: Config) -> None:
             assert [(entry.title,) for entry in entry_texts(feed)] == newest
 
 
+class RandomKills:
+    """Kill moments from a fixed seed, spread over about as long as a whole run takes.
+
+    A run that ends before its moment is no kill; it shows how long the next run
+    will take, so on any machine the kills land in every phase: start-up, ingest
+    batches, feed and page writes.
+    """
+
+    def __init__(self, seed: int, first_run_seconds: float) -> None:
+        self.moments = random.Random(seed)
+        self.window = first_run_seconds
+        self.kills = 0
+
+    def run(self, config_path: Path, *args: str) -> None:
+        started = time.monotonic()
+        if feeder_until_killed(config_path, *args, after=self.moments.uniform(0, self.window)):
+            self.kills += 1
+        else:
+            self.window = time.monotonic() - started
+
+
 def feeder_until_killed(config_path: Path, *args: str, after: float) -> bool:
     """Run `feeder ARGS`; SIGKILL it `after` seconds unless it is done. Returns whether it was killed."""
     command = [sys.executable, "-m", "feeder", *args, "--config", str(config_path)]
@@ -184,19 +199,16 @@ def test_ingest_killed_at_random_moments_loses_nothing_and_leaves_no_partial_fil
     inbox.new_stories(range(GOOD))
     inbox.copies(sorted(inbox.good)[:DUPLICATES])
     inbox.broken_files(BROKEN)
-    moments = random.Random(5)
-    window = FIRST_RUN_SECONDS
-    kills = 0
-    while kills < INGEST_KILLS:
-        kills += feeder_until_killed(config_path, "ingest", after=moments.uniform(0, window))
+    killer = RandomKills(seed=5, first_run_seconds=2.5)
+    while killer.kills < INGEST_KILLS:
+        killer.run(config_path, "ingest")
         assert_database_sound(config)
         assert_output_complete(config)
         assert not feeder_until_killed(config_path, "ingest", after=60)  # the next run completes
         assert_everything_published(config, inbox)
         assert_feeds_show_the_newest_stories(config)
-        inbox.corrections(moments.sample(sorted(inbox.good), CYCLE_CORRECTIONS))
+        inbox.corrections(killer.moments.sample(sorted(inbox.good), CYCLE_CORRECTIONS))
         inbox.new_stories(range(len(inbox.good), len(inbox.good) + CYCLE_NEW))
-        window = CYCLE_RUN_SECONDS
     assert not feeder_until_killed(config_path, "ingest", after=60)
     assert_database_sound(config)
     assert_feeds_valid(config)
@@ -214,14 +226,12 @@ def test_regen_killed_mid_write_leaves_every_feed_old_or_new(tmp_path: Path) -> 
     inbox = Inbox(load_config(config_path))
     inbox.new_stories(range(1500))
     ingest_and_publish(load_config(config_path))
-    moments = random.Random(7)
-    kills = runs = 0
-    while kills < REGEN_KILLS:
+    killer = RandomKills(seed=7, first_run_seconds=1.2)
+    retitled = itertools.cycle(reversed(titles))
+    while killer.kills < REGEN_KILLS:
         # A changed title changes every feed and page, so each regen rewrites them all.
-        runs += 1
-        write_config(tmp_path, site_title=titles[runs % 2])
-        moment = moments.uniform(0, KILL_WINDOW_SECONDS)
-        kills += feeder_until_killed(config_path, "regen", "--all-pages", after=moment)
+        write_config(tmp_path, site_title=next(retitled))
+        killer.run(config_path, "regen", "--all-pages")
         config = load_config(config_path)
         assert_output_complete(config)
         for feed in config.feeds_dir.glob("[!.]*"):
@@ -292,12 +302,12 @@ def test_a_failed_feed_write_is_one_clear_line_and_the_next_run_writes_it(
     config = load_config(config_path)
     inbox = Inbox(config)
     inbox.new_stories(range(1))
-    assert _feeder(config_path, "ingest").exit_code == 0
+    assert feeder_cli(config_path, "ingest").exit_code == 0
     before = _tree(config.output_dir)
     inbox.new_stories(range(1, 3))
     with monkeypatch.context() as patch:
         break_output(patch)
-        result = _feeder(config_path, "ingest")
+        result = feeder_cli(config_path, "ingest")
     assert result.exit_code == 1
     feed = config.feeds_dir / "all.rss"
     assert result.stderr == (
@@ -307,8 +317,8 @@ def test_a_failed_feed_write_is_one_clear_line_and_the_next_run_writes_it(
     assert_database_sound(config)
     assert _tree(config.output_dir) == before  # the old feeds, whole
     assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
-    assert f"FAILED: PublishError: cannot write {feed}" in _feeder(config_path, "status").stdout
-    assert _feeder(config_path, "ingest").exit_code == 0
+    assert f"FAILED: PublishError: cannot write {feed}" in feeder_cli(config_path, "status").stdout
+    assert feeder_cli(config_path, "ingest").exit_code == 0
     assert len(parse_valid_feed(feed.read_bytes(), config.url("feeds/all.rss")).entries) == 3
     assert_everything_published(config, inbox)
 
@@ -320,14 +330,14 @@ def test_a_database_locked_past_the_busy_timeout_is_one_clear_line_and_the_next_
     config = load_config(config_path)
     inbox = Inbox(config)
     inbox.new_stories(range(2))
-    _feeder(config_path, "ingest")
+    feeder_cli(config_path, "ingest")
     inbox.new_stories(range(2, 5))
     # The real timeout is 30 s; the test waits a fraction of a second instead.
     monkeypatch.setattr(pipeline, "Store", functools.partial(Store, busy_timeout=0.2))
     other_writer = sqlite3.connect(config.database, isolation_level=None)
     try:
         other_writer.execute("BEGIN IMMEDIATE")
-        result = _feeder(config_path, "ingest")
+        result = feeder_cli(config_path, "ingest")
     finally:
         other_writer.close()
     assert result.exit_code == 1
@@ -337,14 +347,8 @@ def test_a_database_locked_past_the_busy_timeout_is_one_clear_line_and_the_next_
         "for over 0.2 s"
     )
     assert "stop what holds it" in result.stderr
-    assert _feeder(config_path, "ingest").exit_code == 0
+    assert feeder_cli(config_path, "ingest").exit_code == 0
     assert_everything_published(config, inbox)
-
-
-def _feeder(config_path: Path, *args: str) -> Any:
-    return CliRunner().invoke(
-        main, [*args, "--config", str(config_path), "--log-level", "error"], catch_exceptions=False
-    )
 
 
 def _tree(root: Path) -> dict[str, bytes]:
