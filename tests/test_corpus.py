@@ -50,6 +50,7 @@ class Ingested:
         return dict(self.query("SELECT name, reason FROM rejects"))
 
     def feed_entry(self, slug: str, feed_format: FeedFormat, story_id: str) -> Any:
+        """The story's entry, from a feed that is valid and carries no teaser's text."""
         relative = feed_path(slug, feed_format)
         feed = (self.config.output_dir / relative).read_bytes()
         assert not any(teaser.encode() in feed for teaser in corpus.TEASERS)
@@ -241,7 +242,7 @@ def test_docs_show_the_same_table() -> None:
     assert rows == [(key, outcome.label) for key, outcome in EXPECTED.items()]
 
 
-# Each rejection message ends with what to do about it.
+# What the rejection messages tell the operator to do, one of these each.
 ACTIONS = (
     "fix the file in the inbox or ask the agency to deliver it again",
     "raise max_file_size in config.toml",
@@ -296,7 +297,9 @@ def _rejected_in_one_inbox() -> dict[str, tuple[RejectReason, tuple[corpus.Drop,
 
 
 @contextmanager
-def _as_feeder_meets(drops: tuple[corpus.Drop, ...], inbox: Path, monkeypatch) -> Iterator[None]:
+def _as_feeder_meets(
+    drops: tuple[corpus.Drop, ...], inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """What a test running as root cannot see on its own, shown to feeder honestly.
 
     Root reads a `chmod 000` file, so opening one for reading fails here as the kernel
