@@ -219,8 +219,10 @@ class Daemon:
         """A failing job is logged with its traceback and retried at its next time; the daemon lives on."""
         try:
             job(*args)
-        except Exception:
-            log.exception("%s job failed; it runs again at its next scheduled time", name)
+        except Exception as error:
+            log.exception(
+                "%s job failed: %s; it runs again at its next scheduled time", name, error
+            )
 
     def _heartbeat(self) -> None:
         next_runs = {

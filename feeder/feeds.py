@@ -105,7 +105,8 @@ def _add_entry(generator: FeedGenerator, config: Config, entry: Entry) -> None:
     feed_entry.link(
         href=config.url(article_path(entry.page_key)), rel="alternate", type="text/html"
     )
-    feed_entry.summary(entry.summary)
+    # RSS readers take <description> as HTML, so the summary is escaped like the content.
+    feed_entry.summary(html.escape(entry.summary), type="html")
     feed_entry.content(paragraphs_html(entry.paragraphs), type="html")
     feed_entry.category(term=entry.category_slug, label=entry.category)
     feed_entry.author(name=entry.agency)

@@ -35,6 +35,10 @@ SUFFIX = ".txt"
 # day either, the story is placed at local noon.
 DEFAULT_TIME_OF_DAY = time_of_day(12)
 
+# Fixing permissions or replacing a link with the file it names may change neither
+# size nor mtime, so these files are not recorded as seen and are checked every run.
+RETRIED_EVERY_RUN = frozenset({RejectReason.UNREADABLE, RejectReason.OUTSIDE_INBOX})
+
 # Called with (files done, files in the inbox) after each batch.
 Progress = Callable[[int, int], None]
 
@@ -88,14 +92,27 @@ def is_article_name(name: str) -> bool:
 
 
 def inbox_names(inbox: Path) -> list[str]:
-    """Candidate article files, in name order (the agency numbers its files)."""
+    """Candidate article files in delivery order: oldest mtime first, then by name.
+
+    Handling files in the order they arrived makes the outcome independent of how
+    deliveries fall into runs: the copy delivered second is the duplicate, and a story
+    is compared with content that arrived before it, not with what sorts before it.
+    """
     try:
         with os.scandir(inbox) as entries:
-            return sorted(entry.name for entry in entries if is_article_name(entry.name))
+            candidates = [entry for entry in entries if is_article_name(entry.name)]
+            return [entry.name for entry in sorted(candidates, key=_delivery_order)]
     except OSError as error:
         raise InboxError(
             f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
         ) from None
+
+
+def _delivery_order(entry: os.DirEntry[str]) -> tuple[int, str]:
+    try:
+        return entry.stat().st_mtime_ns, entry.name
+    except OSError:
+        return 0, entry.name  # reported when it is read
 
 
 def publish_time(story_date: date, mtime: datetime, zone: ZoneInfo) -> datetime:
@@ -113,6 +130,8 @@ class Ingester:
         self.store = store
         self.config = config
         self.clock = clock
+        # Symbolic links are followed only to files inside the inbox.
+        self.inbox = Path(os.path.realpath(config.inbox))
         self._slugs: dict[str, str] = {}
 
     def run(
@@ -153,9 +172,11 @@ class Ingester:
             try:
                 status = path.stat()
             except FileNotFoundError:
+                if path.is_symlink():
+                    yield self._refused(name, None, RejectReason.UNREADABLE, _dangling(path))
                 continue  # removed since the listing
             except OSError as error:
-                yield self._unreadable(name, 0, 0, error)
+                yield self._unreadable(name, None, error)
                 continue
             if not stat.S_ISREG(status.st_mode):
                 continue  # a directory or device that happens to be named *.txt
@@ -183,14 +204,20 @@ class Ingester:
                 f"the file is {status.st_size:,} bytes, over max_file_size ({limit:,}); "
                 "raise max_file_size in config.toml if it is a genuine article"
             )
-            rejection = Rejection(name, "", RejectReason.TOO_LARGE, message)
-            return Delivery(name, status.st_size, status.st_mtime_ns, rejection)
+            return self._refused(name, status, RejectReason.TOO_LARGE, message)
+        target = _link_outside(path, self.inbox)
+        if target:
+            message = (
+                f"the file is a symbolic link to {target}, outside the inbox; feeder reads "
+                "only files inside it: copy the file into the inbox instead of linking to it"
+            )
+            return self._refused(name, status, RejectReason.OUTSIDE_INBOX, message)
         try:
             with path.open("rb") as source:
                 data = source.read(limit + 1)
                 after = os.fstat(source.fileno())
         except OSError as error:
-            return self._unreadable(name, status.st_size, status.st_mtime_ns, error)
+            return self._unreadable(name, status, error)
         if len(data) != after.st_size or (after.st_size, after.st_mtime_ns) != (
             status.st_size,
             status.st_mtime_ns,
@@ -198,11 +225,18 @@ class Ingester:
             return None
         return Delivery(name, status.st_size, status.st_mtime_ns, parse(data, name))
 
-    def _unreadable(self, name: str, size: int, mtime_ns: int, error: OSError) -> Delivery:
+    def _unreadable(self, name: str, status: os.stat_result | None, error: OSError) -> Delivery:
         message = (
             f"cannot read the file: {error.strerror}; make it readable by the user feeder runs as"
         )
-        return Delivery(name, size, mtime_ns, Rejection(name, "", RejectReason.UNREADABLE, message))
+        return self._refused(name, status, RejectReason.UNREADABLE, message)
+
+    def _refused(
+        self, name: str, status: os.stat_result | None, reason: RejectReason, message: str
+    ) -> Delivery:
+        """A rejection decided without reading the file's content."""
+        size, mtime_ns = (status.st_size, status.st_mtime_ns) if status else (0, 0)
+        return Delivery(name, size, mtime_ns, Rejection(name, "", reason, message))
 
     def _store(self, delivery: Delivery, report: IngestReport) -> None:
         result = delivery.result
@@ -285,11 +319,26 @@ class Ingester:
         report.rejected += 1
         if self.store.record_reject(rejection, datetime.now(UTC)):
             log.warning("%s: rejected: %s", delivery.name, rejection.message)
-        if rejection.reason is RejectReason.UNREADABLE:
-            return  # fixing permissions changes no size or mtime, so retry it every run
+        if rejection.reason in RETRIED_EVERY_RUN:
+            return
         self.store.record_file(
             delivery.name, delivery.size, delivery.mtime_ns, rejection.sha256, "rejected", None
         )
+
+
+def _link_outside(path: Path, inbox: Path) -> Path | None:
+    """Where a symbolic link leads, when that is outside the inbox."""
+    if not path.is_symlink():
+        return None
+    target = Path(os.path.realpath(path))
+    return None if target.is_relative_to(inbox) else target
+
+
+def _dangling(link: Path) -> str:
+    return (
+        f"the file is a symbolic link to {os.path.realpath(link)}, which does not exist; "
+        "put the file it names in place or remove the link"
+    )
 
 
 def _unchanged(seen: SeenFile | None, status: os.stat_result) -> bool:

@@ -14,6 +14,7 @@ class RejectReason(enum.Enum):
     NOT_TEXT = "not-text"
     TOO_LARGE = "too-large"
     UNREADABLE = "unreadable"
+    OUTSIDE_INBOX = "outside-inbox"
     NO_HEADLINE = "no-headline"
     NO_DATELINE = "no-dateline"
     IMPOSSIBLE_DATE = "impossible-date"

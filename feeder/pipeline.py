@@ -20,8 +20,8 @@ from feeder.ingest import Ingester, IngestReport
 from feeder.ingest import Progress as IngestProgress
 from feeder.locking import file_lock
 from feeder.publish import Progress as PageProgress
-from feeder.publish import Publisher, PublishReport
-from feeder.store import Store
+from feeder.publish import Publisher, PublishReport, remove_stale_temp_files
+from feeder.store import DatabaseBusy, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,25 @@ class IngestOutcome:
 def _recorded_work(
     config: Config, job: str, lock_timeout: float
 ) -> Iterator[tuple[Store, dict[str, Any]]]:
-    """Hold the work lock and an open store; record the run, its counts and any error."""
+    """Hold the work lock and an open store; record the run, its counts and any error.
+
+    The store opens first, so a run that cannot get the lock is recorded too. Under
+    the lock, what a killed writer left is removed, so no partial file stays in the
+    output while this run works.
+    """
     with Store(config.database) as store:
         started, clock = datetime.now(UTC), time.monotonic()
         counts: dict[str, Any] = {}
         try:
             with file_lock(config.lock_path, lock_timeout, job):
+                remove_stale_temp_files(config)
                 yield store, counts
+        except DatabaseBusy:
+            raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:
             duration = time.monotonic() - clock
             store.record_run(job, started, duration, counts, f"{type(error).__name__}: {error}")
-            log.error("%s failed after %.2f s: %s", job, duration, error)
-            raise
+            raise  # reported once, by the CLI or by the daemon's job runner
         duration = time.monotonic() - clock
         store.record_run(job, started, duration, counts, None)
         log.info("%s done in %.2f s: %s", job, duration, _describe(counts))

@@ -151,7 +151,6 @@ class Publisher:
         progress: Progress | None,
     ) -> PublishReport:
         report = PublishReport()
-        remove_stale_temp_files(self.config)
         # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
         write_if_changed(self.config.output_dir / STYLESHEET_PATH, self.site.feed_stylesheet())
         categories = self.store.categories()

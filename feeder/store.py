@@ -31,6 +31,10 @@ class StoreError(FeederError):
     """The database cannot be opened or used; the message says which file and why."""
 
 
+class DatabaseBusy(StoreError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+
 @dataclass(frozen=True)
 class SeenFile:
     size: int
@@ -136,6 +140,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_schema_v1]
 class Store:
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
@@ -159,7 +164,17 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction that takes the write lock up front, so it cannot deadlock."""
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            # feeder's own processes take turns under the work lock, so this is another program.
+            raise DatabaseBusy(
+                f"database {self.path} is locked: another program has held its write lock for "
+                f"over {self.busy_timeout:g} s; this run stopped, and the next one picks up what it "
+                "did not store; if it repeats, stop what holds it (an sqlite3 shell, a backup job)"
+            ) from None
         try:
             yield
         except BaseException:
@@ -430,15 +445,16 @@ class Store:
         counts: dict[str, Any],
         error: str | None,
     ) -> None:
-        self.db["runs"].insert(
-            {
-                "job": job,
-                "started": utc_text(started),
-                "duration": round(duration, 3),
-                "counts": json.dumps(counts, ensure_ascii=False),
-                "error": error,
-            }
-        )
+        with self.transaction():
+            self.db["runs"].insert(
+                {
+                    "job": job,
+                    "started": utc_text(started),
+                    "duration": round(duration, 3),
+                    "counts": json.dumps(counts, ensure_ascii=False),
+                    "error": error,
+                }
+            )
 
     def last_run(self, job: str) -> dict[str, Any] | None:
         return self._run("WHERE job = ?", [job])

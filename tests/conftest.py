@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from feeder.cli import main
 from feeder.config import Config, ServerConfig, parse_config
 from feeder.pipeline import IngestOutcome, ingest_and_publish
 from feeder.server import FeedServer
@@ -42,8 +45,9 @@ def wire_text(
     return "\n".join(lines)
 
 
-def config_for(tmp_path: Path, **overrides: Any) -> Config:
-    values: dict[str, Any] = {
+def _config_values(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    return {
         "inbox": "inbox",
         "database": "var/feeder.db",
         "output_dir": "public",
@@ -53,8 +57,28 @@ def config_for(tmp_path: Path, **overrides: Any) -> Config:
         "settle_seconds": 0,
         **overrides,
     }
-    (tmp_path / "inbox").mkdir(exist_ok=True)
-    return parse_config(values, tmp_path / "config.toml")
+
+
+def config_for(tmp_path: Path, **overrides: Any) -> Config:
+    return parse_config(_config_values(tmp_path, **overrides), tmp_path / "config.toml")
+
+
+def write_config(tmp_path: Path, **overrides: Any) -> Path:
+    """config_for's configuration as a config.toml, for `feeder` run as a command."""
+    path = tmp_path / "config.toml"
+    values = _config_values(tmp_path, **overrides)
+    # JSON strings and numbers are valid TOML values.
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
+    return path
+
+
+def feeder_cli(config_path: Path, *args: str, log_level: str = "error") -> Result:
+    """`feeder ARGS --config CONFIG_PATH` in this process, as an operator would type it."""
+    return CliRunner().invoke(
+        main,
+        [*args, "--config", str(config_path), "--log-level", log_level],
+        catch_exceptions=False,
+    )
 
 
 @pytest.fixture

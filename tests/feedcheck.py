@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
 import feedparser
 from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 
 
 def parse_valid_feed(data: bytes, self_url: str) -> feedparser.FeedParserDict:
@@ -22,3 +27,63 @@ def parse_valid_feed(data: bytes, self_url: str) -> feedparser.FeedParserDict:
     for entry in parsed.entries:
         assert entry.published_parsed and entry.title and entry.link
     return parsed
+
+
+@dataclass(frozen=True)
+class EntryText:
+    """An entry's title (text) and its summary and content (HTML), exactly as the XML holds them."""
+
+    title: str
+    summary: str
+    content: str
+
+
+def entry_texts(feed: bytes) -> list[EntryText]:
+    """Read straight from the XML: feedparser 'repairs' text that looks like mojibake
+    (Latin-1 letters that also spell UTF-8), so it cannot show a round trip of any text."""
+    root = etree.fromstring(feed)
+    if root.tag == f"{ATOM}feed":
+        return [
+            EntryText(
+                *(entry.findtext(f"{ATOM}{field}") for field in ("title", "summary", "content"))
+            )
+            for entry in root.iter(f"{ATOM}entry")
+        ]
+    return [
+        EntryText(
+            *(item.findtext(field) for field in ("title", "description", f"{CONTENT}encoded"))
+        )
+        for item in root.iter("item")
+    ]
+
+
+class RenderedHtml(HTMLParser):
+    """What a reader renders from an entry's HTML: its elements and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.paragraphs: list[str] = []
+        self.text = ""
+
+    @classmethod
+    def of(cls, markup: str) -> RenderedHtml:
+        parser = cls()
+        parser.feed(markup)
+        parser.close()
+        return parser
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "p":
+            self.paragraphs.append("")
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+        if self.paragraphs:
+            self.paragraphs[-1] += data
+
+
+def feed_files(feeds_dir: Path) -> list[Path]:
+    """The RSS and Atom files a reader can subscribe to (not the stylesheet beside them)."""
+    return sorted([*feeds_dir.glob("[!.]*.rss"), *feeds_dir.glob("[!.]*.atom")])

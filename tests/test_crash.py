@@ -1,0 +1,359 @@
+"""Crash safety: feeder killed at any moment, a full disk, a locked database.
+
+Whatever happens, the database stays sound, the output holds only complete
+files (the old version or the new one), the error says what to do, and the
+next run finishes the work. `feeder` runs here as a subprocess killed with
+SIGKILL at random moments drawn from a fixed seed.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import hashlib
+import itertools
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from feeder import pipeline
+from feeder.config import Config, load_config
+from feeder.feeds import FeedFormat, feed_path
+from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.publish import TEMP_SUFFIX
+from feeder.slugs import ALL_NEWS
+from feeder.store import Store
+from tests.conftest import feeder_cli, wire_text, write_config
+from tests.feedcheck import entry_texts, feed_files, parse_valid_feed
+
+CATEGORIES = ["Политика", "Экономика", "В мире", "Общество", "Спорт"]
+# The ingest kills start on a few thousand files, some duplicates and broken ones;
+# after each kill and the run that completes the work, corrections and new stories
+# arrive for the next.
+GOOD, DUPLICATES, BROKEN = 2400, 300, 300
+CYCLE_CORRECTIONS, CYCLE_NEW = 300, 100
+INGEST_KILLS = 20
+# Each regen rewrites 1,500 pages and every feed.
+REGEN_KILLS = 12
+
+
+def story_text(number: int, version: int = 1) -> str:
+    return wire_text(
+        title=f"Новость {number}, версия {version}",
+        date=f"{number % 28 + 1:02d}.09.23",
+        category=CATEGORIES[number % len(CATEGORIES)],
+        paragraphs=(f"Новость номер {number}.", "Подробности. " * 30),
+    )
+
+
+class Inbox:
+    """The agency's side: what was delivered, so the test knows what must be published."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.good: dict[str, str] = {}
+        self.versions: dict[str, int] = {}
+        self.duplicates: set[str] = set()
+        self.broken: set[str] = set()
+        self.clock = time.time() - 86400  # every delivery settled, each a second later
+
+    def deliver(self, name: str, text: str) -> None:
+        path = self.config.inbox / name
+        path.write_text(text)
+        self.clock += 1
+        os.utime(path, (self.clock, self.clock))
+
+    def new_stories(self, numbers: range) -> None:
+        for number in numbers:
+            name = f"{number:05d}_{number:016x}.txt"
+            self.good[name] = story_text(number)
+            self.versions[name] = 1
+            self.deliver(name, self.good[name])
+
+    def corrections(self, names: list[str]) -> None:
+        for name in names:
+            self.versions[name] += 1
+            self.good[name] = story_text(int(name[:5]), self.versions[name])
+            self.deliver(name, self.good[name])
+
+    def copies(self, names: list[str]) -> None:
+        for number, name in enumerate(names):
+            copy = f"copy_{number:05d}.txt"
+            self.duplicates.add(copy)
+            self.deliver(copy, self.good[name])
+
+    def broken_files(self, count: int) -> None:
+        for number in range(count):
+            name = f"broken_{number:05d}.txt"
+            self.broken.add(name)
+            self.deliver(name, wire_text(title=f"Сломанная {number}", end_mark=""))
+
+
+def query(config: Config, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(config.database) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def assert_database_sound(config: Config) -> None:
+    assert query(config, "PRAGMA integrity_check") == [("ok",)]
+
+
+def assert_output_complete(config: Config) -> None:
+    """Every file a reader can fetch is whole: feeds and OPML are well-formed XML (a cut
+    file never is), pages end with </html>. Temp files are hidden and never served."""
+    for xml in [*config.feeds_dir.glob("[!.]*"), config.output_dir / "feeds.opml"]:
+        if xml.exists():
+            etree.parse(xml)
+    for page in [config.output_dir / "index.html", *config.articles_dir.glob("[!.]*")]:
+        if page.exists():
+            assert page.read_bytes().rstrip().endswith(b"</html>"), page
+
+
+def assert_feeds_valid(config: Config) -> None:
+    for feed in feed_files(config.feeds_dir):
+        parse_valid_feed(feed.read_bytes(), config.url(f"feeds/{feed.name}"))
+
+
+def assert_everything_published(config: Config, inbox: Inbox) -> None:
+    """Each good file's latest version is stored exactly once; the rest are accounted for."""
+    stored = dict(query(config, "SELECT source_name, sha256 FROM articles"))
+    assert stored == {
+        name: hashlib.sha256(text.encode()).hexdigest() for name, text in inbox.good.items()
+    }
+    outcomes = dict(query(config, "SELECT name, outcome FROM files"))
+    assert all(outcomes[name] == "duplicate" for name in inbox.duplicates)
+    assert {name for (name,) in query(config, "SELECT name FROM rejects")} == inbox.broken
+    assert query(config, "SELECT slug FROM feeds WHERE dirty = 1") == []
+    assert query(config, "SELECT story_id FROM articles WHERE page_dirty = 1") == []
+    assert list(config.output_dir.rglob(f"*{TEMP_SUFFIX}")) == []
+
+
+def assert_feeds_show_the_newest_stories(config: Config) -> None:
+    """Each feed carries its category's newest stories as the database has them, none stale."""
+    for (slug,) in query(config, "SELECT slug FROM feeds"):
+        where = "" if slug == ALL_NEWS else f"WHERE category_slug = '{slug}'"
+        newest = query(
+            config,
+            f"SELECT title FROM articles {where} "
+            f"ORDER BY published DESC, story_id DESC LIMIT {config.max_items}",
+        )
+        for feed_format in FeedFormat:
+            feed = (config.output_dir / feed_path(slug, feed_format)).read_bytes()
+            assert [(entry.title,) for entry in entry_texts(feed)] == newest
+
+
+class RandomKills:
+    """Kill moments from a fixed seed, spread over about as long as a whole run takes.
+
+    A run that ends before its moment is no kill; it shows how long the next run
+    will take, so on any machine the kills land in every phase: start-up, ingest
+    batches, feed and page writes.
+    """
+
+    def __init__(self, seed: int, first_run_seconds: float) -> None:
+        self.moments = random.Random(seed)
+        self.window = first_run_seconds
+        self.kills = 0
+
+    def run(self, config_path: Path, *args: str) -> None:
+        started = time.monotonic()
+        if feeder_until_killed(config_path, *args, after=self.moments.uniform(0, self.window)):
+            self.kills += 1
+        else:
+            self.window = time.monotonic() - started
+
+
+def feeder_until_killed(config_path: Path, *args: str, after: float) -> bool:
+    """Run `feeder ARGS`; SIGKILL it `after` seconds unless it is done. Returns whether it was killed."""
+    command = [sys.executable, "-m", "feeder", *args, "--config", str(config_path)]
+    with subprocess.Popen(
+        [*command, "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            process.wait(timeout=after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
+        return False
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_random_moments_loses_nothing_and_leaves_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    inbox = Inbox(config)
+    inbox.new_stories(range(GOOD))
+    inbox.copies(sorted(inbox.good)[:DUPLICATES])
+    inbox.broken_files(BROKEN)
+    killer = RandomKills(seed=5, first_run_seconds=2.5)
+    while killer.kills < INGEST_KILLS:
+        killer.run(config_path, "ingest")
+        assert_database_sound(config)
+        assert_output_complete(config)
+        assert not feeder_until_killed(config_path, "ingest", after=60)  # the next run completes
+        assert_everything_published(config, inbox)
+        assert_feeds_show_the_newest_stories(config)
+        inbox.corrections(killer.moments.sample(sorted(inbox.good), CYCLE_CORRECTIONS))
+        inbox.new_stories(range(len(inbox.good), len(inbox.good) + CYCLE_NEW))
+    assert not feeder_until_killed(config_path, "ingest", after=60)
+    assert_database_sound(config)
+    assert_feeds_valid(config)
+    assert_everything_published(config, inbox)
+    # And what is on disk is exactly what an uninterrupted full rebuild writes.
+    fresh = replace(config, output_dir=tmp_path / "rebuilt")
+    regenerate(fresh, all_pages=True)
+    assert _tree(config.output_dir) == _tree(fresh.output_dir)
+
+
+@pytest.mark.slow
+def test_regen_killed_mid_write_leaves_every_feed_old_or_new(tmp_path: Path) -> None:
+    titles = ["Лента до правки", "Лента после правки"]
+    config_path = write_config(tmp_path, site_title=titles[0])
+    inbox = Inbox(load_config(config_path))
+    inbox.new_stories(range(1500))
+    ingest_and_publish(load_config(config_path))
+    killer = RandomKills(seed=7, first_run_seconds=1.2)
+    retitled = itertools.cycle(reversed(titles))
+    while killer.kills < REGEN_KILLS:
+        # A changed title changes every feed and page, so each regen rewrites them all.
+        write_config(tmp_path, site_title=next(retitled))
+        killer.run(config_path, "regen", "--all-pages")
+        config = load_config(config_path)
+        assert_output_complete(config)
+        for feed in feed_files(config.feeds_dir):
+            title = etree.parse(feed).findtext(".//{*}title")
+            assert title.startswith(tuple(titles)), title
+    assert not feeder_until_killed(config_path, "regen", "--all-pages", after=60)
+    final = load_config(config_path)
+    assert_feeds_valid(final)
+    assert list(final.output_dir.rglob(f"*{TEMP_SUFFIX}")) == []
+    for feed in final.feeds_dir.glob("*.atom"):
+        assert final.site_title in feed.read_text()
+
+
+def test_a_killed_writer_s_temp_files_are_gone_before_the_next_run_ingests(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write_config(tmp_path))
+    inbox = Inbox(config)
+    inbox.new_stories(range(3))
+    ingest_and_publish(config)
+    stale = [
+        config.feeds_dir / f".all.rss.4242{TEMP_SUFFIX}",
+        config.articles_dir / f".00001_0000000000000001.html.4242{TEMP_SUFFIX}",
+    ]
+    for temp in stale:
+        temp.write_bytes(b"<rss><chann")
+    inbox.new_stories(range(3, 6))
+    seen_while_ingesting: list[list[Path]] = []
+    ingest_and_publish(
+        config,
+        progress=lambda done, total: seen_while_ingesting.append(
+            [temp for temp in stale if temp.exists()]
+        ),
+    )
+    assert seen_while_ingesting == [[]]
+
+
+def _fail_fsync_disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk often shows at fsync, when the file system allocates the blocks."""
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+
+
+def _refuse_new_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only output folder; root ignores permissions, so opening for writing is refused here."""
+    real_open = Path.open
+
+    def read_only(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "w" in mode:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", read_only)
+
+
+@pytest.mark.parametrize(
+    ("break_output", "strerror"),
+    [(_fail_fsync_disk_full, "No space left on device"), (_refuse_new_files, "Permission denied")],
+    ids=["disk-full", "not-writable"],
+)
+def test_a_failed_feed_write_is_one_clear_line_and_the_next_run_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, break_output, strerror: str
+) -> None:
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    inbox = Inbox(config)
+    inbox.new_stories(range(1))
+    assert feeder_cli(config_path, "ingest").exit_code == 0
+    before = _tree(config.output_dir)
+    inbox.new_stories(range(1, 3))
+    with monkeypatch.context() as patch:
+        break_output(patch)
+        result = feeder_cli(config_path, "ingest")
+    assert result.exit_code == 1
+    feed = config.feeds_dir / "all.rss"
+    assert result.stderr == (
+        f"Error: cannot write {feed}: {strerror}; check free space and that "
+        f"{config.feeds_dir} is a writable folder; the next run retries\n"
+    )
+    assert_database_sound(config)
+    assert _tree(config.output_dir) == before  # the old feeds, whole
+    assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
+    assert f"FAILED: PublishError: cannot write {feed}" in feeder_cli(config_path, "status").stdout
+    assert feeder_cli(config_path, "ingest").exit_code == 0
+    assert len(parse_valid_feed(feed.read_bytes(), config.url("feeds/all.rss")).entries) == 3
+    assert_everything_published(config, inbox)
+
+
+def test_a_database_locked_past_the_busy_timeout_is_one_clear_line_and_the_next_run_catches_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    inbox = Inbox(config)
+    inbox.new_stories(range(2))
+    feeder_cli(config_path, "ingest")
+    inbox.new_stories(range(2, 5))
+    # The real timeout is 30 s; the test waits a fraction of a second instead.
+    monkeypatch.setattr(pipeline, "Store", functools.partial(Store, busy_timeout=0.2))
+    other_writer = sqlite3.connect(config.database, isolation_level=None)
+    try:
+        other_writer.execute("BEGIN IMMEDIATE")
+        result = feeder_cli(config_path, "ingest")
+    finally:
+        other_writer.close()
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"Error: database {config.database} is locked: another program has held its write lock "
+        "for over 0.2 s"
+    )
+    assert "stop what holds it" in result.stderr
+    assert feeder_cli(config_path, "ingest").exit_code == 0
+    assert_everything_published(config, inbox)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

@@ -1,0 +1,209 @@
+"""Properties that must hold for any input, not just the examples we thought of.
+
+Example counts are bounded so the suite stays fast; hypothesis keeps the
+failures it finds in .hypothesis/ and tries them first next time.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from feeder.config import Config
+from feeder.feeds import FeedFormat, entry_id, feed_path
+from feeder.model import Article, Rejection
+from feeder.pipeline import ingest_and_publish
+from feeder.slugs import ALL_NEWS
+from feeder.wire import parse
+from tests.conftest import SEED, config_for, wire_text
+from tests.feedcheck import RenderedHtml, entry_texts, parse_valid_feed
+
+# --- any bytes under any name ---------------------------------------------------
+
+SEED_ENCODED = [
+    SEED.read_bytes(),
+    SEED.read_text().encode("cp1251"),
+    SEED.read_text().encode("utf-16"),
+]
+
+
+@st.composite
+def damaged_seeds(draw: st.DrawFn) -> bytes:
+    """The seed in one of its encodings with a few byte ranges replaced by noise."""
+    data = bytearray(draw(st.sampled_from(SEED_ENCODED)))
+    for _ in range(draw(st.integers(0, 4))):
+        start = draw(st.integers(0, len(data)))
+        end = draw(st.integers(start, min(len(data), start + 64)))
+        data[start:end] = draw(st.binary(max_size=16))
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(st.binary(max_size=3000), damaged_seeds()), name=st.text(max_size=60))
+def test_the_parser_returns_an_article_or_a_rejection_for_any_bytes(data: bytes, name: str) -> None:
+    assert isinstance(parse(data, name), Article | Rejection)
+
+
+# --- any accepted article makes valid feeds that show its text -------------------
+
+# Any character, any script, controls and markup included; only line breaks would
+# change which line is which. Each line starts visibly, so that few lines vanish.
+visible = st.characters(whitelist_categories=["L", "N", "P", "S"], blacklist_characters="-")
+anything = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"))
+line = st.builds(operator.add, visible, anything)
+# The dateline's place and agency cannot hold its separators '/' and ':'.
+dateline_word = st.text(st.characters(whitelist_categories=["L", "Nd"]), min_size=1, max_size=20)
+story_names = st.text(
+    st.characters(whitelist_categories=["L", "Nd", "Zs"], whitelist_characters="-_.,()'&"),
+    min_size=1,
+    max_size=30,
+).filter(lambda name: not name.startswith("."))
+
+
+@st.composite
+def wire_articles(draw: st.DrawFn) -> bytes:
+    text = wire_text(
+        title=draw(line),
+        date=draw(st.dates(date(1969, 1, 1), date(2068, 12, 31))).strftime("%d.%m.%y"),
+        paragraphs=tuple(draw(st.lists(line, min_size=1, max_size=4))),
+        category=draw(line),
+        teasers=tuple(draw(st.lists(line, max_size=2))),
+        place=draw(dateline_word),
+        agency=draw(dateline_word),
+    )
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16"])))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=wire_articles(), stem=story_names)
+def test_feeds_of_any_accepted_article_are_valid_and_show_its_text(data: bytes, stem: str) -> None:
+    name = f"{stem}.txt"
+    article = parse(data, name)
+    assume(isinstance(article, Article))
+    with _workspace() as config:
+        (config.inbox / name).write_bytes(data)
+        ingest_and_publish(config)
+        ((slug,),) = _rows(config, "SELECT category_slug FROM articles")
+        for feed_slug in (ALL_NEWS, slug):
+            for feed_format in FeedFormat:
+                relative = feed_path(feed_slug, feed_format)
+                feed = (config.output_dir / relative).read_bytes()
+                (entry,) = parse_valid_feed(feed, config.url(relative)).entries
+                assert entry.id == entry_id(config, article.story_id)
+                (shown,) = entry_texts(feed)
+                assert shown.title == article.title
+                content = RenderedHtml.of(shown.content)
+                assert content.tags == ["p"] * len(article.paragraphs)
+                assert tuple(content.paragraphs) == article.paragraphs
+                assert RenderedHtml.of(shown.summary).text == article.paragraphs[0]
+
+
+# --- how deliveries fall into runs does not change the result ----------------------
+
+# Drawn in any order these make new stories, duplicates (the same content under
+# another name), corrections (other content under the same name, some moving the
+# story to another category), re-deliveries, and a broken file (no category).
+# The names sort in another order than they are likely to be delivered.
+NAMES = ["005_aaaaaaaaaaaaaaaa.txt", "001_bbbbbbbbbbbbbbbb.txt", "Новость.txt", "009_c.txt"]
+CONTENTS = [
+    wire_text(title="Первая", category="Политика", date="21.09.23"),
+    wire_text(title="Вторая", category="Экономика", date="20.09.23"),
+    wire_text(title="Первая, исправленная", category="Политика", date="21.09.23"),
+    wire_text(title="Первая, в другой рубрике", category="Экономика", date="21.09.23"),
+    wire_text(title="Без рубрики", category=None),
+]
+# 2023-09-21 10:00 in Baku: some deliveries fall on their dateline's day, some do not.
+FIRST_DELIVERY = datetime(2023, 9, 21, 10, tzinfo=ZoneInfo("Asia/Baku")).timestamp()
+
+Delivery = tuple[str, str]
+
+
+@st.composite
+def split_deliveries(draw: st.DrawFn) -> tuple[list[Delivery], list[bool]]:
+    """Deliveries in order (name, content), and whether a run follows each."""
+    deliveries = draw(
+        st.lists(
+            st.tuples(st.sampled_from(NAMES), st.sampled_from(CONTENTS)), min_size=1, max_size=8
+        )
+    )
+    runs = draw(st.lists(st.booleans(), min_size=len(deliveries), max_size=len(deliveries)))
+    return deliveries, runs
+
+
+@settings(max_examples=40, deadline=None)
+@given(split_deliveries())
+def test_splitting_deliveries_across_runs_changes_nothing(
+    split: tuple[list[Delivery], list[bool]],
+) -> None:
+    """Split anywhere, the database and every published byte are the same.
+
+    The order of deliveries is kept. A run must come between two deliveries of the
+    same name: the inbox holds one version of a name, and a version replaced before
+    any run saw it was never delivered as far as feeder can know. So the reference
+    ingests with only those runs (everything else at once), the other also after
+    every delivery the split picks.
+    """
+    deliveries, runs = split
+    with _workspace() as reference, _workspace() as split_up:
+        _deliver(reference, deliveries, [False] * len(deliveries))
+        _deliver(split_up, deliveries, runs)
+        assert _database(split_up) == _database(reference)
+        assert _published(split_up) == _published(reference)
+
+
+def _deliver(config: Config, deliveries: list[Delivery], run_after: list[bool]) -> None:
+    unseen: set[str] = set()
+    for number, ((name, content), run) in enumerate(zip(deliveries, run_after, strict=True)):
+        if name in unseen:
+            ingest_and_publish(config)
+            unseen.clear()
+        path = config.inbox / name
+        path.write_text(content)
+        moment = FIRST_DELIVERY + 60 * number
+        os.utime(path, (moment, moment))
+        unseen.add(name)
+        if run:
+            ingest_and_publish(config)
+            unseen.clear()
+    ingest_and_publish(config)
+
+
+def _database(config: Config) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything the database holds about the deliveries, less the clock's times."""
+    return {
+        "articles": _rows(config, "SELECT * FROM articles ORDER BY story_id"),
+        "files": _rows(config, "SELECT * FROM files ORDER BY name"),
+        "rejects": _rows(config, "SELECT name, sha256, reason, message FROM rejects ORDER BY name"),
+        "feeds": _rows(config, "SELECT * FROM feeds ORDER BY slug"),
+    }
+
+
+def _published(config: Config) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(config.output_dir)): path.read_bytes()
+        for path in sorted(config.output_dir.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _rows(config: Config, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(config.database) as connection:
+        return connection.execute(sql).fetchall()
+
+
+@contextmanager
+def _workspace() -> Iterator[Config]:
+    """A fresh inbox, database and output folder (hypothesis runs many examples per test)."""
+    with tempfile.TemporaryDirectory() as directory:
+        yield config_for(Path(directory))
