@@ -204,3 +204,20 @@ def test_a_taken_port_stops_the_daemon_with_a_clear_message(tmp_path: Path) -> N
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_daemon_killed_mid_ingest_loses_nothing_after_a_restart(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    deliver_files(tmp_path / "inbox", 2000)
+    database = tmp_path / "var" / "feeder.db"
+    with running_daemon(config) as daemon:
+        wait_for(lambda: article_count(database) > 0)
+        assert stop(daemon, signal.SIGKILL) == -signal.SIGKILL
+    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    assert article_count(database) < 2000  # it really died mid-way
+    with running_daemon(config):
+        wait_for(lambda: article_count(database) == 2000, timeout=30)
+        wait_for(lambda: query(database, "SELECT COUNT(*) FROM feeds WHERE dirty = 1") == [(0,)])
+    assert query(database, "SELECT COUNT(*), SUM(revision) FROM articles") == [(2000, 2000)]
+    for slug in ("all", "politika", "ekonomika", "sport"):
+        assert len(entries(tmp_path, slug)) == 50
