@@ -42,6 +42,11 @@ class FeedFormat(Enum):
     def media_type(self) -> str:
         return f"application/{self.value}+xml"
 
+    @property
+    def label(self) -> str:
+        """The name people know the format by."""
+        return {"rss": "RSS", "atom": "Atom"}[self.value]
+
 
 def feed_path(slug: str, feed_format: FeedFormat) -> str:
     """Where a feed lives under the output directory, and under the base URL."""

@@ -96,7 +96,7 @@ def alternates(config: Config, slug: str, category: str | None) -> list[Alternat
     title = feed_title(config, category)
     return [
         Alternate(
-            f"{title} ({feed_format.name})",
+            f"{title} ({feed_format.label})",
             config.url(feed_path(slug, feed_format)),
             feed_format.media_type,
         )
