@@ -3,7 +3,8 @@
 Files are handled in batches, each stored in one transaction: a crash loses at
 most the batch in flight, and the next run redoes it. An unchanged file is
 recognised by its recorded size and mtime without being read, so a rescan of
-a large inbox costs a stat per file. Source files are only ever read.
+a large inbox costs a stat per file, checked against the record in one ordered
+walk. Source files are only ever read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import stat
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +25,7 @@ from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.model import Article, Rejection, RejectReason
 from feeder.slugs import category_slug, page_key
-from feeder.store import SeenFile, Store, StoredStory
+from feeder.store import Store, StoredStory
 from feeder.wire import parse
 
 log = logging.getLogger(__name__)
@@ -81,18 +83,36 @@ class Delivery:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
 
 
+@dataclass
+class FeedChanges:
+    """What one batch did to the categories, stored once per batch by `Store.update_feeds`."""
+
+    names: dict[str, str | None] = field(default_factory=dict)
+    added: Counter[str] = field(default_factory=Counter)
+
+    def new_story(self, slug: str, name: str) -> None:
+        self.names[slug] = name
+        self.added[slug] += 1
+
+    def correction(self, old_slug: str, slug: str, name: str) -> None:
+        self.names[slug] = name
+        if old_slug != slug:
+            self.names.setdefault(old_slug, None)  # keeps its name
+            self.added[old_slug] -= 1
+            self.added[slug] += 1
+
+
 def inbox_names(inbox: Path) -> list[str]:
-    """Candidate article files, in name order (the agency numbers its files).
+    """Candidate article files, in no particular order.
 
     Hidden files are partial uploads (rsync, editors), other suffixes are not articles.
     """
     try:
-        with os.scandir(inbox) as entries:
-            return sorted(
-                entry.name
-                for entry in entries
-                if not entry.name.startswith(".") and entry.name.lower().endswith(SUFFIX)
-            )
+        return [
+            name
+            for name in os.listdir(inbox)
+            if not name.startswith(".") and name[-len(SUFFIX) :].lower() == SUFFIX
+        ]
     except OSError as error:
         raise InboxError(
             f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
@@ -121,24 +141,56 @@ class Ingester:
         (the watcher saw them closed), which need not wait `settle_seconds`."""
         report = IngestReport()
         names = inbox_names(self.config.inbox)
-        for start in range(0, len(names), BATCH_SIZE):
-            batch = names[start : start + BATCH_SIZE]
-            deliveries = list(self._read_changed(batch, complete, report))
+        changed = list(self._changed_names(names, report))
+        batches = [
+            changed[start : start + BATCH_SIZE] for start in range(0, len(changed), BATCH_SIZE)
+        ]
+        done = len(names) - len(changed)
+        for batch in batches:
+            deliveries = self._read_changed(batch, complete, report)
+            feed_changes = FeedChanges()
             with self.store.transaction():
                 for delivery in deliveries:
-                    self._store(delivery, report)
+                    self._store(delivery, report, feed_changes)
+                self.store.update_feeds(feed_changes.names, feed_changes.added)
+            done += len(batch)
             if progress:
-                progress(start + len(batch), len(names))
+                progress(done, len(names))
         with self.store.transaction():
             for name in self.store.forget_missing_rejects(set(names)):
                 log.info("%s: rejected file is gone from the inbox; forgetting it", name)
         return report
 
+    def _changed_names(self, names: list[str], report: IngestReport) -> Iterator[str]:
+        """In name order (the agency numbers its files; the first of two equal files
+        is the original), the names whose size or mtime differ from the record.
+
+        One stat per file and nothing read; the sorted names and the recorded
+        files are walked side by side, so no second copy of a large inbox is held.
+        """
+        inbox = os.fspath(self.config.inbox)
+        recorded = self.store.recorded_files()
+        record = next(recorded, None)
+        for name in sorted(names):
+            while record is not None and record[0] < name:
+                record = next(recorded, None)
+            try:
+                status = os.stat(f"{inbox}/{name}")
+            except FileNotFoundError:
+                continue  # removed since the listing
+            except OSError:
+                yield name  # the read reports why
+                continue
+            if record == (name, status.st_size, status.st_mtime_ns):
+                report.unchanged += 1
+            elif stat.S_ISREG(status.st_mode):
+                yield name
+
     def _read_changed(
         self, names: list[str], complete: Collection[str], report: IngestReport
-    ) -> Iterator[Delivery]:
-        seen = self.store.seen_files(names)
+    ) -> list[Delivery]:
         now = self.clock()
+        deliveries = []
         for name in names:
             path = self.config.inbox / name
             try:
@@ -146,13 +198,10 @@ class Ingester:
             except FileNotFoundError:
                 continue  # removed since the listing
             except OSError as error:
-                yield self._unreadable(name, 0, 0, error)
+                deliveries.append(self._unreadable(name, 0, 0, error))
                 continue
             if not stat.S_ISREG(status.st_mode):
                 continue  # a directory or device that happens to be named *.txt
-            if _unchanged(seen.get(name), status):
-                report.unchanged += 1
-                continue
             if name not in complete and now - status.st_mtime < self.config.settle_seconds:
                 log.debug(
                     "%s: modified %.1f s ago, waiting for it to settle", name, now - status.st_mtime
@@ -164,7 +213,8 @@ class Ingester:
                 log.info("%s: still being written, leaving it for the next run", name)
                 report.skipped += 1
             else:
-                yield delivery
+                deliveries.append(delivery)
+        return deliveries
 
     def _read(self, path: Path, status: os.stat_result) -> Delivery | None:
         name = path.name
@@ -178,7 +228,9 @@ class Ingester:
             return Delivery(name, status.st_size, status.st_mtime_ns, rejection)
         try:
             with path.open("rb") as source:
-                data = source.read(limit + 1)
+                # One byte more than the size shows a file that grew; asking for the
+                # size limit instead would allocate a megabyte for every file.
+                data = source.read(status.st_size + 1)
                 after = os.fstat(source.fileno())
         except OSError as error:
             return self._unreadable(name, status.st_size, status.st_mtime_ns, error)
@@ -195,7 +247,7 @@ class Ingester:
         )
         return Delivery(name, size, mtime_ns, Rejection(name, "", RejectReason.UNREADABLE, message))
 
-    def _store(self, delivery: Delivery, report: IngestReport) -> None:
+    def _store(self, delivery: Delivery, report: IngestReport, feed_changes: FeedChanges) -> None:
         result = delivery.result
         if isinstance(result, Rejection):
             self._store_rejection(delivery, result, report)
@@ -210,7 +262,7 @@ class Ingester:
             report.duplicate += 1
             log.info("%s: duplicate of story %s, skipped", delivery.name, duplicate_of)
         else:
-            outcome = self._save(delivery, result, existing, report)
+            outcome = self._save(delivery, result, existing, report, feed_changes)
         self.store.clear_reject(delivery.name)
         self.store.record_file(
             delivery.name,
@@ -227,12 +279,14 @@ class Ingester:
         article: Article,
         existing: StoredStory | None,
         report: IngestReport,
+        feed_changes: FeedChanges,
     ) -> str:
         slug = self._slug(article.category)
         zone = self.config.timezone
         if existing is None:
             published = publish_time(article.date, delivery.mtime, zone)
             updated, revision, outcome = published, 1, "new"
+            feed_changes.new_story(slug, article.category)
             report.new += 1
             log.info("%s: new story in %s", delivery.name, slug)
         else:
@@ -250,8 +304,8 @@ class Ingester:
                 article.story_id,
                 revision,
             )
+            feed_changes.correction(existing.category_slug, slug, article.category)
             if existing.category_slug != slug:
-                self.store.mark_dirty([existing.category_slug])
                 report.changed_categories.add(existing.category_slug)
         self.store.save_article(
             article,
@@ -281,7 +335,3 @@ class Ingester:
         self.store.record_file(
             delivery.name, delivery.size, delivery.mtime_ns, rejection.sha256, "rejected", None
         )
-
-
-def _unchanged(seen: SeenFile | None, status: os.stat_result) -> bool:
-    return seen is not None and (seen.size, seen.mtime_ns) == (status.st_size, status.st_mtime_ns)
