@@ -37,6 +37,9 @@ class Site:
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates ship with the package; checking their mtime on every page
+            # cost two stats per article.
+            auto_reload=False,
         )
         self.environment.filters["day"] = self._day
         self.environment.globals.update(
