@@ -17,7 +17,9 @@ from bench.corpus import CorpusWriter
 from bench.raw import raw_files_per_second
 from bench.workspace import CommandFailed, Measurement, Workspace
 
-# The targets of issue 6, for 100,000 articles on a 2-core machine.
+# The targets of issue 6, on a 2-core machine. The bulk target is for 100,000
+# files: smaller runs are dominated by fixed costs (start-up, 26 feeds fsynced).
+BULK_TARGET_SIZE = 100_000
 BULK_FILES_PER_SECOND = 4_500
 BULK_PEAK_RSS_MB = 100
 ONE_ARTICLE_WORK_SECONDS = 0.05
@@ -67,14 +69,13 @@ def bulk_ingest(workspace: Workspace, size: int) -> Row:
     raw = raw_files_per_second(paths, workspace.root / "raw.db")
     run = _expect(workspace.feeder("ingest"), new=size)
     speed = size / run.wall_seconds
-    return Row(
-        "bulk ingest",
-        size,
-        run.wall_seconds,
-        run.work_seconds,
-        run.peak_rss_mb,
-        files_per_second=speed,
-        raw_files_per_second=raw,
+    row = replace(
+        _median_row("bulk ingest", size, [run]), files_per_second=speed, raw_files_per_second=raw
+    )
+    if size < BULK_TARGET_SIZE:
+        return row
+    return replace(
+        row,
         target=f"≥ {BULK_FILES_PER_SECOND:,} files/s, < {BULK_PEAK_RSS_MB} MB",
         met=speed >= BULK_FILES_PER_SECOND and run.peak_rss_mb < BULK_PEAK_RSS_MB,
     )
