@@ -9,13 +9,14 @@ it): from taking the work lock to the last file written.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from feeder.store import Store
 
 CONFIG = """\
 inbox = "inbox"
@@ -72,9 +73,18 @@ class Workspace:
             wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
             raise CommandFailed(f"{' '.join(command)} failed; see {self.log}")
-        with Store(self.database) as store:
-            run = store.last_run(arguments[0])
-        if run is None:
-            raise CommandFailed(f"{' '.join(command)} recorded no run in {self.database}")
+        duration, counts = self._last_run(arguments[0])
         # ru_maxrss is in KiB on Linux.
-        return Measurement(wall, run["duration"], usage.ru_maxrss / 1024, run["counts"])
+        return Measurement(wall, duration, usage.ru_maxrss / 1024, counts)
+
+    def _last_run(self, job: str) -> tuple[float, dict[str, int]]:
+        """Read-only and without feeder's Store, which would migrate the database it
+        measures: the same benchmark can then measure an older feeder (PYTHONPATH)."""
+        uri = f"{self.database.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+            row = connection.execute(
+                "SELECT duration, counts FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1", [job]
+            ).fetchone()
+        if row is None:
+            raise CommandFailed(f"feeder {job} recorded no run in {self.database}")
+        return row[0], json.loads(row[1])
