@@ -166,7 +166,7 @@ class Ingester:
         is the original), the names whose size or mtime differ from the record.
 
         One stat per file and nothing read; the sorted names and the recorded
-        files are walked side by side, so no second copy of a large inbox is held.
+        files are walked side by side, so the record is never all in memory.
         """
         inbox = os.fspath(self.config.inbox)
         recorded = self.store.recorded_files()
