@@ -35,7 +35,9 @@ def _sizes(_context: click.Context, _parameter: click.Parameter, value: str) -> 
     help="Archive sizes. Each gets a bulk ingest and new articles; the largest also a "
     "rescan, corrections and regenerations.",
 )
-@click.option("--quick", is_flag=True, help="Sizes 1,000 and 10,000, one run each: a minute.")
+@click.option(
+    "--quick", is_flag=True, help="Sizes 1,000 and 10,000, one run each: about ten seconds."
+)
 @click.option(
     "--repeat",
     default=3,
