@@ -12,6 +12,7 @@ import click
 
 from bench.scenarios import run_benchmark
 from bench.table import describe_machine, format_table
+from bench.workspace import CommandFailed
 
 QUICK_SIZES = (1_000, 10_000)
 
@@ -66,6 +67,9 @@ def main(sizes: list[int], quick: bool, repeat: int, seed: int, workdir: Path, k
         for row in run_benchmark(root, sizes, repeat, seed):
             click.echo(f"{row.scenario}, {row.size:,}: {row.wall_seconds:.3f} s", err=True)
             rows.append(row)
+    except CommandFailed as error:
+        keep = True  # its log is in there
+        raise click.ClickException(str(error)) from None
     finally:
         if keep:
             click.echo(f"kept {root}", err=True)
