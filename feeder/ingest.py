@@ -3,7 +3,8 @@
 Files are handled in batches, each stored in one transaction: a crash loses at
 most the batch in flight, and the next run redoes it. An unchanged file is
 recognised by its recorded size and mtime without being read, so a rescan of
-a large inbox costs a stat per file. Source files are only ever read.
+a large inbox costs a stat per file, checked against the record in one ordered
+walk. Source files are only ever read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
@@ -24,7 +26,7 @@ from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.model import Article, Rejection, RejectReason
 from feeder.slugs import category_slug, page_key
-from feeder.store import SeenFile, Store, StoredStory
+from feeder.store import Store, StoredStory
 from feeder.wire import parse
 
 log = logging.getLogger(__name__)
@@ -86,33 +88,38 @@ class Delivery:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
 
 
+@dataclass
+class FeedChanges:
+    """What one batch did to the categories, stored once per batch by `Store.update_feeds`."""
+
+    names: dict[str, str | None] = field(default_factory=dict)
+    added: Counter[str] = field(default_factory=Counter)
+
+    def new_story(self, slug: str, name: str) -> None:
+        self.names[slug] = name
+        self.added[slug] += 1
+
+    def correction(self, old_slug: str, slug: str, name: str) -> None:
+        self.names[slug] = name
+        if old_slug != slug:
+            self.names.setdefault(old_slug, None)  # keeps its name
+            self.added[old_slug] -= 1
+            self.added[slug] += 1
+
+
 def is_article_name(name: str) -> bool:
     """Hidden files are partial uploads (rsync, editors); other suffixes are not articles."""
     return not name.startswith(".") and name.lower().endswith(SUFFIX)
 
 
 def inbox_names(inbox: Path) -> list[str]:
-    """Candidate article files in delivery order: oldest mtime first, then by name.
-
-    Handling files in the order they arrived makes the outcome independent of how
-    deliveries fall into runs: the copy delivered second is the duplicate, and a story
-    is compared with content that arrived before it, not with what sorts before it.
-    """
+    """Candidate article files, in no particular order."""
     try:
-        with os.scandir(inbox) as entries:
-            candidates = [entry for entry in entries if is_article_name(entry.name)]
-            return [entry.name for entry in sorted(candidates, key=_delivery_order)]
+        return [name for name in os.listdir(inbox) if is_article_name(name)]
     except OSError as error:
         raise InboxError(
             f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
         ) from None
-
-
-def _delivery_order(entry: os.DirEntry[str]) -> tuple[int, str]:
-    try:
-        return entry.stat().st_mtime_ns, entry.name
-    except OSError:
-        return 0, entry.name  # reported when it is read
 
 
 def publish_time(story_date: date, mtime: datetime, zone: ZoneInfo) -> datetime:
@@ -144,45 +151,82 @@ class Ingester:
         (the watcher saw them closed), which need not wait `settle_seconds`."""
         report = IngestReport()
         names = inbox_names(self.config.inbox)
-        for start in range(0, len(names), BATCH_SIZE):
+        changed = self._changed_names(names, report)
+        done = len(names) - len(changed)
+        for start in range(0, len(changed), BATCH_SIZE):
             if stop is not None and stop.is_set():
                 log.info(
-                    "stopping: %d of %d files left for the next run", len(names) - start, len(names)
+                    "stopping: %d of %d files left for the next run", len(names) - done, len(names)
                 )
                 return report
-            batch = names[start : start + BATCH_SIZE]
-            deliveries = list(self._read_changed(batch, complete, report))
+            batch = changed[start : start + BATCH_SIZE]
+            deliveries = self._read_changed(batch, complete, report)
+            feed_changes = FeedChanges()
             with self.store.transaction():
                 for delivery in deliveries:
-                    self._store(delivery, report)
+                    self._store(delivery, report, feed_changes)
+                self.store.update_feeds(feed_changes.names, feed_changes.added)
+            done += len(batch)
             if progress:
-                progress(start + len(batch), len(names))
+                progress(done, len(names))
         with self.store.transaction():
             for name in self.store.forget_missing_rejects(set(names)):
                 log.info("%s: rejected file is gone from the inbox; forgetting it", name)
         return report
 
+    def _changed_names(self, names: list[str], report: IngestReport) -> list[str]:
+        """The names whose size or mtime differ from the record, in delivery order:
+        oldest mtime first, then by name.
+
+        Handling files in the order they arrived makes the outcome independent of
+        how deliveries fall into runs: the copy delivered second is the duplicate,
+        and a story is compared with content that arrived before it. One stat per
+        file and nothing read; the sorted names and the recorded files are walked
+        side by side, so the record is never all in memory.
+        """
+        inbox = os.fspath(self.config.inbox)
+        recorded = self.store.recorded_files()
+        record = next(recorded, None)
+        changed: list[tuple[int, str]] = []
+        for name in sorted(names):
+            while record is not None and record[0] < name:
+                record = next(recorded, None)
+            path = f"{inbox}/{name}"
+            try:
+                status = os.stat(path)
+            except FileNotFoundError:
+                if os.path.islink(path):
+                    changed.append((0, name))  # a dangling link: the read reports it
+                continue  # removed since the listing
+            except OSError:
+                changed.append((0, name))  # the read reports why
+                continue
+            if record == (name, status.st_size, status.st_mtime_ns):
+                report.unchanged += 1
+            elif stat.S_ISREG(status.st_mode):
+                changed.append((status.st_mtime_ns, name))
+        return [name for _, name in sorted(changed)]
+
     def _read_changed(
         self, names: list[str], complete: Collection[str], report: IngestReport
-    ) -> Iterator[Delivery]:
-        seen = self.store.seen_files(names)
+    ) -> list[Delivery]:
         now = self.clock()
+        deliveries = []
         for name in names:
             path = self.config.inbox / name
             try:
                 status = path.stat()
             except FileNotFoundError:
                 if path.is_symlink():
-                    yield self._refused(name, None, RejectReason.UNREADABLE, _dangling(path))
+                    deliveries.append(
+                        self._refused(name, None, RejectReason.UNREADABLE, _dangling(path))
+                    )
                 continue  # removed since the listing
             except OSError as error:
-                yield self._unreadable(name, None, error)
+                deliveries.append(self._unreadable(name, None, error))
                 continue
             if not stat.S_ISREG(status.st_mode):
                 continue  # a directory or device that happens to be named *.txt
-            if _unchanged(seen.get(name), status):
-                report.unchanged += 1
-                continue
             if name not in complete and now - status.st_mtime < self.config.settle_seconds:
                 log.debug(
                     "%s: modified %.1f s ago, waiting for it to settle", name, now - status.st_mtime
@@ -194,7 +238,8 @@ class Ingester:
                 log.info("%s: still being written, leaving it for the next run", name)
                 report.skipped += 1
             else:
-                yield delivery
+                deliveries.append(delivery)
+        return deliveries
 
     def _read(self, path: Path, status: os.stat_result) -> Delivery | None:
         name = path.name
@@ -214,7 +259,9 @@ class Ingester:
             return self._refused(name, status, RejectReason.OUTSIDE_INBOX, message)
         try:
             with path.open("rb") as source:
-                data = source.read(limit + 1)
+                # One byte more than the size shows a file that grew; asking for the
+                # size limit instead would allocate a megabyte for every file.
+                data = source.read(status.st_size + 1)
                 after = os.fstat(source.fileno())
         except OSError as error:
             return self._unreadable(name, status, error)
@@ -238,7 +285,7 @@ class Ingester:
         size, mtime_ns = (status.st_size, status.st_mtime_ns) if status else (0, 0)
         return Delivery(name, size, mtime_ns, Rejection(name, "", reason, message))
 
-    def _store(self, delivery: Delivery, report: IngestReport) -> None:
+    def _store(self, delivery: Delivery, report: IngestReport, feed_changes: FeedChanges) -> None:
         result = delivery.result
         if isinstance(result, Rejection):
             self._store_rejection(delivery, result, report)
@@ -253,7 +300,7 @@ class Ingester:
             report.duplicate += 1
             log.info("%s: duplicate of story %s, skipped", delivery.name, duplicate_of)
         else:
-            outcome = self._save(delivery, result, existing, report)
+            outcome = self._save(delivery, result, existing, report, feed_changes)
         self.store.clear_reject(delivery.name)
         self.store.record_file(
             delivery.name,
@@ -270,12 +317,14 @@ class Ingester:
         article: Article,
         existing: StoredStory | None,
         report: IngestReport,
+        feed_changes: FeedChanges,
     ) -> str:
         slug = self._slug(article.category)
         zone = self.config.timezone
         if existing is None:
             published = publish_time(article.date, delivery.mtime, zone)
             updated, revision, outcome = published, 1, "new"
+            feed_changes.new_story(slug, article.category)
             report.new += 1
             log.info("%s: new story in %s", delivery.name, slug)
         else:
@@ -293,8 +342,8 @@ class Ingester:
                 article.story_id,
                 revision,
             )
+            feed_changes.correction(existing.category_slug, slug, article.category)
             if existing.category_slug != slug:
-                self.store.mark_dirty([existing.category_slug])
                 report.changed_categories.add(existing.category_slug)
         self.store.save_article(
             article,
@@ -339,7 +388,3 @@ def _dangling(link: Path) -> str:
         f"the file is a symbolic link to {os.path.realpath(link)}, which does not exist; "
         "put the file it names in place or remove the link"
     )
-
-
-def _unchanged(seen: SeenFile | None, status: os.stat_result) -> bool:
-    return seen is not None and (seen.size, seen.mtime_ns) == (status.st_size, status.st_mtime_ns)

@@ -20,7 +20,7 @@ from feeder.ingest import Ingester, IngestReport
 from feeder.ingest import Progress as IngestProgress
 from feeder.locking import file_lock
 from feeder.publish import Progress as PageProgress
-from feeder.publish import Publisher, PublishReport, remove_stale_temp_files
+from feeder.publish import Publisher, PublishReport
 from feeder.store import DatabaseBusy, Store
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,13 @@ def _recorded_work(
 ) -> Iterator[tuple[Store, dict[str, Any]]]:
     """Hold the work lock and an open store; record the run, its counts and any error.
 
-    The store opens first, so a run that cannot get the lock is recorded too. Under
-    the lock, what a killed writer left is removed, so no partial file stays in the
-    output while this run works.
+    The store opens first, so a run that cannot get the lock is recorded too.
     """
     with Store(config.database) as store:
         started, clock = datetime.now(UTC), time.monotonic()
         counts: dict[str, Any] = {}
         try:
             with file_lock(config.lock_path, lock_timeout, job):
-                remove_stale_temp_files(config)
                 yield store, counts
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write

@@ -6,6 +6,12 @@ place with os.replace. A file whose bytes did not change is not touched, so
 its mtime (and so its HTTP validators) stay put. Feeds to rebuild are marked
 dirty in the database in the same transaction as the change that caused them,
 so a crash or a failed write here is finished by the next run.
+
+What one publish costs does not grow with the archive: it reads the dirty
+rows, the newest entries of the dirty feeds and the per-category counts the
+store keeps, and never lists the articles folder (a file per article). That
+folder is listed only by `regenerate`, which is also when temp files a killed
+writer left there are removed.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
+from typing import BinaryIO
 
 from feeder.config import Config
 from feeder.errors import FeederError
@@ -59,11 +66,12 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
             return False
     except OSError:
         pass  # missing or unreadable: write it anew, and report if that fails
-    # Callers hold the work lock, so the pid makes the temp name unique.
-    temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    # One writer at a time (the work lock), so one temp name per file is enough, and a
+    # temp file a killed writer left is overwritten and moved into place when the file,
+    # still dirty, is written again: no folder of pages needs listing to clean it up.
+    temp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with temp.open("wb") as temp_file:
+        with _create(temp) as temp_file:
             temp_file.write(data)
             if durable:
                 temp_file.flush()
@@ -79,13 +87,28 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     return True
 
 
+def _create(path: Path) -> BinaryIO:
+    """Open `path` for writing, making its folder only when it is missing (not a
+    mkdir and a stat before each of thousands of pages)."""
+    try:
+        return path.open("wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+
+
 def remove_stale_temp_files(config: Config) -> int:
     """Temp files left by a killed writer; call only while holding the work lock."""
+    return _remove_temp_files([config.output_dir, config.feeds_dir, config.articles_dir])
+
+
+def _remove_temp_files(directories: Iterable[Path]) -> int:
     removed = 0
-    for directory in (config.output_dir, config.feeds_dir, config.articles_dir):
-        for temp in directory.glob(f".*{TEMP_SUFFIX}"):
-            temp.unlink(missing_ok=True)
-            removed += 1
+    for directory in directories:
+        for name in _listdir(directory):
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                (directory / name).unlink(missing_ok=True)
+                removed += 1
     return removed
 
 
@@ -102,6 +125,9 @@ class Publisher:
 
         Feeds come first, so a `stop` between page batches still leaves them current.
         """
+        # Pages are left alone: listing a folder of one file per article would make
+        # every ingest cost more as the archive grows. regenerate() cleans them.
+        _remove_temp_files([self.config.output_dir, self.config.feeds_dir])
         pages = self._dirty_pages()
         if stop is not None:
             pages = itertools.takewhile(lambda _: not stop.is_set(), pages)
@@ -122,6 +148,7 @@ class Publisher:
                 f"no category with slug {category_slug!r}; known slugs: {', '.join(known)}"
             )
         slugs = [category_slug] if category_slug else known
+        remove_stale_temp_files(self.config)
         if all_pages:
             return self._publish(
                 slugs, self.store.entry_batches(PAGE_BATCH), self.store.article_count(), progress
@@ -164,9 +191,8 @@ class Publisher:
             if progress:
                 progress(done, page_total)
         output = self.config.output_dir
-        write_if_changed(
-            output / "index.html", self.site.index(categories, self.store.article_count())
-        )
+        total = sum(category.count for category in categories)
+        write_if_changed(output / "index.html", self.site.index(categories, total))
         write_if_changed(output / "feeds.opml", self.site.opml(categories))
         return report
 

@@ -6,6 +6,7 @@ become markup; ElementTree writes the OPML, so it is always well-formed.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,9 @@ class Site:
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates ship with the package; checking their mtime on every page
+            # cost two stats per article.
+            auto_reload=False,
         )
         self.environment.filters["day"] = self._day
         self.environment.globals.update(
@@ -46,6 +50,9 @@ class Site:
             atom=FeedFormat.ATOM,
             all_news=ALL_NEWS,
         )
+        # Per page, in bulk: the feed links are the same for a whole category.
+        self._category_alternates = functools.cache(functools.partial(alternates, config))
+        self._template = functools.cache(self.environment.get_template)
 
     def _day(self, moment: datetime | None) -> str:
         return moment.astimezone(self.config.timezone).strftime("%d.%m.%Y") if moment else "—"
@@ -60,7 +67,7 @@ class Site:
         )
 
     def article(self, entry: Entry) -> bytes:
-        links = alternates(self.config, entry.category_slug, entry.category)
+        links = self._category_alternates(entry.category_slug, entry.category)
         return self._render("article.html", entry=entry, alternates=links)
 
     def opml(self, categories: list[Category]) -> bytes:
@@ -89,7 +96,7 @@ class Site:
         return self._render("feed.xsl")
 
     def _render(self, template: str, **context: object) -> bytes:
-        return self.environment.get_template(template).render(**context).encode()
+        return self._template(template).render(**context).encode()
 
 
 def alternates(config: Config, slug: str, category: str | None) -> list[Alternate]:

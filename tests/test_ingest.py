@@ -253,3 +253,31 @@ def test_hand_dropped_file_names_become_safe_page_names(
     assert row["story_id"] == name.removesuffix(".txt")
     assert (config.articles_dir / f"{row['page_key']}.html").exists()
     assert row["page_key"].isascii() and " " not in row["page_key"]
+
+
+def test_category_counts_and_newest_dates_follow_new_stories_and_corrections(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(date="21.09.23", category="Политика"))
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(date="22.09.23", category="Политика", title="Б"))
+    deliver("003_cccccccccccccccc.txt", wire_text(date="23.09.23", category="Экономика", title="В"))
+    run_ingest()
+    # The newest political story moves to economy; the oldest moves a day back.
+    deliver(
+        "002_bbbbbbbbbbbbbbbb.txt", wire_text(date="22.09.23", category="Экономика", title="Б2")
+    )
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(date="20.09.23", category="Политика", title="А2"))
+    run_ingest()
+    with Store(config.database) as store:
+        kept = {
+            (c.slug, c.count, c.newest.isoformat() if c.newest else None)
+            for c in store.categories()
+        }
+    with sqlite3.connect(config.database) as connection:
+        counted = set(
+            connection.execute(
+                "SELECT category_slug, COUNT(*), MAX(published) FROM articles GROUP BY category_slug"
+            )
+        )
+    assert kept == counted
+    assert ("politika", 1, "2023-09-20T08:00:00+00:00") in kept

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from feeder.store import MIGRATIONS, Store, StoreError
 
@@ -50,3 +51,35 @@ def test_feed_queries_use_an_index_not_a_scan_or_sort(
         plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {query}"))
     assert index in plan
     assert "TEMP B-TREE" not in plan
+
+
+def test_a_version_1_database_gains_per_feed_counts_and_newest_dates(tmp_path: Path) -> None:
+    path = tmp_path / "feeder.db"
+    db = sqlite_utils.Database(path)
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db["feeds"].insert_all(
+        [{"slug": "politika", "name": "Политика", "dirty": 0}, {"slug": "all", "dirty": 0}]
+    )
+    for story_id, published in [
+        ("a", "2023-09-21T08:00:00+00:00"),
+        ("b", "2023-09-22T08:00:00+00:00"),
+    ]:
+        db["articles"].insert(
+            {
+                "story_id": story_id,
+                "page_key": story_id,
+                "title": story_id,
+                "category_slug": "politika",
+                "sha256": story_id,
+                "published": published,
+                "updated": published,
+            }
+        )
+    db.close()
+    with Store(path) as store:
+        (category,) = store.categories()
+    assert (category.slug, category.count) == ("politika", 2)
+    assert (
+        category.newest is not None and category.newest.isoformat() == "2023-09-22T08:00:00+00:00"
+    )

@@ -1,0 +1,149 @@
+"""The scenarios of issue 6, each measured against its target.
+
+Every archive size gets a bulk ingest of a fresh installation (compared with
+the raw limit on the same files) and then new articles, one at a time, into
+the archive it built. The largest archive then also gets a rescan with
+nothing new, corrections of single stories and full regenerations.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.corpus import CorpusWriter
+from bench.raw import raw_files_per_second
+from bench.workspace import CommandFailed, Measurement, Workspace
+
+# The targets of issue 6, on a 2-core machine. The bulk target is for 100,000
+# files: smaller runs are dominated by fixed costs (start-up, 26 feeds fsynced).
+BULK_TARGET_SIZE = 100_000
+BULK_FILES_PER_SECOND = 4_500
+BULK_PEAK_RSS_MB = 100
+ONE_ARTICLE_WORK_SECONDS = 0.05
+ONE_ARTICLE_WALL_SECONDS = 0.5
+RESCAN_WALL_SECONDS = 1.0
+REGEN_WALL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: the median of a scenario's runs."""
+
+    scenario: str
+    size: int
+    wall_seconds: float
+    work_seconds: float
+    peak_rss_mb: float
+    files_per_second: float | None = None
+    raw_files_per_second: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def run_benchmark(
+    root: Path, sizes: Sequence[int], repeat: int = 3, seed: int = 2023
+) -> Iterator[Row]:
+    """Yield each row as soon as it is measured; everything is written under `root`."""
+    writer = CorpusWriter(seed)
+    corpus = root / "corpus"
+    largest = max(sizes)
+    writer.write(corpus, range(largest))
+    names = [writer.name(number) for number in range(largest)]
+    for size in sorted(sizes):
+        workspace = Workspace.create(root / f"archive-{size}", corpus, names[:size])
+        yield bulk_ingest(workspace, size)
+        yield one_new_article(workspace, writer, size, repeat)
+    yield rescan(workspace, largest, repeat)
+    yield correction(workspace, writer, largest, repeat)
+    yield regenerate(workspace, largest, repeat)
+    yield regenerate_all_pages(workspace, largest)
+
+
+def bulk_ingest(workspace: Workspace, size: int) -> Row:
+    paths = sorted(workspace.inbox.iterdir())
+    for path in paths:
+        path.read_bytes()  # a warm page cache for both contenders, as for files just delivered
+    raw = raw_files_per_second(paths, workspace.root / "raw.db")
+    run = _expect(workspace.feeder("ingest"), new=size)
+    speed = size / run.wall_seconds
+    row = replace(
+        _median_row("bulk ingest", size, [run]), files_per_second=speed, raw_files_per_second=raw
+    )
+    if size < BULK_TARGET_SIZE:
+        return row
+    return replace(
+        row,
+        target=f"≥ {BULK_FILES_PER_SECOND:,} files/s, < {BULK_PEAK_RSS_MB} MB",
+        met=speed >= BULK_FILES_PER_SECOND and run.peak_rss_mb < BULK_PEAK_RSS_MB,
+    )
+
+
+def one_new_article(workspace: Workspace, writer: CorpusWriter, size: int, repeat: int) -> Row:
+    """Story `size` and the next ones are newer than everything archived."""
+    runs = []
+    for number in range(size, size + repeat):
+        writer.write(workspace.inbox, [number])
+        runs.append(_expect(workspace.feeder("ingest"), new=1))
+    return _one_article_target(_median_row("one new article", size, runs))
+
+
+def rescan(workspace: Workspace, size: int, repeat: int) -> Row:
+    runs = [_expect(workspace.feeder("ingest"), new=0, updated=0) for _ in range(repeat)]
+    row = _median_row("rescan, nothing new", size, runs)
+    return replace(
+        row,
+        files_per_second=runs[0].counts["unchanged"] / row.wall_seconds,
+        target=f"< {RESCAN_WALL_SECONDS:g} s",
+        met=row.wall_seconds < RESCAN_WALL_SECONDS,
+    )
+
+
+def correction(workspace: Workspace, writer: CorpusWriter, size: int, repeat: int) -> Row:
+    """Redeliver stories from the middle of the archive with new text, each once."""
+    runs = []
+    for number in range(size // 2, size // 2 + repeat):
+        writer.write(workspace.inbox, [number], revision=2)
+        runs.append(_expect(workspace.feeder("ingest"), updated=1))
+    return _one_article_target(_median_row("correction of one article", size, runs))
+
+
+def regenerate(workspace: Workspace, size: int, repeat: int) -> Row:
+    runs = [_expect(workspace.feeder("regen"), pages_written=0) for _ in range(repeat)]
+    row = _median_row("regen: feeds + index", size, runs)
+    target = f"< {REGEN_WALL_SECONDS:g} s"
+    return replace(row, target=target, met=row.wall_seconds < REGEN_WALL_SECONDS)
+
+
+def regenerate_all_pages(workspace: Workspace, size: int) -> Row:
+    run = _expect(workspace.feeder("regen", "--all-pages"), pages_written=0)
+    return _median_row("regen --all-pages", size, [run])
+
+
+def _one_article_target(row: Row) -> Row:
+    return replace(
+        row,
+        target=f"< {ONE_ARTICLE_WORK_SECONDS * 1000:g} ms work, < {ONE_ARTICLE_WALL_SECONDS:g} s",
+        met=row.work_seconds < ONE_ARTICLE_WORK_SECONDS
+        and row.wall_seconds < ONE_ARTICLE_WALL_SECONDS,
+    )
+
+
+def _median_row(scenario: str, size: int, runs: list[Measurement]) -> Row:
+    return Row(
+        scenario,
+        size,
+        statistics.median(run.wall_seconds for run in runs),
+        statistics.median(run.work_seconds for run in runs),
+        max(run.peak_rss_mb for run in runs),
+    )
+
+
+def _expect(run: Measurement, **counts: int) -> Measurement:
+    """A run that did other work than the scenario means would measure the wrong thing."""
+    actual = {name: run.counts.get(name) for name in counts}
+    if actual != counts:
+        raise CommandFailed(f"expected {counts}, the run reported {run.counts}")
+    return run

@@ -1,0 +1,90 @@
+"""One feeder installation to benchmark: an inbox, a config, a database, an output folder.
+
+Commands run as an operator runs them, `python -m feeder ... --config`, in a
+child process measured from outside: wall time covers the whole process,
+interpreter start included, and peak RSS is the child's own (os.wait4). The
+work time is what feeder itself records for the run (`feeder status` shows
+it): from taking the work lock to the last file written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG = """\
+inbox = "inbox"
+database = "var/feeder.db"
+output_dir = "public"
+base_url = "https://news.example.org/"
+site_title = "Turan: новости"
+id_prefix = "tag:news.example.org,2024:feeder"
+"""
+
+
+class CommandFailed(RuntimeError):
+    """A benchmarked command failed or did other work than intended; see the workspace's log."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wall_seconds: float
+    work_seconds: float
+    peak_rss_mb: float
+    counts: dict[str, int]
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inbox = root / "inbox"
+        self.config = root / "config.toml"
+        self.database = root / "var" / "feeder.db"
+        self.log = root / "feeder.log"
+
+    @classmethod
+    def create(cls, root: Path, corpus: Path, names: list[str]) -> Workspace:
+        """A fresh installation whose inbox holds `names` from the corpus (hard links, no copies)."""
+        workspace = cls(root)
+        workspace.inbox.mkdir(parents=True)
+        workspace.config.write_text(CONFIG)
+        for name in names:
+            os.link(corpus / name, workspace.inbox / name)
+        return workspace
+
+    def feeder(self, *arguments: str) -> Measurement:
+        """Run `feeder ARGUMENTS` with the default log level, its output going to the log."""
+        os.sync()  # the writes of the set-up are not flushed on the command's clock
+        command = [sys.executable, "-m", "feeder", *arguments, "--config", str(self.config)]
+        with self.log.open("ab") as log:
+            redirect = [
+                (os.POSIX_SPAWN_DUP2, log.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, log.fileno(), 2),
+            ]
+            started = time.perf_counter()
+            pid = os.posix_spawn(sys.executable, command, os.environ, file_actions=redirect)
+            _, status, usage = os.wait4(pid, 0)
+            wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise CommandFailed(f"{' '.join(command)} failed; see {self.log}")
+        duration, counts = self._last_run(arguments[0])
+        # ru_maxrss is in KiB on Linux.
+        return Measurement(wall, duration, usage.ru_maxrss / 1024, counts)
+
+    def _last_run(self, job: str) -> tuple[float, dict[str, int]]:
+        """Read-only and without feeder's Store, which would migrate the database it
+        measures: the same benchmark can then measure an older feeder (PYTHONPATH)."""
+        uri = f"{self.database.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+            row = connection.execute(
+                "SELECT duration, counts FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1", [job]
+            ).fetchone()
+        if row is None:
+            raise CommandFailed(f"feeder {job} recorded no run in {self.database}")
+        return row[0], json.loads(row[1])
