@@ -18,11 +18,10 @@ import click
 
 from feeder import __version__, pipeline
 from feeder.config import DEFAULT_CONFIG_PATH, Config, load_config
-from feeder.daemon import Daemon, DaemonState, daemon_state
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
+from feeder.heartbeat import DaemonState, daemon_state
 from feeder.logs import FORMATS, setup_logging
-from feeder.server import FeedServer, serve_until_signalled
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 
@@ -127,6 +126,10 @@ def run(config: Config, no_serve: bool) -> None:
     Stops cleanly on SIGTERM or Ctrl-C. One daemon per database; `feeder ingest`
     and `feeder regen` may run beside it.
     """
+    # Imported here: the scheduler and the HTTP stack would slow every other command's start.
+    from feeder.daemon import Daemon
+    from feeder.server import FeedServer
+
     Daemon(config, services=[] if no_serve else [FeedServer(config)]).run()
 
 
@@ -167,6 +170,8 @@ def status(config: Config) -> None:
 @common_options
 def serve(config: Config) -> None:
     """Serve the feeds and pages over HTTP until Ctrl+C or SIGTERM ([server] in config.toml)."""
+    from feeder.server import serve_until_signalled  # see `run` for why here
+
     received = serve_until_signalled(
         config,
         lambda url: click.echo(f"Serving {config.output_dir} at {url} (Ctrl+C stops)"),

@@ -8,12 +8,10 @@ file that lands mid-run is not left for the next polling interval.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from threading import Event, Lock
 from types import FrameType
@@ -25,10 +23,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import jobs.ingest
 import jobs.maintenance
-from feeder.config import Config
+from feeder.config import Config, ConfigError
 from feeder.errors import FeederError
-from feeder.locking import LockBusy, file_lock, holder_pid, is_locked
-from feeder.publish import write_if_changed
+from feeder.heartbeat import write_heartbeat
+from feeder.locking import LockBusy, file_lock, holder_pid
 from feeder.watch import InboxWatcher
 
 log = logging.getLogger(__name__)
@@ -53,17 +51,6 @@ class Service(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class DaemonState:
-    """What `feeder status` shows about the daemon."""
-
-    running: bool
-    pid: int | None
-    started: datetime | None
-    heartbeat: datetime | None
-    next_runs: dict[str, datetime]
 
 
 class Daemon:
@@ -111,11 +98,11 @@ class Daemon:
         )
         started: list[Service] = []
         try:
-            # The server first, so a taken port fails before any work starts.
+            # Jobs (a bad cron line) and the server (a taken port) fail before any work starts.
+            self._schedule_jobs()
             for service in self.services:
                 service.start()
                 started.append(service)
-            self._schedule_jobs()
             self.scheduler.start()
             if watcher:
                 watcher.start()
@@ -150,7 +137,7 @@ class Daemon:
         )
         self.scheduler.add_job(
             self._guarded,
-            CronTrigger.from_crontab(schedule.maintenance_cron, timezone=self.config.timezone),
+            self._maintenance_trigger(),
             args=["maintenance", jobs.maintenance.run, self.config, JOB_LOCK_TIMEOUT_SECONDS],
             id="maintenance",
             name="maintenance",
@@ -162,6 +149,18 @@ class Daemon:
             name="heartbeat",
             next_run_time=now,
         )
+
+    def _maintenance_trigger(self) -> CronTrigger:
+        """Checked here, not when the config is read: only the daemon needs the
+        scheduler, and importing it would slow every other command's start."""
+        cron = self.config.schedule.maintenance_cron
+        try:
+            return CronTrigger.from_crontab(cron, timezone=self.config.timezone)
+        except ValueError as error:
+            raise ConfigError(
+                f"{self.config.source}: key 'schedule.maintenance_cron' is not a crontab "
+                f"expression ({error}): {cron!r}"
+            ) from None
 
     # --- ingest on demand ------------------------------------------------------
 
@@ -226,35 +225,8 @@ class Daemon:
 
     def _heartbeat(self) -> None:
         next_runs = {
-            job.id: job.next_run_time.astimezone(UTC).isoformat()
+            job.id: job.next_run_time
             for job in self.scheduler.get_jobs()
             if job.next_run_time is not None and job.id in {"ingest", "maintenance"}
         }
-        state = {
-            "pid": os.getpid(),
-            "started": self.started.isoformat(),
-            "heartbeat": datetime.now(UTC).isoformat(),
-            "next_runs": next_runs,
-        }
-        write_if_changed(self.config.daemon_state_path, json.dumps(state).encode(), durable=False)
-
-
-def daemon_state(config: Config) -> DaemonState:
-    """Whether a daemon holds this database, and what it last reported."""
-    running = is_locked(config.daemon_lock_path)
-    try:
-        state = json.loads(config.daemon_state_path.read_text())
-    except (OSError, ValueError):
-        return DaemonState(
-            running, holder_pid(config.daemon_lock_path) if running else None, None, None, {}
-        )
-    return DaemonState(
-        running=running,
-        pid=state.get("pid"),
-        started=datetime.fromisoformat(state["started"]),
-        heartbeat=datetime.fromisoformat(state["heartbeat"]),
-        next_runs={
-            job: datetime.fromisoformat(moment)
-            for job, moment in state.get("next_runs", {}).items()
-        },
-    )
+        write_heartbeat(self.config, self.started, next_runs)

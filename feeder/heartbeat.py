@@ -1,0 +1,56 @@
+"""The daemon's heartbeat file: written by `feeder run`, read by `feeder status`.
+
+Kept apart from the daemon so that status does not import the scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from feeder.config import Config
+from feeder.locking import holder_pid, is_locked
+from feeder.publish import write_if_changed
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """What `feeder status` shows about the daemon."""
+
+    running: bool
+    pid: int | None
+    started: datetime | None
+    heartbeat: datetime | None
+    next_runs: dict[str, datetime]
+
+
+def write_heartbeat(config: Config, started: datetime, next_runs: dict[str, datetime]) -> None:
+    state = {
+        "pid": os.getpid(),
+        "started": started.isoformat(),
+        "heartbeat": datetime.now(UTC).isoformat(),
+        "next_runs": {job: moment.astimezone(UTC).isoformat() for job, moment in next_runs.items()},
+    }
+    write_if_changed(config.daemon_state_path, json.dumps(state).encode(), durable=False)
+
+
+def daemon_state(config: Config) -> DaemonState:
+    """Whether a daemon holds this database (its lock tells), and what it last reported."""
+    running = is_locked(config.daemon_lock_path)
+    try:
+        state = json.loads(config.daemon_state_path.read_text())
+    except (OSError, ValueError):
+        pid = holder_pid(config.daemon_lock_path) if running else None
+        return DaemonState(running, pid, None, None, {})
+    return DaemonState(
+        running=running,
+        pid=state.get("pid"),
+        started=datetime.fromisoformat(state["started"]),
+        heartbeat=datetime.fromisoformat(state["heartbeat"]),
+        next_runs={
+            job: datetime.fromisoformat(moment)
+            for job, moment in state.get("next_runs", {}).items()
+        },
+    )
