@@ -1,6 +1,6 @@
 """File landed → entry in the published feed, with `feeder run` watching the inbox.
 
-    python bench/latency.py [--archive 10000] [--files 50]
+    python -m bench.latency [--archive 10000] [--files 50]
 
 Builds an archive of `--archive` articles with `feeder ingest`, starts the
 daemon (watch mode on, polling every hour so only the watcher can be quick),
@@ -12,7 +12,6 @@ is what the server serves. Prints the median and the 95th percentile.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
 import subprocess
@@ -21,12 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-CATEGORIES = ("Политика", "Экономика", "Общество", "В мире", "Спорт", "Культура")
-SLUGS = ("politika", "ekonomika", "obshchestvo", "v-mire", "sport", "kultura")
-PARAGRAPH = (
-    "Президент Азербайджана в ходе телефонного разговора обсудил первоочередные шаги "
-    "по дальнейшей стабилизации обстановки и преодолению гуманитарных проблем в регионе."
-)
+from bench.corpus import CorpusWriter, deliver
+from feeder.model import Article
+from feeder.slugs import category_slug
+from feeder.wire import parse
+
 CONFIG = """
 inbox = "inbox"
 database = "var/feeder.db"
@@ -38,23 +36,10 @@ id_prefix = "tag:example.org,2024:bench"
 [schedule]
 ingest_interval = 3600
 watch = true
+
+[server]
+port = 0
 """
-
-
-def article(number: int, year: int) -> str:
-    day, month = number % 28 + 1, number % 12 + 1
-    return "\n".join(
-        [
-            f"Новость номер {number}",
-            f"Баку/{day:02d}.{month:02d}.{year % 100:02d}/Turan: {PARAGRAPH}",
-            *[PARAGRAPH] * 8,
-            f"{PARAGRAPH} --0--",
-            CATEGORIES[number % len(CATEGORIES)],
-            "-",
-            "Тизер другой новости.",
-            "Написать отзыв",
-        ]
-    )
 
 
 def feeder(workdir: Path, *args: str) -> list[str]:
@@ -78,21 +63,21 @@ def wait_until(probe, timeout: float = 30.0) -> None:
         time.sleep(0.001)
 
 
-def measure(workdir: Path, files: int, archive: int) -> list[float]:
-    inbox = workdir / "inbox"
+def measure(workdir: Path, writer: CorpusWriter, files: int, archive: int) -> list[float]:
     feeds = workdir / "public" / "feeds"
     latencies = []
-    for offset in range(files):
-        number = archive + offset
-        story_id = f"{number:06d}_{number:016x}"
-        # Newer than the whole archive, so it belongs in the newest 50 of every feed.
-        (inbox / f"{story_id}.txt").write_text(article(number, 2025))
+    for number in range(archive, archive + files):
+        # Numbered after the archive, so newer than all of it: in every feed's newest 50.
+        story = writer.story(number)
+        article = parse(story.data, story.name)
+        assert isinstance(article, Article), article
+        wanted = [f"{category_slug(article.category, {})}.atom", "all.atom"]
+        deliver(workdir / "inbox", story)
         landed = time.perf_counter()
-        slug = SLUGS[number % len(SLUGS)]
+        story_id = article.story_id.encode()
         wait_until(
-            lambda slug=slug, story_id=story_id: all(
-                story_id.encode() in (feeds / name).read_bytes()
-                for name in (f"{slug}.atom", "all.atom")
+            lambda wanted=wanted, story_id=story_id: all(
+                story_id in (feeds / name).read_bytes() for name in wanted
             )
         )
         latencies.append(time.perf_counter() - landed)
@@ -107,11 +92,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="feeder-latency-"))
     (workdir / "config.toml").write_text(CONFIG)
     (workdir / "inbox").mkdir()
-    an_hour_ago = time.time() - 3600  # long settled, as an archive is
-    for number in range(arguments.archive):
-        path = workdir / "inbox" / f"{number:06d}_{number:016x}.txt"
-        path.write_text(article(number, 2023))
-        os.utime(path, (an_hour_ago, an_hour_ago))
+    writer = CorpusWriter()
+    writer.write(workdir / "inbox", range(arguments.archive))
     started = time.perf_counter()
     result = subprocess.run(feeder(workdir, "ingest"), check=True, capture_output=True, text=True)
     assert f"{arguments.archive} new" in result.stdout, result.stdout
@@ -123,7 +105,7 @@ def main() -> None:
     try:
         wait_until((workdir / "var" / "feeder.db.daemon.json").exists)
         time.sleep(1)  # let the start-up catch-up ingest finish
-        latencies = measure(workdir, arguments.files, arguments.archive)
+        latencies = measure(workdir, writer, arguments.files, arguments.archive)
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)

@@ -1,10 +1,9 @@
 """Requests per second that `feeder serve` answers for a 50-item feed, on 127.0.0.1.
 
-    python bench/serve.py [--requests N] [--connections N]
+    python -m bench.serve [--requests N] [--connections N]
 
-Publishes 50 articles made from the seed article (each with its words shuffled
-differently, so gzip cannot just find the previous entry again), starts
-`feeder serve` as its own process, and polls the category feed the way readers
+Publishes 50 articles from the benchmark corpus (bench/corpus.py), starts
+`feeder serve` as its own process, and polls the all-news feed the way readers
 do: a full fetch with gzip, and a conditional fetch answered 304. The client is
 a few threads with one kept-alive connection each; every loop is bounded by
 --requests. Figures go to stdout; docs/serving.md records them.
@@ -14,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import platform
-import random
 import signal
 import statistics
 import subprocess
@@ -27,10 +23,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "seeds" / "000_dac83acdb151354f.txt"
+from bench.corpus import CorpusWriter
+from bench.table import describe_machine
+
 ITEMS = 50
-FEED = "/feeds/politika.rss"
+FEED = "/feeds/all.rss"
 CONFIG = """\
 inbox = "inbox"
 database = "feeder.db"
@@ -44,35 +41,6 @@ max_items = {items}
 [server]
 port = 0
 """
-
-
-def write_articles(inbox: Path) -> None:
-    """ITEMS distinct articles in the wire format, dated a day apart, an hour old."""
-    title, dateline, *rest = SEED.read_text(encoding="utf-8").splitlines()
-    place, _date, agency_and_text = dateline.split("/", 2)
-    body_end = rest.index("Политика")
-    moment = time.time() - 3600
-    for number in range(ITEMS):
-        shuffle = random.Random(number)
-        paragraphs = [agency_and_text, *rest[: body_end - 1]]
-        shuffled = []
-        for paragraph in paragraphs:
-            words = paragraph.split()
-            shuffle.shuffle(words)
-            shuffled.append(" ".join(words))
-        date = f"{number % 28 + 1:02d}.{9 + number // 28:02d}.23"
-        text = "\n".join(
-            [
-                f"{title} ({number})",
-                f"{place}/{date}/Turan: {shuffled[0]}",
-                *shuffled[1:],
-                rest[body_end - 1],  # the last paragraph keeps the end mark
-                *rest[body_end:],
-            ]
-        )
-        path = inbox / f"{number:03d}_{number:016x}.txt"
-        path.write_text(text, encoding="utf-8")
-        os.utime(path, (moment, moment))
 
 
 def poll(url: str, headers: dict[str, str], requests: int, connections: int) -> dict[str, float]:
@@ -129,7 +97,7 @@ def main() -> None:
         work = Path(workdir)
         (work / "inbox").mkdir()
         (work / "config.toml").write_text(CONFIG.format(items=ITEMS))
-        write_articles(work / "inbox")
+        CorpusWriter().write(work / "inbox", range(ITEMS))
         feeder = [sys.executable, "-m", "feeder"]
         config = ["--config", str(work / "config.toml"), "--log-level", "warning"]
         subprocess.run([*feeder, "ingest", *config], check=True, capture_output=True)
@@ -158,8 +126,7 @@ def main() -> None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}")
-    print(f"python {platform.python_version()}, {platform.platform()}")
+    print(describe_machine())
     print(
         f"feed: {FEED}, {ITEMS} items, {identity_size} bytes; "
         f"{options.connections} connections, {options.requests} requests per scenario"
@@ -181,16 +148,6 @@ def _etag(url: str) -> str:
     etag = connection.getresponse().headers["ETag"]
     connection.close()
     return etag
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
