@@ -67,8 +67,19 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
     """config_for's configuration as a config.toml, for `feeder` run as a command."""
     path = tmp_path / "config.toml"
     values = _config_values(tmp_path, **overrides)
-    # JSON strings and numbers are valid TOML values.
-    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
+    # JSON strings, numbers and booleans are valid TOML values; a dict is a [table].
+    lines = [
+        f"{key} = {json.dumps(value)}"
+        for key, value in values.items()
+        if not isinstance(value, dict)
+    ]
+    for name, table in values.items():
+        if isinstance(table, dict):
+            lines += [
+                f"[{name}]",
+                *(f"{key} = {json.dumps(value)}" for key, value in table.items()),
+            ]
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 

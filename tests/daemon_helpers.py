@@ -13,37 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from tests import conftest
+
 T = TypeVar("T")
-
-CONFIG = """
-inbox = "inbox"
-database = "var/feeder.db"
-output_dir = "public"
-base_url = "http://localhost:8080/"
-site_title = "Лента"
-id_prefix = "tag:example.org,2024:feeder"
-settle_seconds = {settle_seconds}
-
-[schedule]
-ingest_interval = {ingest_interval}
-watch = {watch}
-
-[server]
-port = 0
-"""
+BASE_URL = "http://localhost:8080/"
 
 
 def write_config(
     workdir: Path, ingest_interval: float = 3600, watch: bool = True, settle_seconds: float = 0
 ) -> Path:
-    (workdir / "inbox").mkdir(exist_ok=True)
-    path = workdir / "config.toml"
-    path.write_text(
-        CONFIG.format(
-            ingest_interval=ingest_interval, watch=str(watch).lower(), settle_seconds=settle_seconds
-        )
+    """A config.toml for a daemon that serves on any free port."""
+    return conftest.write_config(
+        workdir,
+        base_url=BASE_URL,
+        settle_seconds=settle_seconds,
+        schedule={"ingest_interval": ingest_interval, "watch": watch},
+        server={"port": 0},
     )
-    return path
 
 
 def feeder_command(config: Path, *args: str) -> list[str]:

@@ -15,23 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from feeder.cli import main
-from tests.conftest import ROOT, SEED, wire_text
-
-CONFIG = """
-inbox = "inbox"
-database = "var/feeder.db"
-output_dir = "public"
-base_url = "http://localhost:8080/"
-site_title = "Лента"
-id_prefix = "tag:example.org,2024:feeder"
-settle_seconds = 0
-"""
+from tests.conftest import ROOT, SEED, wire_text, write_config
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "inbox").mkdir()
-    (tmp_path / "config.toml").write_text(CONFIG)
+    write_config(tmp_path)
     return tmp_path
 
 
@@ -104,7 +93,8 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
 )
 def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:
     key, value = change
-    lines = [line for line in CONFIG.splitlines() if not line.startswith(f"{key} =")]
+    config = workdir / "config.toml"
+    lines = [line for line in config.read_text().splitlines() if not line.startswith(f"{key} =")]
     if value is not None:
         lines.append(f"{key} = {value}")
     (workdir / "config.toml").write_text("\n".join(lines))
@@ -116,7 +106,7 @@ def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message:
 
 def test_the_daemon_refuses_a_bad_maintenance_cron_line(workdir: Path) -> None:
     """Only `feeder run` schedules maintenance, so only it checks the line."""
-    (workdir / "config.toml").write_text(CONFIG + '[schedule]\nmaintenance_cron = "nightly"\n')
+    write_config(workdir, schedule={"maintenance_cron": "nightly"})
     result = feeder(workdir, "run")
     assert result.exit_code == 1
     assert (

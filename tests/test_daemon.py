@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import wire_text
 from tests.daemon_helpers import (
+    BASE_URL,
     article_count,
     daemon_log,
     feeder_command,
@@ -32,7 +33,7 @@ def entries(workdir: Path, slug: str) -> list:
     path = workdir / "public" / "feeds" / f"{slug}.atom"
     if not path.exists():
         return []
-    return parse_valid_feed(path.read_bytes(), f"http://localhost:8080/feeds/{slug}.atom").entries
+    return parse_valid_feed(path.read_bytes(), f"{BASE_URL}feeds/{slug}.atom").entries
 
 
 def status(config: Path) -> str:
