@@ -39,7 +39,9 @@ DEFAULT_TIME_OF_DAY = time_of_day(12)
 
 # Fixing permissions or replacing a link with the file it names may change neither
 # size nor mtime, so these files are not recorded as seen and are checked every run.
-RETRIED_EVERY_RUN = frozenset({RejectReason.UNREADABLE, RejectReason.OUTSIDE_INBOX})
+RETRIED_EVERY_RUN = frozenset(
+    {RejectReason.UNREADABLE, RejectReason.OUTSIDE_INBOX, RejectReason.BAD_FILE_NAME}
+)
 
 # Called with (files done, files in the inbox) after each batch.
 Progress = Callable[[int, int], None]
@@ -107,6 +109,16 @@ class FeedChanges:
             self.added[slug] += 1
 
 
+def storable_name(name: str) -> str:
+    """The name as the database and the log can hold it: a file name that is not
+    UTF-8 comes from the OS with surrogate escapes, shown here as \\x escapes."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return name.encode(errors="surrogateescape").decode(errors="backslashreplace")
+    return name
+
+
 def is_article_name(name: str) -> bool:
     """Hidden files are partial uploads (rsync, editors); other suffixes are not articles."""
     return not name.startswith(".") and name.lower().endswith(SUFFIX)
@@ -170,7 +182,7 @@ class Ingester:
             if progress:
                 progress(done, len(names))
         with self.store.transaction():
-            for name in self.store.forget_missing_rejects(set(names)):
+            for name in self.store.forget_missing_rejects({storable_name(name) for name in names}):
                 log.info("%s: rejected file is gone from the inbox; forgetting it", name)
         return report
 
@@ -214,6 +226,9 @@ class Ingester:
         deliveries = []
         for name in names:
             path = self.config.inbox / name
+            if storable_name(name) != name:
+                deliveries.append(self._bad_name(name))
+                continue
             try:
                 status = path.stat()
             except FileNotFoundError:
@@ -277,6 +292,14 @@ class Ingester:
             f"cannot read the file: {error.strerror}; make it readable by the user feeder runs as"
         )
         return self._refused(name, status, RejectReason.UNREADABLE, message)
+
+    def _bad_name(self, name: str) -> Delivery:
+        shown = storable_name(name)
+        message = (
+            f"the file name {shown!r} is not UTF-8 (written by a tool using a legacy "
+            "encoding?); rename the file and feeder picks it up"
+        )
+        return self._refused(shown, None, RejectReason.BAD_FILE_NAME, message)
 
     def _refused(
         self, name: str, status: os.stat_result | None, reason: RejectReason, message: str

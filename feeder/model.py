@@ -15,6 +15,7 @@ class RejectReason(enum.Enum):
     TOO_LARGE = "too-large"
     UNREADABLE = "unreadable"
     OUTSIDE_INBOX = "outside-inbox"
+    BAD_FILE_NAME = "bad-file-name"
     NO_HEADLINE = "no-headline"
     NO_DATELINE = "no-dateline"
     IMPOSSIBLE_DATE = "impossible-date"

@@ -135,6 +135,9 @@ def _binary_junk() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + random.Random(5).randbytes(4000)
 
 
+# `Новость.txt` as a Windows tool names it, in cp1251: Python sees surrogate escapes.
+NOT_UTF8_NAME = os.fsdecode("Новость".encode("cp1251") + b".txt")
+
 # KOI8-R has no typographic quotes or dashes; the agency's KOI8-R system writes plain ones.
 KOI8_R_LACKS = str.maketrans({"«": '"', "»": '"', "–": "-"})
 CRLF = SEED_TEXT.replace("\n", "\r\n")
@@ -169,6 +172,7 @@ SINGLE_FILES: list[tuple[str, File | Folder | Symlink]] = [
     ("long-title", seed_file(replaced(0, LONG_TITLE))),
     ("name-cyrillic", seed_file(name="Новость.txt")),
     ("name-spaces", seed_file(name="news 110 final.txt")),
+    ("name-not-utf8", seed_file(name=NOT_UTF8_NAME)),
     ("suffix-upper-case", seed_file(name="000_dac83acdb151354f.TXT")),
     ("no-headline", seed_file(without(lambda index, line: index == 0))),
     ("unknown-dateline", seed_file(with_dateline("Баку, 21 сентября 2023 (Turan) — "))),

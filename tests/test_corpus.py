@@ -21,7 +21,7 @@ import pytest
 
 from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, entry_id, feed_path
-from feeder.ingest import IngestReport
+from feeder.ingest import IngestReport, storable_name
 from feeder.model import RejectReason
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
@@ -119,7 +119,7 @@ class Rejected:
         return f"rejected: `{self.reason.value}`"
 
     def check(self, ingested: Ingested) -> None:
-        assert ingested.rejects() == {ingested.subject: self.reason.value}
+        assert ingested.rejects() == {storable_name(ingested.subject): self.reason.value}
         assert ingested.story_ids() == []
         assert ingested.reports[-1].rejected == 1
 
@@ -179,6 +179,7 @@ EXPECTED: dict[str, Outcome] = {
     "long-title": Published(title=corpus.LONG_TITLE),
     "name-cyrillic": Published(),
     "name-spaces": Published(),
+    "name-not-utf8": Rejected(RejectReason.BAD_FILE_NAME),
     "suffix-upper-case": Published(),
     "no-headline": Rejected(RejectReason.NO_HEADLINE),
     "unknown-dateline": Rejected(RejectReason.NO_DATELINE),
@@ -249,6 +250,7 @@ ACTIONS = (
     "make it readable by the user feeder runs as",
     "copy the file into the inbox instead of linking to it",
     "put the file it names in place or remove the link",
+    "rename the file",
 )
 
 
@@ -292,7 +294,9 @@ def _rejected_in_one_inbox() -> dict[str, tuple[RejectReason, tuple[corpus.Drop,
             ),
         )
         for variant in corpus.variants()
+        # Renamed, a file with a bad name would be a good one; test_ingest covers it.
         if isinstance(outcome := EXPECTED[variant.key], Rejected)
+        and outcome.reason is not RejectReason.BAD_FILE_NAME
     }
 
 

@@ -281,3 +281,27 @@ def test_category_counts_and_newest_dates_follow_new_stories_and_corrections(
         )
     assert kept == counted
     assert ("politika", 1, "2023-09-20T08:00:00+00:00") in kept
+
+
+def test_a_file_name_that_is_not_utf8_is_rejected_not_a_crash(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Хорошая"))
+    legacy_name = os.fsdecode("Новость 7".encode("cp1251") + b".txt")
+    deliver(legacy_name, wire_text(title="Из старой программы"))
+    outcome = run_ingest()
+    assert (outcome.ingest.new, outcome.ingest.rejected) == (1, 1)
+    with Store(config.database) as store:
+        (reject,) = store.rejects()
+    assert reject.reason == "bad-file-name"
+    assert reject.name == "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
+    assert "rename the file" in reject.message
+    assert run_ingest().ingest.rejected == 1  # still listed, and still no crash
+    with Store(config.database) as store:
+        assert [reject.name for reject in store.rejects()] == [
+            "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
+        ]
+    (config.inbox / legacy_name).rename(config.inbox / "Новость 7.txt")
+    assert run_ingest().ingest.new == 1
+    with Store(config.database) as store:
+        assert store.rejects() == []
