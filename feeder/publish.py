@@ -55,7 +55,6 @@ class UnknownCategory(FeederError):
 @dataclass
 class PublishReport:
     feeds_written: list[str] = field(default_factory=list)
-    feeds_unchanged: int = 0
     pages_written: int = 0
 
 
@@ -206,8 +205,6 @@ class Publisher:
             if write_if_changed(self.config.output_dir / relative, data):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
-            else:
-                report.feeds_unchanged += 1
         with self.store.transaction():
             self.store.mark_clean(slug)
 
