@@ -38,7 +38,8 @@ SUFFIX = ".txt"
 DEFAULT_TIME_OF_DAY = time_of_day(12)
 
 # Fixing permissions or replacing a link with the file it names may change neither
-# size nor mtime, so these files are not recorded as seen and are checked every run.
+# size nor mtime, and a name that is not UTF-8 cannot be recorded as it is, so
+# these files are not recorded as seen and are checked every run.
 RETRIED_EVERY_RUN = frozenset(
     {RejectReason.UNREADABLE, RejectReason.OUTSIDE_INBOX, RejectReason.BAD_FILE_NAME}
 )
@@ -70,10 +71,6 @@ class IngestReport:
             "skipped": self.skipped,
             "unchanged": self.unchanged,
         }
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.new or self.updated)
 
 
 @dataclass(frozen=True)
