@@ -175,6 +175,7 @@ class Ingester:
                 for delivery in deliveries:
                     self._store(delivery, report, feed_changes)
                 self.store.update_feeds(feed_changes.names, feed_changes.added)
+            report.changed_categories.update(feed_changes.names)
             done += len(batch)
             if progress:
                 progress(done, len(names))
@@ -363,8 +364,6 @@ class Ingester:
                 revision,
             )
             feed_changes.correction(existing.category_slug, slug, article.category)
-            if existing.category_slug != slug:
-                report.changed_categories.add(existing.category_slug)
         self.store.save_article(
             article,
             page_key=page_key(article.story_id),
@@ -373,7 +372,6 @@ class Ingester:
             updated=updated,
             revision=revision,
         )
-        report.changed_categories.add(slug)
         return outcome
 
     def _slug(self, category: str) -> str:

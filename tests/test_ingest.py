@@ -14,7 +14,7 @@ import pytest
 from feeder.config import Config
 from feeder.ingest import Ingester
 from feeder.pipeline import ingest_and_publish
-from feeder.store import Store
+from feeder.store import Store, StoredReject
 from tests.conftest import SEED, config_for, wire_text
 
 
@@ -22,6 +22,11 @@ def articles(config: Config) -> list[dict]:
     with sqlite3.connect(config.database) as connection:
         connection.row_factory = sqlite3.Row
         return [dict(row) for row in connection.execute("SELECT * FROM articles ORDER BY story_id")]
+
+
+def stored_rejects(config: Config) -> list[StoredReject]:
+    with Store(config.database) as store:
+        return store.rejects()
 
 
 def snapshot(inbox: Path) -> dict[str, tuple[str, int]]:
@@ -155,14 +160,12 @@ def test_rejects_are_recorded_then_cleared_when_fixed_in_place(
     deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Хорошая"))
     outcome = run_ingest()
     assert (outcome.ingest.new, outcome.ingest.rejected) == (1, 1)
-    with Store(config.database) as store:
-        (reject,) = store.rejects()
+    (reject,) = stored_rejects(config)
     assert reject.name == "001_aaaaaaaaaaaaaaaa.txt"
     assert reject.reason == "no-category"
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Исправлена"))
     assert run_ingest().ingest.new == 1
-    with Store(config.database) as store:
-        assert store.rejects() == []
+    assert stored_rejects(config) == []
 
 
 def test_a_rejected_file_removed_from_the_inbox_is_forgotten(
@@ -172,8 +175,7 @@ def test_a_rejected_file_removed_from_the_inbox_is_forgotten(
     run_ingest()
     path.unlink()
     run_ingest()
-    with Store(config.database) as store:
-        assert store.rejects() == []
+    assert stored_rejects(config) == []
 
 
 def test_a_corrupt_correction_keeps_the_published_story(
@@ -190,8 +192,7 @@ def test_too_large_files_are_rejected_without_reading(tmp_path: Path, deliver) -
     config = config_for(tmp_path, max_file_size=100)
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(paragraphs=("Длинный абзац. " * 20,)))
     assert ingest_and_publish(config).ingest.rejected == 1
-    with Store(config.database) as store:
-        (reject,) = store.rejects()
+    (reject,) = stored_rejects(config)
     assert reject.reason == "too-large" and "max_file_size" in reject.message
 
 
@@ -291,17 +292,14 @@ def test_a_file_name_that_is_not_utf8_is_rejected_not_a_crash(
     deliver(legacy_name, wire_text(title="Из старой программы"))
     outcome = run_ingest()
     assert (outcome.ingest.new, outcome.ingest.rejected) == (1, 1)
-    with Store(config.database) as store:
-        (reject,) = store.rejects()
+    (reject,) = stored_rejects(config)
     assert reject.reason == "bad-file-name"
     assert reject.name == "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
     assert "rename the file" in reject.message
     assert run_ingest().ingest.rejected == 1  # still listed, and still no crash
-    with Store(config.database) as store:
-        assert [reject.name for reject in store.rejects()] == [
-            "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
-        ]
+    assert [reject.name for reject in stored_rejects(config)] == [
+        "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
+    ]
     (config.inbox / legacy_name).rename(config.inbox / "Новость 7.txt")
     assert run_ingest().ingest.new == 1
-    with Store(config.database) as store:
-        assert store.rejects() == []
+    assert stored_rejects(config) == []
