@@ -85,8 +85,7 @@ def ingest(config: Config) -> None:
     """Ingest new and corrected articles from the inbox now, then rewrite the feeds they changed."""
     with _ProgressBar("Ingesting") as progress:
         outcome = pipeline.ingest_and_publish(config, progress=progress)
-    counts = ", ".join(f"{count} {name}" for name, count in outcome.ingest.counts().items())
-    click.echo(f"Ingested {config.inbox}: {counts}.")
+    click.echo(f"Ingested {config.inbox}: {_counts_text(outcome.ingest.counts())}.")
     _echo_written(config, outcome.publish.feeds_written, outcome.publish.pages_written)
     if outcome.ingest.rejected:
         click.echo("Some files were rejected; `feeder status` lists them with the reason.")
@@ -195,9 +194,12 @@ def _describe_daemon(config: Config, state: DaemonState) -> str:
 def _describe_run(config: Config, job: str, run: dict[str, Any] | None) -> str:
     if run is None:
         return f"Last {job}: never"
-    counts = ", ".join(f"{count} {name}" for name, count in run["counts"].items())
-    result = f"FAILED: {run['error']}" if run["error"] else counts
+    result = f"FAILED: {run['error']}" if run["error"] else _counts_text(run["counts"])
     return f"Last {job}: {_local(config, run['started'])} ({run['duration']:.2f} s): {result}"
+
+
+def _counts_text(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
 def _local(config: Config, moment: datetime) -> str:
