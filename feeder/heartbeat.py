@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feeder.config import Config
+from feeder.files import write_if_changed
 from feeder.locking import holder_pid, is_locked
-from feeder.publish import write_if_changed
 
 
 @dataclass(frozen=True)

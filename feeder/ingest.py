@@ -155,9 +155,11 @@ class Ingester:
         complete: Collection[str] = (),
         progress: Progress | None = None,
         stop: Event | None = None,
+        after_batch: Callable[[], None] | None = None,
     ) -> IngestReport:
         """Ingest the whole inbox. `complete` names files known to be fully written
-        (the watcher saw them closed), which need not wait `settle_seconds`."""
+        (the watcher saw them closed), which need not wait `settle_seconds`;
+        `after_batch` is called once each batch is committed."""
         report = IngestReport()
         names = inbox_names(self.config.inbox)
         changed = self._changed_names(names, report)
@@ -176,6 +178,8 @@ class Ingester:
                     self._store(delivery, report, feed_changes)
                 self.store.update_feeds(feed_changes.names, feed_changes.added)
             report.changed_categories.update(feed_changes.names)
+            if after_batch:
+                after_batch()
             done += len(batch)
             if progress:
                 progress(done, len(names))

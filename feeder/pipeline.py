@@ -77,9 +77,13 @@ def ingest_and_publish(
     stays unseen or dirty in the database, and the next run completes it.
     """
     with _recorded_work(config, "ingest", lock_timeout) as (store, counts):
-        report = Ingester(store, config).run(complete, progress, stop)
-        counts.update(report.counts())
-        published = Publisher(store, config).publish_dirty(stop=stop)
+        with Publisher(store, config) as publisher:
+            # Each batch's pages are written while the next batch is parsed.
+            report = Ingester(store, config).run(
+                complete, progress, stop, after_batch=publisher.write_dirty_pages
+            )
+            counts.update(report.counts())
+            published = publisher.publish_dirty(stop=stop)
         counts["feeds_written"] = len(published.feeds_written)
         if stop is not None and stop.is_set():
             counts["interrupted"] = True
@@ -94,7 +98,8 @@ def regenerate(
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
 ) -> PublishReport:
     with _recorded_work(config, "regen", lock_timeout) as (store, counts):
-        report = Publisher(store, config).regenerate(category_slug, all_pages, progress)
+        with Publisher(store, config) as publisher:
+            report = publisher.regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
 
@@ -105,7 +110,8 @@ def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) ->
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
     with _recorded_work(config, "maintenance", lock_timeout) as (store, counts):
-        report = Publisher(store, config).regenerate()
+        with Publisher(store, config) as publisher:
+            report = publisher.regenerate()
         integrity = store.integrity_check()
         store.optimize()
         counts.update(feeds_written=len(report.feeds_written), integrity=integrity)

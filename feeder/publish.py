@@ -1,9 +1,7 @@
 """Write what changed to the output directory, atomically.
 
-Readers and the HTTP server only ever see a complete old file or a complete
-new one: each file is written to a hidden temp file beside it and moved into
-place with os.replace. A file whose bytes did not change is not touched, so
-its mtime (and so its HTTP validators) stay put. Feeds to rebuild are marked
+Every file is replaced atomically and only when its bytes changed
+(`feeder.files`). Feeds to rebuild are marked
 dirty in the database in the same transaction as the change that caused them,
 so a crash or a failed write here is finished by the next run.
 
@@ -16,36 +14,31 @@ writer left there are removed.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
-from typing import BinaryIO
 
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.feeds import STYLESHEET_PATH, FeedFormat, article_path, feed_path, render_feed
+from feeder.files import TEMP_SUFFIX, remove_temp_file, write_if_changed
 from feeder.model import Entry
+from feeder.pagewriter import PageWriter, WrittenBatch
 from feeder.site import Site
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 
 log = logging.getLogger(__name__)
 
-TEMP_SUFFIX = ".tmp"
 # Article pages are read, written and marked clean in groups of this size.
 PAGE_BATCH = 500
 
 # Called with (article pages done, pages to do) after each batch.
 Progress = Callable[[int, int], None]
-
-
-class PublishError(FeederError):
-    """A file could not be written; the message names it and says what to check."""
 
 
 class UnknownCategory(FeederError):
@@ -58,52 +51,11 @@ class PublishReport:
     pages_written: int = 0
 
 
-def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
-    """Replace `path` atomically with `data` unless it already holds exactly that."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass  # missing or unreadable: write it anew, and report if that fails
-    # One writer at a time (the work lock), so one temp name per file is enough, and a
-    # temp file a killed writer left is overwritten and moved into place when the file,
-    # still dirty, is written again: no folder of pages needs listing to clean it up.
-    temp = path.with_name(f".{path.name}{TEMP_SUFFIX}")
-    try:
-        with _create(temp) as temp_file:
-            temp_file.write(data)
-            if durable:
-                temp_file.flush()
-                os.fsync(temp_file.fileno())
-        os.replace(temp, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise PublishError(
-            f"cannot write {path}: {error.strerror}; check free space and that "
-            f"{path.parent} is a writable folder; the next run retries"
-        ) from error
-    return True
-
-
-def _create(path: Path) -> BinaryIO:
-    """Open `path` for writing, making its folder only when it is missing (not a
-    mkdir and a stat before each of thousands of pages)."""
-    try:
-        return path.open("wb")
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("wb")
-
-
 def remove_stale_temp_files(config: Config) -> int:
-    """Temp files left by a killed writer; call only while holding the work lock."""
-    return _remove_temp_files([config.output_dir, config.feeds_dir, config.articles_dir])
-
-
-def _remove_temp_files(directories: Iterable[Path]) -> int:
+    """Temp files left by a killed writer, by this or an earlier version (which named
+    them after the file); call only while holding the work lock."""
     removed = 0
-    for directory in directories:
+    for directory in _output_dirs(config):
         for name in _listdir(directory):
             if name.startswith(".") and name.endswith(TEMP_SUFFIX):
                 (directory / name).unlink(missing_ok=True)
@@ -112,10 +64,30 @@ def _remove_temp_files(directories: Iterable[Path]) -> int:
 
 
 class Publisher:
-    def __init__(self, store: Store, config: Config) -> None:
+    """Use it as a context manager: pages may be written by a helper process
+    (`feeder.pagewriter`), which must be gone before the work lock is released."""
+
+    def __init__(self, store: Store, config: Config, helper_after_pages: int | None = None) -> None:
         self.store = store
         self.config = config
         self.site = Site(config)
+        self.pages = PageWriter(helper_after_pages)
+        self.pages_written = 0
+
+    def __enter__(self) -> Publisher:
+        # A killed writer's temp files go before this run writes anything: by name,
+        # without listing the folder of pages, which grows with the archive.
+        for directory in _output_dirs(self.config):
+            remove_temp_file(directory)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pages.close()
+
+    def write_dirty_pages(self) -> None:
+        """Pages an ingest batch just marked dirty. They may still be being written
+        on return, while the next batch is parsed; `publish_dirty` completes them."""
+        self._write_pages(self._dirty_pages())
 
     def publish_dirty(
         self, progress: Progress | None = None, stop: Event | None = None
@@ -124,9 +96,6 @@ class Publisher:
 
         Feeds come first, so a `stop` between page batches still leaves them current.
         """
-        # Pages are left alone: listing a folder of one file per article would make
-        # every ingest cost more as the archive grows. regenerate() cleans them.
-        _remove_temp_files([self.config.output_dir, self.config.feeds_dir])
         pages = self._dirty_pages()
         if stop is not None:
             pages = itertools.takewhile(lambda _: not stop.is_set(), pages)
@@ -157,8 +126,14 @@ class Publisher:
         return self._publish(slugs, pages, self.store.dirty_page_count() + len(missing), progress)
 
     def _dirty_pages(self) -> Iterator[list[Entry]]:
-        # Each batch is marked clean before the next is read, so this ends.
-        return iter(lambda: self.store.dirty_pages(PAGE_BATCH), [])
+        """In story id order, so that pages handed to the writer, still marked dirty
+        until it reports them written, are not read again later in the same pass;
+        those handed over before this pass are waited for first."""
+        self._record(self.pages.finish())
+        after = ""
+        while batch := self.store.dirty_pages(after, PAGE_BATCH):
+            yield batch
+            after = batch[-1].story_id
 
     def _missing_pages(self) -> list[str]:
         """Pages gone from disk (say, the output was deleted) are rebuilt by a plain regen."""
@@ -183,12 +158,9 @@ class Publisher:
         names = {category.slug: category.name for category in categories}
         for slug in slugs:
             self._publish_feed(slug, names.get(slug), report)
-        done = 0
-        for batch in pages:
-            self._publish_pages(batch, report)
-            done += len(batch)
-            if progress:
-                progress(done, page_total)
+        self._write_pages(pages, page_total, progress)
+        self._record(self.pages.finish())
+        report.pages_written = self.pages_written
         output = self.config.output_dir
         total = sum(category.count for category in categories)
         write_if_changed(output / "index.html", self.site.index(categories, total))
@@ -208,14 +180,33 @@ class Publisher:
         with self.store.transaction():
             self.store.mark_clean(slug)
 
-    def _publish_pages(self, batch: list[Entry], report: PublishReport) -> None:
-        for entry in batch:
-            path = self.config.output_dir / article_path(entry.page_key)
-            # Pages are many and cheap to rebuild: atomic, but not fsynced one by one.
-            if write_if_changed(path, self.site.article(entry), durable=False):
-                report.pages_written += 1
-        with self.store.transaction():
-            self.store.mark_pages_clean([entry.story_id for entry in batch])
+    def _write_pages(
+        self,
+        batches: Iterator[list[Entry]],
+        total: int = 0,
+        progress: Progress | None = None,
+    ) -> None:
+        done = 0
+        for batch in batches:
+            stories = [(entry.story_id, entry.revision) for entry in batch]
+            pages = [
+                (self.config.output_dir / article_path(entry.page_key), self.site.article(entry))
+                for entry in batch
+            ]
+            self._record(self.pages.write(stories, pages))
+            done += len(batch)
+            if progress:
+                progress(done, total)
+
+    def _record(self, batches: list[WrittenBatch]) -> None:
+        for batch in batches:
+            self.pages_written += batch.written
+            with self.store.transaction():
+                self.store.mark_pages_clean(batch.stories)
+
+
+def _output_dirs(config: Config) -> tuple[Path, ...]:
+    return (config.output_dir, config.feeds_dir, config.articles_dir)
 
 
 def _listdir(directory: Path) -> list[str]:

@@ -76,7 +76,7 @@ class OutputFiles(StaticFiles):
         self.cache_control = f"max-age={config.server.cache_max_age}"
 
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-        # publish writes every file as `.name.tmp` first: a half-written file is never served.
+        # publish writes every file through a hidden temp file: a half-written one is never served.
         if any(part.startswith(".") for part in PurePosixPath(path).parts):
             return "", None
         return super().lookup_path(path)

@@ -147,10 +147,18 @@ def _count_articles_per_feed_v2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _dirty_pages_by_story_id_v3(db: sqlite_utils.Database) -> None:
+    """Dirty pages are read in story id order, so a pass over them can go on while
+    earlier batches are still being written and not yet marked clean."""
+    db.execute("DROP INDEX articles_page_dirty")
+    db.execute("CREATE INDEX articles_page_dirty ON articles(story_id) WHERE page_dirty = 1")
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
     _count_articles_per_feed_v2,
+    _dirty_pages_by_story_id_v3,
 ]
 
 
@@ -368,9 +376,12 @@ class Store:
             [*parameters, limit],
         )
 
-    def dirty_pages(self, limit: int) -> list[Entry]:
+    def dirty_pages(self, after: str, limit: int) -> list[Entry]:
+        """The next dirty pages in story id order, after story `after` ("" for the first)."""
         return self._entries(
-            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_dirty = 1 LIMIT ?", [limit]
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_dirty = 1 AND story_id > ? "
+            "ORDER BY story_id LIMIT ?",
+            [after, limit],
         )
 
     def dirty_page_count(self) -> int:
@@ -396,9 +407,10 @@ class Store:
             f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_key IN ({_marks(keys)})", keys
         )
 
-    def mark_pages_clean(self, story_ids: list[str]) -> None:
-        self.connection.execute(
-            f"UPDATE articles SET page_dirty = 0 WHERE story_id IN ({_marks(story_ids)})", story_ids
+    def mark_pages_clean(self, pages: Iterable[tuple[str, int]]) -> None:
+        """(story id, revision) of pages written; a story corrected since keeps its page dirty."""
+        self.connection.executemany(
+            "UPDATE articles SET page_dirty = 0 WHERE story_id = ? AND revision = ?", pages
         )
 
     def _entries(self, sql: str, parameters: list[Any]) -> list[Entry]:

@@ -29,8 +29,8 @@ from lxml import etree
 from feeder import pipeline
 from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, feed_path
+from feeder.files import TEMP_NAME, TEMP_SUFFIX
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.publish import TEMP_SUFFIX
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from tests.conftest import feeder_cli, wire_text, write_config
@@ -248,17 +248,17 @@ def test_regen_killed_mid_write_leaves_every_feed_old_or_new(tmp_path: Path) -> 
 def test_a_killed_writer_s_temp_files_are_gone_after_the_next_run(tmp_path: Path) -> None:
     """A writer killed between writing a temp file and moving it into place leaves the
     file it was writing dirty in the database, so the next run writes that file again
-    (through the same temp name) and clears the feeds folder of strays. The server
-    never serves hidden files meanwhile (tests/test_server.py)."""
+    and removes the temp files left in every output folder. The server never serves
+    hidden files meanwhile (tests/test_server.py)."""
     config = load_config(write_config(tmp_path))
     inbox = Inbox(config)
     inbox.new_stories(range(3))
     ingest_and_publish(config)
     inbox.new_stories(range(3, 6))
     stale = [
-        config.feeds_dir / f".all.rss{TEMP_SUFFIX}",
-        config.feeds_dir / f".all.rss.4242{TEMP_SUFFIX}",  # from a version that named temps by pid
-        config.articles_dir / f".00004_0000000000000004.html{TEMP_SUFFIX}",
+        config.output_dir / TEMP_NAME,
+        config.feeds_dir / TEMP_NAME,
+        config.articles_dir / TEMP_NAME,
     ]
     for temp in stale:
         temp.write_bytes(b"<rss><chann")
@@ -289,33 +289,40 @@ def _refuse_new_files(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("break_output", "strerror"),
-    [(_fail_fsync_disk_full, "No space left on device"), (_refuse_new_files, "Permission denied")],
+    ("break_output", "strerror", "failed_file"),
+    [
+        # Pages are not fsynced, so a full disk shows first at a feed.
+        (_fail_fsync_disk_full, "No space left on device", "feeds/all.rss"),
+        # A new story's page is written before the feeds that link to it.
+        (_refuse_new_files, "Permission denied", "articles/00001_0000000000000001.html"),
+    ],
     ids=["disk-full", "not-writable"],
 )
-def test_a_failed_feed_write_is_one_clear_line_and_the_next_run_writes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, break_output, strerror: str
+def test_a_failed_write_is_one_clear_line_and_the_next_run_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, break_output, strerror: str, failed_file: str
 ) -> None:
     config_path = write_config(tmp_path)
     config = load_config(config_path)
     inbox = Inbox(config)
     inbox.new_stories(range(1))
     assert feeder_cli(config_path, "ingest").exit_code == 0
-    before = _tree(config.output_dir)
+    before = _tree(config.feeds_dir)
     inbox.new_stories(range(1, 3))
     with monkeypatch.context() as patch:
         break_output(patch)
         result = feeder_cli(config_path, "ingest")
     assert result.exit_code == 1
-    feed = config.feeds_dir / "all.rss"
+    failed = config.output_dir / failed_file
     assert result.stderr == (
-        f"Error: cannot write {feed}: {strerror}; check free space and that "
-        f"{config.feeds_dir} is a writable folder; the next run retries\n"
+        f"Error: cannot write {failed}: {strerror}; check free space and that "
+        f"{failed.parent} is a writable folder; the next run retries\n"
     )
     assert_database_sound(config)
-    assert _tree(config.output_dir) == before  # the old feeds, whole
+    # The old feeds, whole (the new stories' pages, written first, may be there already).
+    assert _tree(config.feeds_dir) == before
     assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
-    assert f"FAILED: PublishError: cannot write {feed}" in feeder_cli(config_path, "status").stdout
+    assert f"FAILED: PublishError: cannot write {failed}" in feeder_cli(config_path, "status").stdout
+    feed = config.feeds_dir / "all.rss"
     assert feeder_cli(config_path, "ingest").exit_code == 0
     assert len(parse_valid_feed(feed.read_bytes(), config.url("feeds/all.rss")).entries) == 3
     assert_everything_published(config, inbox)

@@ -11,8 +11,8 @@ from lxml import etree, html
 
 from feeder.config import Config
 from feeder.feeds import STYLESHEET_PATH, FeedFormat, feed_path
+from feeder.files import TEMP_SUFFIX, PublishError
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.publish import TEMP_SUFFIX, PublishError
 from tests.conftest import SEED, config_for, deliver_day
 from tests.feedcheck import parse_valid_feed
 
@@ -176,10 +176,15 @@ def test_stale_temp_files_from_a_killed_writer_are_removed(
 ) -> None:
     deliver_day(deliver, 1)
     run_ingest()
-    stale = config.feeds_dir / f".all.rss.abc123{TEMP_SUFFIX}"
-    stale.write_bytes(b"<rss")
+    # Named as earlier versions named them, after the file being written.
+    stale = [
+        config.feeds_dir / f".all.rss.abc123{TEMP_SUFFIX}",
+        config.articles_dir / f".some-story.html{TEMP_SUFFIX}",
+    ]
+    for temp in stale:
+        temp.write_bytes(b"<rss")
     regenerate(config)
-    assert not stale.exists()
+    assert not any(temp.exists() for temp in stale)
 
 
 def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(

@@ -15,8 +15,8 @@ import pytest
 from lxml import etree, html
 
 from feeder.config import Config, ConfigError, ServerConfig
+from feeder.files import TEMP_NAME
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.publish import TEMP_SUFFIX
 from feeder.server import FeedServer
 from tests.client import Client
 from tests.conftest import config_for, deliver_day
@@ -190,7 +190,7 @@ def secrets_beside_the_output(published: Config, tmp_path: Path) -> Path:
     secret.write_text(SECRET)
     os.symlink(secret, published.output_dir / "linked.txt")
     os.symlink(tmp_path, published.output_dir / "outside")
-    (published.feeds_dir / f".all.rss.123{TEMP_SUFFIX}").write_text(SECRET)
+    (published.feeds_dir / TEMP_NAME).write_text(SECRET)
     (published.output_dir / ".hidden").mkdir()
     (published.output_dir / ".hidden" / "file.txt").write_text(SECRET)
     return secret
@@ -207,7 +207,7 @@ def secrets_beside_the_output(published: Config, tmp_path: Path) -> Path:
         "/..%5csecret.txt",
         "/linked.txt",
         "/outside/secret.txt",
-        f"/feeds/.all.rss.123{TEMP_SUFFIX}",
+        f"/feeds/{TEMP_NAME}",
         "/.hidden/file.txt",
         "/feeds/all.rss%00",
         "/feeds/missing.rss",

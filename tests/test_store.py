@@ -41,7 +41,10 @@ def test_a_database_from_a_newer_feeder_is_refused(tmp_path: Path) -> None:
             "articles_newest",
         ),
         ("SELECT story_id FROM articles WHERE sha256 = 'x'", "articles_sha256"),
-        ("SELECT * FROM articles WHERE page_dirty = 1 LIMIT 500", "articles_page_dirty"),
+        (
+            "SELECT * FROM articles WHERE page_dirty = 1 AND story_id > 'x' ORDER BY story_id LIMIT 500",
+            "articles_page_dirty",
+        ),
     ],
 )
 def test_feed_queries_use_an_index_not_a_scan_or_sort(

@@ -1,0 +1,180 @@
+"""Article pages written by a helper process, so creating files overlaps with parsing.
+
+Creating a file costs ext4 tens of microseconds of kernel time, and in a bulk
+ingest that is as much as parsing and storing the article the page shows. Once
+a run has written `HELPER_AFTER_PAGES` pages itself, it hands the rest, a batch
+at a time, to a child process (`python -m feeder.pagewriter`) that writes them
+on the other core while this one renders the next batch and ingests the next
+files. A run that writes fewer pages never starts the child (about 30 ms).
+
+A batch counts as written only when the child says so; until then its pages
+stay dirty in the database, so a crash of either process leaves them for the
+next run. The child writes only while its parent, which holds the work lock,
+is alive: once orphaned it stops before the next page, and it ignores SIGINT
+and SIGTERM so that stopping the parent stops it in order, not mid-batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from feeder.files import PublishError, write_if_changed
+
+log = logging.getLogger(__name__)
+
+# Pages a run writes itself before starting the child; tests lower it.
+HELPER_AFTER_PAGES = 2_000
+# Batches handed over but not yet reported written: enough to keep the child
+# busy while the next is rendered, few enough to bound memory.
+MAX_IN_FLIGHT = 2
+STOP_SECONDS = 10.0
+
+# What the child is sent for each page: where to write it, and its bytes.
+Page = tuple[Path, bytes]
+
+
+# The (story id, revision) of each page in a batch, for marking them clean.
+Stories = list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class WrittenBatch:
+    """Pages now on disk: the stories they show, and how many had changed bytes."""
+
+    stories: Stories
+    written: int
+
+
+class PageWriter:
+    """Writes batches of pages, by itself at first and then through the child.
+
+    `write` and `finish` return the batches known to be on disk, oldest first;
+    the caller marks those clean. Use it as a context manager, so the child is
+    gone before the work lock is released.
+    """
+
+    def __init__(self, helper_after_pages: int | None = None) -> None:
+        self.helper_after_pages = (
+            HELPER_AFTER_PAGES if helper_after_pages is None else helper_after_pages
+        )
+        self._pages_seen = 0
+        self._child: subprocess.Popen[bytes] | None = None
+        self._in_flight: deque[Stories] = deque()
+
+    def __enter__(self) -> PageWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def write(self, stories: Stories, pages: list[Page]) -> list[WrittenBatch]:
+        self._pages_seen += len(pages)
+        if self._child is None and self._pages_seen <= self.helper_after_pages:
+            # Pages are many and cheap to rebuild: atomic, but not fsynced one by one.
+            written = sum(write_if_changed(path, data, durable=False) for path, data in pages)
+            return [WrittenBatch(stories, written)]
+        done = self._collect(keep=MAX_IN_FLIGHT - 1)
+        self._send(pages)
+        self._in_flight.append(stories)
+        return done
+
+    def finish(self) -> list[WrittenBatch]:
+        """Everything handed over, once the child has written it."""
+        return self._collect(keep=0)
+
+    def close(self) -> None:
+        """Stop the child: in order after `finish`, at once after an error."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        assert child.stdin is not None
+        if self._in_flight:
+            child.kill()  # unreported pages stay dirty for the next run
+            self._in_flight.clear()
+        else:
+            child.stdin.close()
+        try:
+            child.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "feeder.pagewriter", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        log.info("writing the remaining pages through a helper process (pid %d)", child.pid)
+        return child
+
+    def _send(self, pages: list[Page]) -> None:
+        if self._child is None:
+            self._child = self._start()
+        assert self._child.stdin is not None
+        try:
+            pickle.dump(pages, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._child.stdin.flush()
+        except BrokenPipeError:
+            raise self._died() from None
+
+    def _collect(self, keep: int) -> list[WrittenBatch]:
+        done = []
+        while len(self._in_flight) > keep:
+            assert self._child is not None and self._child.stdout is not None
+            try:
+                outcome, detail = pickle.load(self._child.stdout)
+            except EOFError:
+                raise self._died() from None
+            stories = self._in_flight.popleft()
+            if outcome == "error":
+                raise PublishError(detail)
+            done.append(WrittenBatch(stories, detail))
+        return done
+
+    def _died(self) -> PublishError:
+        assert self._child is not None
+        code = self._child.wait()
+        return PublishError(
+            f"the page writer process exited unexpectedly (exit code {code}); "
+            "its pages stay marked for rewriting and the next run writes them"
+        )
+
+
+def serve(parent_pid: int, requests: BinaryIO, replies: BinaryIO) -> None:
+    """The child's loop: a batch of pages in, ("ok", pages changed) or ("error", why) out."""
+    while True:
+        try:
+            pages: list[Page] = pickle.load(requests)
+        except EOFError:
+            return  # the parent is done
+        try:
+            written = 0
+            for path, data in pages:
+                if os.getppid() != parent_pid:
+                    return  # orphaned: the work lock is no longer held for us
+                written += write_if_changed(path, data, durable=False)
+            reply: tuple[str, object] = ("ok", written)
+        except PublishError as error:
+            reply = ("error", str(error))
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(int(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()

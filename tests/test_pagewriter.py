@@ -1,0 +1,134 @@
+"""Pages written through the helper process: the same bytes, nothing stale, nothing
+written once feeder is gone, and a failure reported like any other write."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from feeder import ingest, pagewriter
+from feeder.config import load_config
+from feeder.files import PublishError
+from feeder.pipeline import ingest_and_publish
+from tests.conftest import wire_text, write_config
+from tests.test_crash import Inbox, assert_everything_published, query
+
+# Three ingest batches, so batches are in flight while later ones are parsed.
+STORIES = 1200
+
+
+@pytest.fixture
+def helper_from_the_first_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagewriter, "HELPER_AFTER_PAGES", 0)
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid`, from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return [child for child in found if _alive(child)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie writes nothing; its reaper may be slow
+
+
+def _published(tmp_path: Path) -> dict[str, bytes]:
+    tmp_path.mkdir()
+    config = load_config(write_config(tmp_path))
+    Inbox(config).new_stories(range(STORIES))
+    ingest_and_publish(config)
+    assert query(config, "SELECT COUNT(*) FROM articles WHERE page_dirty = 1") == [(0,)]
+    return {
+        str(path.relative_to(config.output_dir)): path.read_bytes()
+        for path in config.output_dir.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_pages_written_by_the_helper_are_those_a_run_writes_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="feeder")
+    by_itself = _published(tmp_path / "by-itself")
+    assert "helper process" not in caplog.text
+    monkeypatch.setattr(pagewriter, "HELPER_AFTER_PAGES", 0)
+    through_helper = _published(tmp_path / "through-helper")
+    assert "writing the remaining pages through a helper process" in caplog.text
+    assert len([name for name in through_helper if name.startswith("articles/")]) == STORIES
+    assert through_helper == by_itself
+    assert children(os.getpid()) == []
+
+
+def test_a_story_corrected_while_its_page_is_being_written_gets_its_corrected_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper_from_the_first_page: None
+) -> None:
+    """`story.txt` and a later `story.TXT` are one story: the second is a correction that
+    lands in the next batch while the first version's page is still with the helper."""
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 1)
+    config = load_config(write_config(tmp_path))
+    inbox = Inbox(config)
+    inbox.deliver("story.txt", wire_text(title="Первая версия"))
+    inbox.deliver("story.TXT", wire_text(title="Исправленная версия"))
+    ingest_and_publish(config)
+    page = (config.articles_dir / "story.html").read_text()
+    assert "Исправленная версия" in page
+    assert query(config, "SELECT revision, page_dirty FROM articles") == [(2, 0)]
+
+
+def test_a_page_the_helper_cannot_write_fails_the_run_and_the_next_run_writes_it(
+    tmp_path: Path, helper_from_the_first_page: None
+) -> None:
+    config = load_config(write_config(tmp_path))
+    inbox = Inbox(config)
+    inbox.new_stories(range(3))
+    config.output_dir.mkdir()
+    config.articles_dir.write_bytes(b"")  # a plain file where the pages folder belongs
+    with pytest.raises(PublishError, match=f"cannot write {config.articles_dir}/.*: Not a dir"):
+        ingest_and_publish(config)
+    assert children(os.getpid()) == []
+    assert query(config, "SELECT COUNT(*) FROM articles WHERE page_dirty = 1") == [(3,)]
+    config.articles_dir.unlink()
+    ingest_and_publish(config)
+    assert_everything_published(config, inbox)
+    assert len(list(config.articles_dir.glob("*.html"))) == 3
+
+
+@pytest.mark.slow
+def test_the_helper_stops_when_feeder_is_killed(tmp_path: Path) -> None:
+    """Nothing may write the output once the process holding the work lock is gone."""
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    inbox = Inbox(config)
+    inbox.new_stories(range(pagewriter.HELPER_AFTER_PAGES + 2000))
+    command = [sys.executable, "-m", "feeder", "ingest", "--config", str(config_path)]
+    with subprocess.Popen(command, stderr=subprocess.DEVNULL) as feeder:
+        helpers = _wait_for_children(feeder)
+        feeder.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    while any(_alive(helper) for helper in helpers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(_alive(helper) for helper in helpers)
+    ingest_and_publish(config)
+    assert_everything_published(config, inbox)
+
+
+def _wait_for_children(process: subprocess.Popen[bytes]) -> list[int]:
+    deadline = time.monotonic() + 60
+    while not (found := children(process.pid)):
+        assert process.poll() is None, "feeder finished without starting its helper"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    return found
