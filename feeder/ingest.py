@@ -9,6 +9,7 @@ walk. Source files are only ever read.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.model import Article, Rejection, RejectReason
+from feeder.model import Article, Entry, Rejection, RejectReason
 from feeder.slugs import category_slug, page_key
 from feeder.store import Store, StoredStory
 from feeder.wire import parse
@@ -88,11 +89,13 @@ class Delivery:
 
 
 @dataclass
-class FeedChanges:
-    """What one batch did to the categories, stored once per batch by `Store.update_feeds`."""
+class BatchChanges:
+    """What one batch changed: its categories, stored once per batch by
+    `Store.update_feeds`, and the stories saved, whose pages are to be written."""
 
     names: dict[str, str | None] = field(default_factory=dict)
     added: Counter[str] = field(default_factory=Counter)
+    saved: list[Entry] = field(default_factory=list)
 
     def new_story(self, slug: str, name: str) -> None:
         self.names[slug] = name
@@ -155,11 +158,11 @@ class Ingester:
         complete: Collection[str] = (),
         progress: Progress | None = None,
         stop: Event | None = None,
-        after_batch: Callable[[], None] | None = None,
+        after_batch: Callable[[list[Entry]], None] | None = None,
     ) -> IngestReport:
         """Ingest the whole inbox. `complete` names files known to be fully written
         (the watcher saw them closed), which need not wait `settle_seconds`;
-        `after_batch` is called once each batch is committed."""
+        `after_batch` is given the stories each batch saved, once it is committed."""
         report = IngestReport()
         names = inbox_names(self.config.inbox)
         changed = self._changed_names(names, report)
@@ -172,14 +175,14 @@ class Ingester:
                 return report
             batch = changed[start : start + BATCH_SIZE]
             deliveries = self._read_changed(batch, complete, report)
-            feed_changes = FeedChanges()
+            changes = BatchChanges()
             with self.store.transaction():
                 for delivery in deliveries:
-                    self._store(delivery, report, feed_changes)
-                self.store.update_feeds(feed_changes.names, feed_changes.added)
-            report.changed_categories.update(feed_changes.names)
+                    self._store(delivery, report, changes)
+                self.store.update_feeds(changes.names, changes.added)
+            report.changed_categories.update(changes.names)
             if after_batch:
-                after_batch()
+                after_batch(changes.saved)
             done += len(batch)
             if progress:
                 progress(done, len(names))
@@ -227,73 +230,100 @@ class Ingester:
         now = self.clock()
         deliveries = []
         for name in names:
-            path = self.config.inbox / name
-            if storable_name(name) != name:
-                deliveries.append(self._bad_name(name))
-                continue
-            try:
-                status = path.stat()
-            except FileNotFoundError:
-                if path.is_symlink():
-                    deliveries.append(
-                        self._refused(name, None, RejectReason.UNREADABLE, _dangling(path))
-                    )
-                continue  # removed since the listing
-            except OSError as error:
-                deliveries.append(self._unreadable(name, None, error))
-                continue
-            if not stat.S_ISREG(status.st_mode):
-                continue  # a directory or device that happens to be named *.txt
-            if name not in complete and now - status.st_mtime < self.config.settle_seconds:
-                log.debug(
-                    "%s: modified %.1f s ago, waiting for it to settle", name, now - status.st_mtime
-                )
-                report.skipped += 1
-                continue
-            delivery = self._read(path, status)
-            if delivery is None:
-                log.info("%s: still being written, leaving it for the next run", name)
-                report.skipped += 1
-            else:
+            delivery = self._read_one(name, now, name in complete, report)
+            if delivery is not None:
                 deliveries.append(delivery)
         return deliveries
 
-    def _read(self, path: Path, status: os.stat_result) -> Delivery | None:
-        name = path.name
-        limit = self.config.max_file_size
-        if status.st_size > limit:
-            message = (
-                f"the file is {status.st_size:,} bytes, over max_file_size ({limit:,}); "
-                "raise max_file_size in config.toml if it is a genuine article"
-            )
-            return self._refused(name, status, RejectReason.TOO_LARGE, message)
-        target = _link_outside(path, self.inbox)
-        if target:
+    def _read_one(
+        self, name: str, now: float, complete: bool, report: IngestReport
+    ) -> Delivery | None:
+        """The file as a Delivery; None for what is not an article file, is gone, or must wait."""
+        if storable_name(name) != name:
+            return self._bad_name(name)
+        path = f"{self.config.inbox}/{name}"
+        try:
+            # A link is refused here and checked before it is followed, so it cannot be
+            # swapped between the check and the read. A FIFO named *.txt opens without
+            # waiting for a writer, and is then skipped as not a regular file.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None  # removed since the listing
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return self._read_link(name, now, complete, report)
+            return self._unreadable(name, error)
+        try:
+            return self._read_open(name, descriptor, now, complete, report)
+        finally:
+            os.close(descriptor)
+
+    def _read_link(
+        self, name: str, now: float, complete: bool, report: IngestReport
+    ) -> Delivery | None:
+        """A symbolic link is followed only to a file inside the inbox."""
+        link = self.config.inbox / name
+        target = Path(os.path.realpath(link))
+        if not target.is_relative_to(self.inbox):
             message = (
                 f"the file is a symbolic link to {target}, outside the inbox; feeder reads "
                 "only files inside it: copy the file into the inbox instead of linking to it"
             )
-            return self._refused(name, status, RejectReason.OUTSIDE_INBOX, message)
+            return self._refused(name, None, RejectReason.OUTSIDE_INBOX, message)
         try:
-            with path.open("rb") as source:
-                # One byte more than the size shows a file that grew; asking for the
-                # size limit instead would allocate a megabyte for every file.
-                data = source.read(status.st_size + 1)
-                after = os.fstat(source.fileno())
+            descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            message = (
+                f"the file is a symbolic link to {target}, which does not exist; "
+                "put the file it names in place or remove the link"
+            )
+            return self._refused(name, None, RejectReason.UNREADABLE, message)
         except OSError as error:
-            return self._unreadable(name, status, error)
+            return self._unreadable(name, error)
+        try:
+            return self._read_open(name, descriptor, now, complete, report)
+        finally:
+            os.close(descriptor)
+
+    def _read_open(
+        self, name: str, descriptor: int, now: float, complete: bool, report: IngestReport
+    ) -> Delivery | None:
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                return None  # a directory or device that happens to be named *.txt
+            if not complete and now - status.st_mtime < self.config.settle_seconds:
+                log.debug(
+                    "%s: modified %.1f s ago, waiting for it to settle", name, now - status.st_mtime
+                )
+                report.skipped += 1
+                return None
+            limit = self.config.max_file_size
+            if status.st_size > limit:
+                message = (
+                    f"the file is {status.st_size:,} bytes, over max_file_size ({limit:,}); "
+                    "raise max_file_size in config.toml if it is a genuine article"
+                )
+                return self._refused(name, status, RejectReason.TOO_LARGE, message)
+            # One byte more than the size shows a file that grew.
+            data = _read_up_to(descriptor, status.st_size + 1)
+            after = os.fstat(descriptor)
+        except OSError as error:
+            return self._unreadable(name, error)
         if len(data) != after.st_size or (after.st_size, after.st_mtime_ns) != (
             status.st_size,
             status.st_mtime_ns,
         ):
+            log.info("%s: still being written, leaving it for the next run", name)
+            report.skipped += 1
             return None
         return Delivery(name, status.st_size, status.st_mtime_ns, parse(data, name))
 
-    def _unreadable(self, name: str, status: os.stat_result | None, error: OSError) -> Delivery:
+    def _unreadable(self, name: str, error: OSError) -> Delivery:
         message = (
             f"cannot read the file: {error.strerror}; make it readable by the user feeder runs as"
         )
-        return self._refused(name, status, RejectReason.UNREADABLE, message)
+        return self._refused(name, None, RejectReason.UNREADABLE, message)
 
     def _bad_name(self, name: str) -> Delivery:
         shown = storable_name(name)
@@ -310,7 +340,7 @@ class Ingester:
         size, mtime_ns = (status.st_size, status.st_mtime_ns) if status else (0, 0)
         return Delivery(name, size, mtime_ns, Rejection(name, "", reason, message))
 
-    def _store(self, delivery: Delivery, report: IngestReport, feed_changes: FeedChanges) -> None:
+    def _store(self, delivery: Delivery, report: IngestReport, changes: BatchChanges) -> None:
         result = delivery.result
         if isinstance(result, Rejection):
             self._store_rejection(delivery, result, report)
@@ -325,7 +355,7 @@ class Ingester:
             report.duplicate += 1
             log.info("%s: duplicate of story %s, skipped", delivery.name, duplicate_of)
         else:
-            outcome = self._save(delivery, result, existing, report, feed_changes)
+            outcome = self._save(delivery, result, existing, report, changes)
         self.store.clear_reject(delivery.name)
         self.store.record_file(
             delivery.name,
@@ -342,14 +372,14 @@ class Ingester:
         article: Article,
         existing: StoredStory | None,
         report: IngestReport,
-        feed_changes: FeedChanges,
+        changes: BatchChanges,
     ) -> str:
         slug = self._slug(article.category)
         zone = self.config.timezone
         if existing is None:
             published = publish_time(article.date, delivery.mtime, zone)
             updated, revision, outcome = published, 1, "new"
-            feed_changes.new_story(slug, article.category)
+            changes.new_story(slug, article.category)
             report.new += 1
             log.info("%s: new story in %s", delivery.name, slug)
         else:
@@ -367,8 +397,8 @@ class Ingester:
                 article.story_id,
                 revision,
             )
-            feed_changes.correction(existing.category_slug, slug, article.category)
-        self.store.save_article(
+            changes.correction(existing.category_slug, slug, article.category)
+        entry = self.store.save_article(
             article,
             page_key=page_key(article.story_id),
             category_slug=slug,
@@ -376,6 +406,7 @@ class Ingester:
             updated=updated,
             revision=revision,
         )
+        changes.saved.append(entry)
         return outcome
 
     def _slug(self, category: str) -> str:
@@ -397,16 +428,10 @@ class Ingester:
         )
 
 
-def _link_outside(path: Path, inbox: Path) -> Path | None:
-    """Where a symbolic link leads, when that is outside the inbox."""
-    if not path.is_symlink():
-        return None
-    target = Path(os.path.realpath(path))
-    return None if target.is_relative_to(inbox) else target
-
-
-def _dangling(link: Path) -> str:
-    return (
-        f"the file is a symbolic link to {os.path.realpath(link)}, which does not exist; "
-        "put the file it names in place or remove the link"
-    )
+def _read_up_to(descriptor: int, size: int) -> bytes:
+    """Read until `size` bytes or the end of the file, whichever comes first."""
+    chunks = []
+    while size > 0 and (chunk := os.read(descriptor, size)):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)

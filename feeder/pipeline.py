@@ -80,7 +80,7 @@ def ingest_and_publish(
         with Publisher(store, config) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config).run(
-                complete, progress, stop, after_batch=publisher.write_dirty_pages
+                complete, progress, stop, after_batch=publisher.write_pages
             )
             counts.update(report.counts())
             published = publisher.publish_dirty(stop=stop)

@@ -84,10 +84,10 @@ class Publisher:
     def __exit__(self, *exc_info: object) -> None:
         self.pages.close()
 
-    def write_dirty_pages(self) -> None:
-        """Pages an ingest batch just marked dirty. They may still be being written
-        on return, while the next batch is parsed; `publish_dirty` completes them."""
-        self._write_pages(self._dirty_pages())
+    def write_pages(self, entries: list[Entry]) -> None:
+        """The pages of the stories an ingest batch saved. They may still be being
+        written on return, while the next batch is parsed; `publish_dirty` completes them."""
+        self._write_pages(iter([entries]))
 
     def publish_dirty(
         self, progress: Progress | None = None, stop: Event | None = None

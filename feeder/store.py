@@ -36,6 +36,9 @@ CACHE_KIB = 16 * 1024
 CHECKPOINT_PAGES = 10_000
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
 class StoreError(FeederError):
     """The database cannot be opened or used; the message says which file and why."""
 
@@ -335,11 +338,13 @@ class Store:
         published: datetime,
         updated: datetime,
         revision: int,
-    ) -> None:
-        """Insert or correct a story, marking its page for rewriting.
+    ) -> Entry:
+        """Insert or correct a story, marking its page for rewriting; returns the
+        entry as stored, for writing that page without reading it back.
 
         Its feeds are the caller's to update, once per batch (`update_feeds`).
         """
+        published_text, updated_text = utc_text(published), utc_text(updated)
         # Plain SQL rather than sqlite-utils' upsert(): it re-reads the table's
         # schema on every call, which dominated bulk ingest.
         self.connection.execute(
@@ -353,16 +358,29 @@ class Store:
                 article.place,
                 article.agency,
                 article.date.isoformat(),
-                json.dumps(article.paragraphs, ensure_ascii=False),
+                _to_json(article.paragraphs),
                 article.category,
                 category_slug,
-                json.dumps(article.teasers, ensure_ascii=False),
+                _to_json(article.teasers),
                 article.sha256,
-                utc_text(published),
-                utc_text(updated),
+                published_text,
+                updated_text,
                 revision,
                 1,
             ],
+        )
+        return Entry(
+            story_id=article.story_id,
+            page_key=page_key,
+            title=article.title,
+            place=article.place,
+            agency=article.agency,
+            paragraphs=article.paragraphs,
+            category=article.category,
+            category_slug=category_slug,
+            published=from_utc_text(published_text),
+            updated=from_utc_text(updated_text),
+            revision=revision,
         )
 
     def newest_entries(self, category_slug: str | None, limit: int) -> list[Entry]:

@@ -8,6 +8,7 @@ same table, and a test below keeps the two in step.
 from __future__ import annotations
 
 import errno
+import os
 import re
 import sqlite3
 import time
@@ -313,17 +314,17 @@ def _as_feeder_meets(
     growing = {
         inbox / drop.name: drop.tail for drop in drops if isinstance(drop, corpus.GrowingFile)
     }
-    real_open = Path.open
+    real_open = os.open
 
-    def open_as_feeder(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if "r" in mode:
-            if not path.stat().st_mode & 0o444:
+    def open_as_feeder(path: str | Path, flags: int, *args: Any, **kwargs: Any) -> int:
+        if not flags & (os.O_WRONLY | os.O_RDWR) and Path(path).parent == inbox:
+            if not os.stat(path, follow_symlinks=False).st_mode & 0o444:
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            if path in growing:
-                with real_open(path, "ab") as writer:
-                    writer.write(growing.pop(path))
-        return real_open(path, mode, *args, **kwargs)
+            if Path(path) in growing:
+                with Path(path).open("ab") as writer:
+                    writer.write(growing.pop(Path(path)))
+        return real_open(path, flags, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(Path, "open", open_as_feeder)
+        patch.setattr(os, "open", open_as_feeder)
         yield

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeder import ingest
 from feeder.config import Config
-from feeder.ingest import Ingester
 from feeder.pipeline import ingest_and_publish
 from feeder.store import Store, StoredReject
 from tests.conftest import SEED, config_for, wire_text
@@ -142,14 +142,14 @@ def test_a_file_that_grows_while_it_is_read_is_skipped(
     config: Config, deliver, monkeypatch
 ) -> None:
     path = deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
-    real_read = Ingester._read
+    real_read = ingest._read_up_to
 
-    def read_while_the_agency_appends(self, source: Path, status):
+    def read_while_the_agency_appends(descriptor: int, size: int) -> bytes:
         with path.open("ab") as appending:
             appending.write(b"\n")
-        return real_read(self, source, status)
+        return real_read(descriptor, size)
 
-    monkeypatch.setattr(Ingester, "_read", read_while_the_agency_appends)
+    monkeypatch.setattr(ingest, "_read_up_to", read_while_the_agency_appends)
     assert ingest_and_publish(config).ingest.skipped == 1
 
 
@@ -198,16 +198,19 @@ def test_too_large_files_are_rejected_without_reading(tmp_path: Path, deliver) -
 
 def test_unreadable_files_are_rejected_and_retried(config: Config, deliver, monkeypatch) -> None:
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
-    real_open = Path.open
+    real_open = os.open
 
-    def denied(self: Path, *args, **kwargs):
-        if self.name == "001_aaaaaaaaaaaaaaaa.txt":
+    def denied(path: str, *args, **kwargs) -> int:
+        # Root reads any file whatever its mode, so the refusal is simulated.
+        if os.fspath(path).endswith("/001_aaaaaaaaaaaaaaaa.txt"):
             raise PermissionError(13, "Permission denied")
-        return real_open(self, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     assert ingest_and_publish(config).ingest.rejected == 1
-    monkeypatch.setattr(Path, "open", real_open)
+    (reject,) = stored_rejects(config)
+    assert reject.reason == "unreadable" and "Permission denied" in reject.message
+    monkeypatch.setattr(os, "open", real_open)
     assert ingest_and_publish(config).ingest.new == 1  # permissions fixed: same size and mtime
 
 
