@@ -1,9 +1,13 @@
 """The scheduler process behind `feeder run`: jobs, inbox watching, signals, one per database.
 
 The jobs themselves live in `jobs/` and call the same library functions as
-the manual commands; everything here is about *when* they run. A run asked
-for while the ingest job is busy is remembered and done right after it, so a
-file that lands mid-run is not left for the next polling interval.
+the manual commands; everything here is about *when* they run. A file the
+watcher sees land is ingested by a run that looks at the files named by
+events and nothing else, so its cost does not grow with the inbox; the
+scheduled run every `ingest_interval` scans the whole inbox, the safety net
+for events that were lost. A run asked for while the ingest job is busy is
+remembered and done right after it, so a file that lands mid-run is not left
+for the next interval.
 """
 
 from __future__ import annotations
@@ -68,7 +72,9 @@ class Daemon:
             },
         )
         self._guard = Lock()
-        self._complete: set[str] = set()
+        # Files named by events since the last run, and whether each is known complete.
+        self._arrived: dict[str, bool] = {}
+        self._scan_requested = False
         self._ingest_running = False
         self._rerun_requested = False
 
@@ -131,6 +137,7 @@ class Daemon:
         self.scheduler.add_job(
             self._ingest_job,
             IntervalTrigger(seconds=schedule.ingest_interval),
+            args=[True],
             id="ingest",
             name="ingest",
             next_run_time=now,  # catch up on what arrived while the daemon was down
@@ -166,9 +173,9 @@ class Daemon:
 
     def _file_arrived(self, name: str, complete: bool) -> None:
         """From the watcher thread: a complete file is ingested now, a created one after settling."""
+        with self._guard:
+            self._arrived[name] = complete or self._arrived.get(name, False)
         if complete:
-            with self._guard:
-                self._complete.add(name)
             self._request_ingest()
         else:
             self.scheduler.add_job(
@@ -181,36 +188,58 @@ class Daemon:
             )
 
     def _request_ingest(self) -> None:
+        """A run of the arrived files, soon; events closer together than the debounce share it."""
         with self._guard:
             if self._ingest_running:
                 self._rerun_requested = True
                 return
-        soon = datetime.now(UTC) + timedelta(seconds=DEBOUNCE_SECONDS)
-        job = self.scheduler.get_job("ingest")
-        if job is not None and job.next_run_time is not None and job.next_run_time > soon:
-            job.modify(next_run_time=soon)
-
-    def _ingest_job(self) -> None:
-        """Runs again at once while files keep arriving during a run."""
-        while not self.stop_event.is_set():
-            with self._guard:
-                complete, self._complete = self._complete, set()
-                self._ingest_running, self._rerun_requested = True, False
-            try:
-                self._guarded(
-                    "ingest",
-                    jobs.ingest.run,
-                    self.config,
-                    complete,
-                    self.stop_event,
-                    JOB_LOCK_TIMEOUT_SECONDS,
+            if self.scheduler.get_job("ingest-arrived") is None:
+                self.scheduler.add_job(
+                    self._ingest_job,
+                    "date",
+                    run_date=datetime.now(UTC) + timedelta(seconds=DEBOUNCE_SECONDS),
+                    args=[False],
+                    id="ingest-arrived",
+                    name="ingest arrived files",
+                    # One may still be finishing as the next is asked for; the guard
+                    # makes the second hand its work to the first.
+                    max_instances=2,
                 )
-            finally:
-                with self._guard:
-                    rerun = self._rerun_requested and not self.stop_event.is_set()
-                    self._ingest_running = rerun
-            if not rerun:
+
+    def _ingest_job(self, scan_inbox: bool) -> None:
+        """Runs again at once while files keep arriving during a run."""
+        with self._guard:
+            if self._ingest_running:  # the other ingest job is running: it does this one's work
+                self._rerun_requested = True
+                self._scan_requested |= scan_inbox
                 return
+            self._ingest_running = True
+            self._scan_requested |= scan_inbox
+        try:
+            while not self.stop_event.is_set():
+                with self._guard:
+                    arrived, self._arrived = self._arrived, {}
+                    scan, self._scan_requested = self._scan_requested, False
+                    self._rerun_requested = False
+                if scan or arrived:
+                    self._guarded(
+                        "ingest",
+                        jobs.ingest.run,
+                        self.config,
+                        None if scan else list(arrived),
+                        [name for name, complete in arrived.items() if complete],
+                        self.stop_event,
+                        JOB_LOCK_TIMEOUT_SECONDS,
+                    )
+                with self._guard:
+                    # Decided under the same lock an event takes to ask for a rerun,
+                    # so no event falls between this check and the job's end.
+                    if not self._rerun_requested:
+                        self._ingest_running = False
+                        return
+        finally:
+            with self._guard:
+                self._ingest_running = False
 
     # --- plumbing ----------------------------------------------------------------
 

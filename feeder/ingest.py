@@ -15,7 +15,7 @@ import os
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
@@ -50,7 +50,7 @@ Progress = Callable[[int, int], None]
 
 
 class InboxError(FeederError):
-    """The inbox folder cannot be listed."""
+    """The inbox cannot be listed, or a file given as in it is not."""
 
 
 @dataclass
@@ -134,6 +134,22 @@ def inbox_names(inbox: Path) -> list[str]:
         ) from None
 
 
+def names_in_inbox(inbox: Path, paths: Iterable[Path]) -> list[str]:
+    """The names of files given by path, each checked to be an article file in the inbox."""
+    names = []
+    for path in paths:
+        if not os.path.lexists(path):
+            raise InboxError(f"{path}: no such file")
+        if os.path.realpath(path.absolute().parent) != os.path.realpath(inbox):
+            raise InboxError(f"{path} is not in the inbox {inbox}; feeder reads only files there")
+        if not is_article_name(path.name):
+            raise InboxError(
+                f"{path} is not an article file: articles are named *.txt and not hidden"
+            )
+        names.append(path.name)
+    return names
+
+
 def publish_time(story_date: date, mtime: datetime, zone: ZoneInfo) -> datetime:
     """The file's mtime when it falls on the dateline's day (local time), else local noon."""
     local = mtime.astimezone(zone)
@@ -155,17 +171,26 @@ class Ingester:
 
     def run(
         self,
+        only: Collection[str] | None = None,
         complete: Collection[str] = (),
         progress: Progress | None = None,
         stop: Event | None = None,
         after_batch: Callable[[list[Entry]], None] | None = None,
     ) -> IngestReport:
-        """Ingest the whole inbox. `complete` names files known to be fully written
-        (the watcher saw them closed), which need not wait `settle_seconds`;
-        `after_batch` is given the stories each batch saved, once it is committed."""
+        """Ingest the whole inbox, or only the files named in `only` (the watcher's
+        events, a delivery hook's arguments): their cost then does not grow with the
+        inbox, as nothing else is listed or stat'ed.
+
+        `complete` names files known to be fully written (the watcher saw them
+        closed), which need not wait `settle_seconds`; `after_batch` is given the
+        stories each batch saved, once it is committed.
+        """
         report = IngestReport()
-        names = inbox_names(self.config.inbox)
-        changed = self._changed_names(names, report)
+        if only is None:
+            names = inbox_names(self.config.inbox)
+        else:
+            names = sorted({name for name in only if is_article_name(name)})
+        changed = self._changed_names(names, only is not None, report)
         done = len(names) - len(changed)
         for start in range(0, len(changed), BATCH_SIZE):
             if stop is not None and stop.is_set():
@@ -186,12 +211,14 @@ class Ingester:
             done += len(batch)
             if progress:
                 progress(done, len(names))
-        with self.store.transaction():
-            for name in self.store.forget_missing_rejects({storable_name(name) for name in names}):
-                log.info("%s: rejected file is gone from the inbox; forgetting it", name)
+        if only is None:
+            present = {storable_name(name) for name in names}
+            with self.store.transaction():
+                for name in self.store.forget_missing_rejects(present):
+                    log.info("%s: rejected file is gone from the inbox; forgetting it", name)
         return report
 
-    def _changed_names(self, names: list[str], report: IngestReport) -> list[str]:
+    def _changed_names(self, names: list[str], named: bool, report: IngestReport) -> list[str]:
         """The names whose size or mtime differ from the record, in delivery order:
         oldest mtime first, then by name.
 
@@ -202,10 +229,13 @@ class Ingester:
         side by side, so the record is never all in memory.
         """
         inbox = os.fspath(self.config.inbox)
-        recorded = self.store.recorded_files()
+        ordered = sorted(names)
+        # A name that is not UTF-8 is never recorded, and SQLite could not take it.
+        lookup = [name for name in ordered if storable_name(name) == name] if named else None
+        recorded = self.store.recorded_files(lookup)
         record = next(recorded, None)
         changed: list[tuple[int, str]] = []
-        for name in sorted(names):
+        for name in ordered:
             while record is not None and record[0] < name:
                 record = next(recorded, None)
             path = f"{inbox}/{name}"

@@ -66,12 +66,14 @@ def _describe(counts: dict[str, Any]) -> str:
 
 def ingest_and_publish(
     config: Config,
+    only: Collection[str] | None = None,
     complete: Collection[str] = (),
     progress: IngestProgress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
     stop: Event | None = None,
 ) -> IngestOutcome:
-    """Ingest the inbox, then rewrite whatever is dirty (this run's changes, or a failed earlier write).
+    """Ingest the inbox (or `only` the files named), then rewrite whatever is
+    dirty (this run's changes, or a failed earlier write).
 
     When `stop` is set the work ends at the next batch boundary; what is left
     stays unseen or dirty in the database, and the next run completes it.
@@ -80,7 +82,7 @@ def ingest_and_publish(
         with Publisher(store, config) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config).run(
-                complete, progress, stop, after_batch=publisher.write_pages
+                only, complete, progress, stop, after_batch=publisher.write_pages
             )
             counts.update(report.counts())
             published = publisher.publish_dirty(stop=stop)

@@ -9,6 +9,7 @@ run that migrates nothing never imports sqlite-utils (a sixth of start-up).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -36,8 +37,12 @@ CACHE_KIB = 16 * 1024
 CHECKPOINT_PAGES = 10_000
 
 
+# Names looked up with one query, well under SQLite's limit on parameters.
+NAMES_PER_QUERY = 500
+
 # Built once: json.dumps with options builds a new encoder on every call.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 class StoreError(FeederError):
     """The database cannot be opened or used; the message says which file and why."""
@@ -239,14 +244,28 @@ class Store:
 
     # --- files seen in the inbox -------------------------------------------------
 
-    def recorded_files(self) -> Iterator[tuple[str, int, int]]:
-        """(name, size, mtime_ns) of every file seen in the inbox, in name order.
+    def recorded_files(self, names: list[str] | None = None) -> Iterator[tuple[str, int, int]]:
+        """(name, size, mtime_ns) of every file seen in the inbox, or of those of
+        `names` (sorted) that were seen, in name order.
 
         Plain tuples straight from the cursor, read as the caller walks them: a
         rescan compares every file in the inbox. Python orders str as SQLite orders
         UTF-8 text, by code point.
         """
-        return self.connection.execute("SELECT name, size, mtime_ns FROM files ORDER BY name")
+        if names is None:
+            return self.connection.execute("SELECT name, size, mtime_ns FROM files ORDER BY name")
+        chunks = (
+            names[start : start + NAMES_PER_QUERY]
+            for start in range(0, len(names), NAMES_PER_QUERY)
+        )
+        return itertools.chain.from_iterable(
+            self.connection.execute(
+                f"SELECT name, size, mtime_ns FROM files WHERE name IN ({_marks(chunk)}) "
+                "ORDER BY name",
+                chunk,
+            )
+            for chunk in chunks
+        )
 
     def record_file(
         self, name: str, size: int, mtime_ns: int, sha256: str, outcome: str, story_id: str | None

@@ -1,4 +1,5 @@
-"""Every `ingest_interval`, and whenever the watcher sees a file land: the same work as `feeder ingest`."""
+"""Every `ingest_interval` for the whole inbox, and for the files the watcher sees land:
+the same work as `feeder ingest` and `feeder ingest FILE...`."""
 
 from __future__ import annotations
 
@@ -9,5 +10,13 @@ from feeder import pipeline
 from feeder.config import Config
 
 
-def run(config: Config, complete: Collection[str], stop: Event, lock_timeout: float) -> None:
-    pipeline.ingest_and_publish(config, complete=complete, stop=stop, lock_timeout=lock_timeout)
+def run(
+    config: Config,
+    only: Collection[str] | None,
+    complete: Collection[str],
+    stop: Event,
+    lock_timeout: float,
+) -> None:
+    pipeline.ingest_and_publish(
+        config, only=only, complete=complete, stop=stop, lock_timeout=lock_timeout
+    )

@@ -49,6 +49,42 @@ def test_ingest_reports_counts_and_where_the_feeds_are(workdir: Path) -> None:
     assert "feeder status" in result.output  # points at where the reasons are
 
 
+def test_ingest_of_named_files_looks_at_those_and_nothing_else(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = workdir / "inbox"
+    (inbox / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text(title="Названная"))
+    (inbox / "002_bbbbbbbbbbbbbbbb.txt").write_text(wire_text(title="Не названная"))
+    result = feeder(workdir, "ingest", str(inbox / "001_aaaaaaaaaaaaaaaa.txt"))
+    assert result.exit_code == 0
+    assert "1 new, 0 updated, 0 duplicate, 0 rejected, 0 skipped, 0 unchanged" in result.output
+    all_news = (workdir / "public" / "feeds" / "all.atom").read_text()
+    assert "Названная" in all_news and "Не названная" not in all_news
+    # A relative path works from inside the inbox, as a delivery hook may run there.
+    monkeypatch.chdir(inbox)
+    assert "1 new" in feeder(workdir, "ingest", "002_bbbbbbbbbbbbbbbb.txt").output
+    assert "Не названная" in (workdir / "public" / "feeds" / "all.atom").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../elsewhere.txt", "is not in the inbox"),
+        ("missing.txt", "no such file"),
+        ("notes.md", "is not an article file: articles are named *.txt and not hidden"),
+        (".partial.txt", "is not an article file"),
+    ],
+)
+def test_ingest_refuses_a_named_file_it_would_not_read(
+    workdir: Path, name: str, message: str
+) -> None:
+    for existing in ("elsewhere.txt", "inbox/notes.md", "inbox/.partial.txt"):
+        (workdir / existing).write_text(wire_text())
+    result = feeder(workdir, "ingest", str(workdir / "inbox" / name))
+    assert result.exit_code == 1
+    assert message in result.output
+
+
 def test_status_lists_categories_runs_and_rejects_with_reasons(workdir: Path) -> None:
     (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
     (workdir / "inbox" / "no-date.txt").write_text(wire_text(date="вчера"))

@@ -321,7 +321,9 @@ def test_a_failed_write_is_one_clear_line_and_the_next_run_writes_it(
     # The old feeds, whole (the new stories' pages, written first, may be there already).
     assert _tree(config.feeds_dir) == before
     assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
-    assert f"FAILED: PublishError: cannot write {failed}" in feeder_cli(config_path, "status").stdout
+    assert (
+        f"FAILED: PublishError: cannot write {failed}" in feeder_cli(config_path, "status").stdout
+    )
     feed = config.feeds_dir / "all.rss"
     assert feeder_cli(config_path, "ingest").exit_code == 0
     assert len(parse_valid_feed(feed.read_bytes(), config.url("feeds/all.rss")).entries) == 3

@@ -78,6 +78,23 @@ def test_watched_files_reach_their_feeds_corrections_and_rejects_show(tmp_path: 
         assert "next ingest:" in report and "next maintenance:" in report
 
 
+def test_a_watched_arrival_is_ingested_without_rescanning_the_inbox(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ingest_interval=3600)
+    inbox = tmp_path / "inbox"
+    deliver_files(inbox, 200)
+    database = tmp_path / "var" / "feeder.db"
+    with running_daemon(config):
+        wait_for(lambda: article_count(database) == 200, timeout=30)
+        deliver_files(inbox, 1, start=200)
+        wait_for(lambda: article_count(database) == 201, timeout=5)
+        wait_for(lambda: "Новость 200" in (tmp_path / "public" / "feeds" / "all.atom").read_text())
+        (counts,) = query(
+            database, "SELECT counts FROM runs WHERE job = 'ingest' ORDER BY id DESC LIMIT 1"
+        )[0]
+        # The start-up run scanned all 200 files; this one looked only at the arrival.
+        assert '"new": 1' in counts and '"unchanged": 0' in counts
+
+
 def test_with_watching_off_the_polling_interval_picks_files_up(tmp_path: Path) -> None:
     config = write_config(tmp_path, ingest_interval=0.5, watch=False)
     with running_daemon(config) as daemon:

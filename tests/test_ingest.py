@@ -131,6 +131,21 @@ def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path: Path, del
     assert ingest_and_publish(config).ingest.new == 1
 
 
+def test_named_files_are_ingested_and_the_rest_of_the_inbox_is_left_alone(
+    config: Config, deliver
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Первая"))
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая"))
+    outcome = ingest_and_publish(config, only=["002_bbbbbbbbbbbbbbbb.txt", "gone.txt", "x.jpg"])
+    assert (outcome.ingest.new, outcome.ingest.unchanged) == (1, 0)
+    assert [row["title"] for row in articles(config)] == ["Вторая"]
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая, исправлена"))
+    outcome = ingest_and_publish(config, only=["002_bbbbbbbbbbbbbbbb.txt"])
+    assert outcome.ingest.updated == 1
+    assert ingest_and_publish(config, only=["002_bbbbbbbbbbbbbbbb.txt"]).ingest.unchanged == 1
+    assert ingest_and_publish(config).ingest.new == 1  # a scan finds the other
+
+
 def test_a_file_known_to_be_complete_need_not_settle(tmp_path: Path, deliver) -> None:
     config = config_for(tmp_path, settle_seconds=30)
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=0)
@@ -303,6 +318,8 @@ def test_a_file_name_that_is_not_utf8_is_rejected_not_a_crash(
     assert [reject.name for reject in stored_rejects(config)] == [
         "\\xcd\\xee\\xe2\\xee\\xf1\\xf2\\xfc 7.txt"
     ]
+    # Named by the watcher's event, as the daemon names an arrival.
+    assert ingest_and_publish(config, only=[legacy_name]).ingest.rejected == 1
     (config.inbox / legacy_name).rename(config.inbox / "Новость 7.txt")
     assert run_ingest().ingest.new == 1
     assert stored_rejects(config) == []
