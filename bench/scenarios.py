@@ -2,13 +2,19 @@
 
 Every archive size gets a bulk ingest of a fresh installation (compared with
 the raw limit on the same files) and then new articles, one at a time, into
-the archive it built. The largest archive then also gets a rescan with
-nothing new, corrections of single stories and full regenerations.
+the archive it built: picked up by a scan of the inbox (`feeder ingest`), and
+named (`feeder ingest FILE`, as the daemon's watcher and a delivery hook
+name them). The largest archive then also gets a rescan with nothing new, the
+floor of any scan (a stat of every inbox file, nothing else), corrections of
+single stories and full regenerations.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -55,9 +61,19 @@ def run_benchmark(
     for size in sorted(sizes):
         workspace = Workspace.create(root / f"archive-{size}", corpus, names[:size])
         yield bulk_ingest(workspace, size)
-        yield one_new_article(workspace, writer, size, repeat)
+        # Story `size` and the next ones are newer than everything archived.
+        yield one_new_article(workspace, writer, size, range(size, size + repeat), named=False)
+        yield one_new_article(
+            workspace, writer, size, range(size + repeat, size + 2 * repeat), named=True
+        )
     yield rescan(workspace, largest, repeat)
-    yield correction(workspace, writer, largest, repeat)
+    yield stat_floor(workspace, largest, repeat)
+    # Stories from the middle of the archive, each corrected once.
+    middle = largest // 2
+    yield correction(workspace, writer, largest, range(middle, middle + repeat), named=False)
+    yield correction(
+        workspace, writer, largest, range(middle + repeat, middle + 2 * repeat), named=True
+    )
     yield regenerate(workspace, largest, repeat)
     yield regenerate_all_pages(workspace, largest)
 
@@ -81,13 +97,15 @@ def bulk_ingest(workspace: Workspace, size: int) -> Row:
     )
 
 
-def one_new_article(workspace: Workspace, writer: CorpusWriter, size: int, repeat: int) -> Row:
-    """Story `size` and the next ones are newer than everything archived."""
+def one_new_article(
+    workspace: Workspace, writer: CorpusWriter, size: int, stories: range, named: bool
+) -> Row:
     runs = []
-    for number in range(size, size + repeat):
+    for number in stories:
         writer.write(workspace.inbox, [number])
-        runs.append(_expect(workspace.feeder("ingest"), new=1))
-    return _one_article_target(_median_row("one new article", size, runs))
+        runs.append(_expect(_ingest(workspace, writer, number, named), new=1))
+    scenario = "one new article, " + ("named" if named else "scan")
+    return _one_article_target(_median_row(scenario, size, runs))
 
 
 def rescan(workspace: Workspace, size: int, repeat: int) -> Row:
@@ -101,13 +119,33 @@ def rescan(workspace: Workspace, size: int, repeat: int) -> Row:
     )
 
 
-def correction(workspace: Workspace, writer: CorpusWriter, size: int, repeat: int) -> Row:
-    """Redeliver stories from the middle of the archive with new text, each once."""
+def stat_floor(workspace: Workspace, size: int, repeat: int) -> Row:
+    """What any scan of the inbox costs at least: one os.stat per file, in this process."""
+    names = os.listdir(workspace.inbox)
+    inbox = os.fspath(workspace.inbox)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for name in names:
+            os.stat(f"{inbox}/{name}")
+        times.append(time.perf_counter() - started)
+    seconds = statistics.median(times)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return Row(
+        "stat of every inbox file", size, seconds, seconds, peak_rss_mb, len(names) / seconds
+    )
+
+
+def correction(
+    workspace: Workspace, writer: CorpusWriter, size: int, stories: range, named: bool
+) -> Row:
+    """Redeliver archived stories with new text."""
     runs = []
-    for number in range(size // 2, size // 2 + repeat):
+    for number in stories:
         writer.write(workspace.inbox, [number], revision=2)
-        runs.append(_expect(workspace.feeder("ingest"), updated=1))
-    return _one_article_target(_median_row("correction of one article", size, runs))
+        runs.append(_expect(_ingest(workspace, writer, number, named), updated=1))
+    scenario = "correction of one article, " + ("named" if named else "scan")
+    return _one_article_target(_median_row(scenario, size, runs))
 
 
 def regenerate(workspace: Workspace, size: int, repeat: int) -> Row:
@@ -120,6 +158,13 @@ def regenerate(workspace: Workspace, size: int, repeat: int) -> Row:
 def regenerate_all_pages(workspace: Workspace, size: int) -> Row:
     run = _expect(workspace.feeder("regen", "--all-pages"), pages_written=0)
     return _median_row("regen --all-pages", size, [run])
+
+
+def _ingest(workspace: Workspace, writer: CorpusWriter, story: int, named: bool) -> Measurement:
+    """`feeder ingest`, scanning the inbox, or `feeder ingest FILE` for the story's file."""
+    if named:
+        return workspace.feeder("ingest", str(workspace.inbox / writer.name(story)))
+    return workspace.feeder("ingest")
 
 
 def _one_article_target(row: Row) -> Row:
