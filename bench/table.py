@@ -52,7 +52,7 @@ def _cells(row: Row) -> list[str]:
         f"{row.wall_seconds:.3f}",
         f"{row.work_seconds:.3f}",
         f"{row.files_per_second:,.0f}" if row.files_per_second else "",
-        f"{row.peak_rss_mb:.0f}",
+        f"{row.peak_rss_mb:.0f}" if row.peak_rss_mb is not None else "",
         f"{row.raw_files_per_second:,.0f}" if row.raw_files_per_second else "",
         ratio,
         row.target,

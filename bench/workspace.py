@@ -2,7 +2,8 @@
 
 Commands run as an operator runs them, `python -m feeder ... --config`, in a
 child process measured from outside: wall time covers the whole process,
-interpreter start included, and peak RSS is the child's own (os.wait4). The
+interpreter start included, and peak RSS is the child's own (os.wait4, in the
+small launcher of bench/launch.py). The
 work time is what feeder itself records for the run (`feeder status` shows
 it): from taking the work lock to the last file written.
 """
@@ -13,10 +14,12 @@ import contextlib
 import json
 import os
 import sqlite3
+import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("launch.py")
 
 CONFIG = """\
 inbox = "inbox"
@@ -62,20 +65,17 @@ class Workspace:
         """Run `feeder ARGUMENTS` with the default log level, its output going to the log."""
         os.sync()  # the writes of the set-up are not flushed on the command's clock
         command = [sys.executable, "-m", "feeder", *arguments, "--config", str(self.config)]
-        with self.log.open("ab") as log:
-            redirect = [
-                (os.POSIX_SPAWN_DUP2, log.fileno(), 1),
-                (os.POSIX_SPAWN_DUP2, log.fileno(), 2),
-            ]
-            started = time.perf_counter()
-            pid = os.posix_spawn(sys.executable, command, os.environ, file_actions=redirect)
-            _, status, usage = os.wait4(pid, 0)
-            wall = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
+        launched = subprocess.run(
+            [sys.executable, str(LAUNCHER), str(self.log), *command],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(launched.stdout)
+        if report["exit_code"] != 0:
             raise CommandFailed(f"{' '.join(command)} failed; see {self.log}")
         duration, counts = self._last_run(arguments[0])
-        # ru_maxrss is in KiB on Linux.
-        return Measurement(wall, duration, usage.ru_maxrss / 1024, counts)
+        return Measurement(report["wall_seconds"], duration, report["peak_rss_mb"], counts)
 
     def _last_run(self, job: str) -> tuple[float, dict[str, int]]:
         """Read-only and without feeder's Store, which would migrate the database it

@@ -52,9 +52,10 @@ def test_the_benchmark_runs_every_scenario_and_prints_a_table(tmp_path: Path) ->
     assert header[:3] == ["| scenario", "N", "wall s"]
     assert [(row[0].removeprefix("| "), row[1]) for row in measured] == SCENARIOS
     for row in measured:
-        wall, work, peak_rss = float(row[2]), float(row[3]), float(row[5])
+        wall, work = float(row[2]), float(row[3])
         assert 0 <= work <= wall < 60
-        assert 10 < peak_rss < 1_000
+        if row[0] != "| stat of every inbox file":  # timed in the benchmark's own process
+            assert 10 < float(row[5]) < 1_000
     bulk = measured[3]
     assert float(bulk[4].replace(",", "")) > 0 and float(bulk[6].replace(",", "")) > 0
     assert "Machine:" in result.stdout and "Command: python -m bench" in result.stdout
