@@ -42,6 +42,10 @@ port = 0
 """
 
 
+# Longer than the daemon's debounce and the end of a one-file run together.
+IDLE_SECONDS = 0.5
+
+
 def feeder(workdir: Path, *args: str) -> list[str]:
     return [
         sys.executable,
@@ -81,6 +85,9 @@ def measure(workdir: Path, writer: CorpusWriter, files: int, archive: int) -> li
             )
         )
         latencies.append(time.perf_counter() - landed)
+        # Idle again before the next file, so that it lands alone, as most do, and is
+        # not picked up early by the rerun of a run that is still finishing.
+        time.sleep(IDLE_SECONDS)
     return latencies
 
 
