@@ -271,22 +271,14 @@ class Ingester:
         """The file as a Delivery; None for what is not an article file, is gone, or must wait."""
         if storable_name(name) != name:
             return self._bad_name(name)
-        path = f"{self.config.inbox}/{name}"
         try:
-            # A link is refused here and checked before it is followed, so it cannot be
-            # swapped between the check and the read. A FIFO named *.txt opens without
-            # waiting for a writer, and is then skipped as not a regular file.
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            return self._read_path(name, f"{self.config.inbox}/{name}", now, complete, report)
         except FileNotFoundError:
             return None  # removed since the listing
         except OSError as error:
             if error.errno == errno.ELOOP:
                 return self._read_link(name, now, complete, report)
             return self._unreadable(name, error)
-        try:
-            return self._read_open(name, descriptor, now, complete, report)
-        finally:
-            os.close(descriptor)
 
     def _read_link(
         self, name: str, now: float, complete: bool, report: IngestReport
@@ -301,7 +293,7 @@ class Ingester:
             )
             return self._refused(name, None, RejectReason.OUTSIDE_INBOX, message)
         try:
-            descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            return self._read_path(name, os.fspath(target), now, complete, report)
         except FileNotFoundError:
             message = (
                 f"the file is a symbolic link to {target}, which does not exist; "
@@ -310,6 +302,17 @@ class Ingester:
             return self._refused(name, None, RejectReason.UNREADABLE, message)
         except OSError as error:
             return self._unreadable(name, error)
+
+    def _read_path(
+        self, name: str, path: str, now: float, complete: bool, report: IngestReport
+    ) -> Delivery | None:
+        """Raises OSError only when `path` cannot be opened; ELOOP when it is a link.
+
+        A link is refused here and checked before it is followed, so it cannot be
+        swapped between the check and the read. A FIFO named *.txt opens without
+        waiting for a writer, and is then skipped as not a regular file.
+        """
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
             return self._read_open(name, descriptor, now, complete, report)
         finally:
