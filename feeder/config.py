@@ -6,6 +6,7 @@ operator editing a config file needs to know exactly which line to fix.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,18 +104,34 @@ class _Reader:
         self.data = data
         self.source = source
         self.prefix = prefix
+        self.known: set[str] = set()
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.source}: key '{self.prefix}{key}' {problem}")
 
     def table(self, name: str) -> _Reader:
         """A [name] table; every key in it is optional when the table is."""
+        self.known.add(name)
         value = self.data.get(name, {})
         if not isinstance(value, dict):
             raise self.fail(name, f"must be a table: a [{name}] line followed by its keys")
         return _Reader(value, self.source, f"{self.prefix}{name}.")
 
+    def raw(self, key: str, default: Any) -> Any:
+        """A value that the caller checks itself."""
+        self.known.add(key)
+        return self.data.get(key, default)
+
+    def reject_unknown(self) -> None:
+        """A misspelt key would otherwise be ignored, and its setting silently not applied."""
+        for key in self.data:
+            if key not in self.known:
+                close = difflib.get_close_matches(key, self.known, n=1)
+                hint = f"did you mean '{self.prefix}{close[0]}'?" if close else "remove it"
+                raise self.fail(key, f"is not a setting feeder knows; {hint}")
+
     def get(self, key: str, kind: type, default: Any = None) -> Any:
+        self.known.add(key)
         value = self.data.get(key, default)
         if value is None:
             raise self.fail(key, "is missing; add it (see the comments in config.toml)")
@@ -173,12 +190,12 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         timezone = ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise reader.fail("timezone", f"names no known time zone: {timezone_name!r}") from None
-    slugs = data.get("category_slugs", {})
+    slugs = reader.raw("category_slugs", {})
     if not isinstance(slugs, dict) or not all(
         isinstance(slug, str) and slug for slug in slugs.values()
     ):
         raise reader.fail("category_slugs", 'must be a table of category name = "slug"')
-    return Config(
+    config = Config(
         inbox=reader.path("inbox"),
         database=reader.path("database"),
         output_dir=reader.path("output_dir"),
@@ -195,16 +212,20 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         server=_parse_server(reader.table("server")),
         source=source,
     )
+    reader.reject_unknown()
+    return config
 
 
 def _parse_schedule(reader: _Reader) -> ScheduleConfig:
     """maintenance_cron is checked by the daemon, the only one that needs it."""
     defaults = ScheduleConfig()
-    return ScheduleConfig(
+    schedule = ScheduleConfig(
         ingest_interval=reader.positive("ingest_interval", float, defaults.ingest_interval),
         maintenance_cron=reader.get("maintenance_cron", str, defaults.maintenance_cron),
         watch=reader.get("watch", bool, defaults.watch),
     )
+    reader.reject_unknown()
+    return schedule
 
 
 def _parse_server(reader: _Reader) -> ServerConfig:
@@ -215,8 +236,10 @@ def _parse_server(reader: _Reader) -> ServerConfig:
     port = reader.get("port", int, defaults.port)
     if not 0 <= port <= 65535:
         raise reader.fail("port", f"must be a port number from 0 to 65535, not {port!r}")
-    return ServerConfig(
+    server = ServerConfig(
         host=host,
         port=port,
         cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
     )
+    reader.reject_unknown()
+    return server

@@ -125,6 +125,16 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
             "key 'schedule.ingest_interval' must be greater than 0",
         ),
         (("schedule", '{ watch = "yes" }'), "key 'schedule.watch' must be true or false"),
+        (
+            ("max_item", "20"),
+            "key 'max_item' is not a setting feeder knows; did you mean 'max_items'?",
+        ),
+        (
+            ("schedule", "{ ingest_intreval = 10 }"),
+            "key 'schedule.ingest_intreval' is not a setting feeder knows; "
+            "did you mean 'schedule.ingest_interval'?",
+        ),
+        (("colour", '"blue"'), "key 'colour' is not a setting feeder knows; remove it"),
     ],
 )
 def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:
