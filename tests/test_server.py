@@ -154,6 +154,31 @@ def test_gzip_when_the_client_accepts_it(served_config: Config, client: Client, 
     assert "Accept-Encoding" in compressed.headers["Vary"]
     assert gzip.decompress(compressed.body) == identity.body
     assert len(compressed.body) * 4 < len(identity.body)
+    # Two representations, two validators, each revalidating to 304.
+    assert compressed.headers["ETag"] != identity.headers["ETag"]
+    for reply, encoding in ((identity, "identity"), (compressed, "gzip")):
+        again = client.get(
+            "/feeds/all.rss", {"Accept-Encoding": encoding, "If-None-Match": reply.headers["ETag"]}
+        )
+        assert again.status == 304 and again.headers["ETag"] == reply.headers["ETag"]
+    refused = client.get("/feeds/all.rss", {"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_a_changed_feed_is_served_compressed_anew(
+    served_config: Config, client: Client, deliver
+) -> None:
+    """Compressed bodies are kept between polls; a new version of the file must not get an old one."""
+    gzipped = {"Accept-Encoding": "gzip"}
+    deliver_day(deliver, 1, title="Первая новость")
+    ingest_and_publish(served_config)
+    first = client.get("/feeds/all.rss", gzipped)
+    assert client.get("/feeds/all.rss", gzipped).body == first.body
+    deliver_day(deliver, 2, title="Вторая новость")
+    ingest_and_publish(served_config)
+    second = client.get("/feeds/all.rss", gzipped)
+    assert "Вторая новость" in gzip.decompress(second.body).decode()
+    assert second.headers["ETag"] != first.headers["ETag"]
 
 
 def test_a_kept_alive_connection_gets_each_response_without_a_delayed_ack_stall(
@@ -178,6 +203,13 @@ def test_head_gives_the_headers_of_get_and_no_body(published: Config, client: Cl
     for name in ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Cache-Control"):
         assert head.headers[name] == got.headers[name]
     assert client.get("/feeds/politika.rss").status == 200  # no stray body before this one
+    gzipped = {"Accept-Encoding": "gzip"}
+    got = client.get("/feeds/all.atom", gzipped)
+    head = client.request("HEAD", "/feeds/all.atom", gzipped)
+    assert head.status == 200 and head.body == b""
+    for name in ("Content-Encoding", "Content-Length", "ETag", "Vary"):
+        assert head.headers[name] == got.headers[name]
+    assert client.get("/feeds/politika.rss").status == 200
 
 
 SECRET = "NOT FOR SUBSCRIBERS"
