@@ -27,6 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 import uvicorn
 from starlette.applications import Starlette
@@ -109,45 +110,61 @@ class OutputFiles(StaticFiles):
             vary.append("Accept-Encoding")
         if vary:
             headers["vary"] = ", ".join(vary)
-        # A range is of the file as it is. HEAD gets the headers GET would (uvicorn drops
-        # the body), so a reader checking with HEAD sees the validators it will be sent.
-        gzipped = (
-            compressible
-            and "range" not in request
-            and _accepts_gzip(request.get("accept-encoding", ""))
-        )
-        response = (
-            self._gzipped(full_path, status_code, headers, media_type)
-            if gzipped
-            else FileResponse(full_path, status_code, headers, media_type, stat_result=stat_result)
-        )
-        if self.is_not_modified(response.headers, request):
-            return NotModifiedResponse(response.headers)
-        return response
+        if "range" in request:  # of the file as it is, uncompressed
+            response = FileResponse(
+                full_path, status_code, headers, media_type, stat_result=stat_result
+            )
+            if self.is_not_modified(response.headers, request):
+                return NotModifiedResponse(response.headers)
+            return response
+        gzipped = compressible and _accepts_gzip(request.get("accept-encoding", ""))
+        return self._from_open_file(full_path, status_code, headers, media_type, gzipped, request)
 
-    def _gzipped(
-        self, full_path: PathLike, status_code: int, headers: dict[str, str], media_type: str | None
+    def _from_open_file(
+        self,
+        full_path: PathLike,
+        status_code: int,
+        headers: dict[str, str],
+        media_type: str | None,
+        gzipped: bool,
+        request: Headers,
     ) -> Response:
+        """Validators and bytes from one open file, so they always belong together: a
+        publish may replace the file between StaticFiles' stat and a later open.
+
+        HEAD gets the headers GET would (uvicorn drops the body), so a reader
+        checking with HEAD sees the validators it will be sent.
+        """
         with open(full_path, "rb") as file:
             status = os.fstat(file.fileno())
-            key = (os.fspath(full_path), status.st_ino, status.st_mtime_ns, status.st_size)
-            body = self._compressed.get(key)
-            if body is None:
-                body = gzip.compress(file.read(), GZIP_LEVEL, mtime=0)
-                self._compressed[key] = body
-                if len(self._compressed) > GZIP_CACHE_ENTRIES:
-                    self._compressed.popitem(last=False)
-            else:
-                self._compressed.move_to_end(key)
-        identity = FileResponse(full_path, status_code, headers, media_type, stat_result=status)
-        gzip_headers = {
-            name: value
-            for name, value in identity.headers.items()
-            if name not in {"content-length", "content-type"}
-        }
-        gzip_headers["etag"] = identity.headers["etag"].removesuffix('"') + '-gzip"'
-        gzip_headers["content-encoding"] = "gzip"
-        return Response(body, status_code, gzip_headers, media_type)
+            # Starlette's validators, from this open file's status.
+            stat_headers = FileResponse(
+                full_path, status_code, headers, media_type, stat_result=status
+            ).headers
+            response_headers = {
+                name: value
+                for name, value in stat_headers.items()
+                if name not in {"content-length", "content-type"}
+            }
+            if gzipped:
+                response_headers["etag"] = stat_headers["etag"].removesuffix('"') + '-gzip"'
+                response_headers["content-encoding"] = "gzip"
+            if self.is_not_modified(Headers(response_headers), request):
+                return NotModifiedResponse(Headers(response_headers))
+            body = self._compressed_body(file, status) if gzipped else file.read()
+        return Response(body, status_code, response_headers, media_type)
+
+    def _compressed_body(self, file: BinaryIO, status: os.stat_result) -> bytes:
+        key = (file.name, status.st_ino, status.st_mtime_ns, status.st_size)
+        body = self._compressed.get(key)
+        if body is None:
+            body = gzip.compress(file.read(), GZIP_LEVEL, mtime=0)
+            self._compressed[key] = body
+            if len(self._compressed) > GZIP_CACHE_ENTRIES:
+                self._compressed.popitem(last=False)
+        else:
+            self._compressed.move_to_end(key)
+        return body
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
