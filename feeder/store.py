@@ -343,8 +343,11 @@ class Store:
         )
 
     def story_with_content(self, sha256: str) -> str | None:
+        """The first story published with this content; a correction can give a second
+        story the same content, and the report should not depend on the row order."""
         row = self.connection.execute(
-            "SELECT story_id FROM articles WHERE sha256 = ? LIMIT 1", [sha256]
+            "SELECT story_id FROM articles WHERE sha256 = ? ORDER BY published, story_id LIMIT 1",
+            [sha256],
         ).fetchone()
         return row[0] if row else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -90,6 +91,29 @@ def test_the_same_content_under_another_name_is_a_skipped_duplicate(
     # and a later delivery of it again is still a duplicate, counted once per new delivery
     deliver("003_cccccccccccccccc.txt", wire_text())
     assert run_ingest().ingest.duplicate == 1
+
+
+def test_a_duplicate_of_content_two_stories_share_is_a_copy_of_the_first_published(
+    config: Config, deliver, run_ingest
+) -> None:
+    def filed_at(hour: int) -> float:
+        """Age of a file dated that hour on the dateline's day, in Baku."""
+        moment = datetime(2023, 9, 21, hour, tzinfo=ZoneInfo("Asia/Baku"))
+        return time.time() - moment.timestamp()
+
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Раньше"), age_seconds=filed_at(9))
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Позже"), age_seconds=filed_at(10))
+    run_ingest()
+    # The earlier story is corrected to the later one's text, word for word.
+    deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Позже"), age_seconds=filed_at(11))
+    assert run_ingest().ingest.updated == 1
+    deliver("003_cccccccccccccccc.txt", wire_text(title="Позже"), age_seconds=filed_at(12))
+    assert run_ingest().ingest.duplicate == 1
+    with sqlite3.connect(config.database) as connection:
+        (story,) = connection.execute(
+            "SELECT story_id FROM files WHERE name = '003_cccccccccccccccc.txt'"
+        ).fetchone()
+    assert story == "002_bbbbbbbbbbbbbbbb"  # published at 09:00, the other at 10:00
 
 
 def test_a_redelivered_story_is_a_correction_of_the_same_entry(
