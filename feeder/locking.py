@@ -30,8 +30,12 @@ def holder_pid(path: Path) -> int | None:
 
 
 @contextmanager
-def file_lock(path: Path, timeout: float, purpose: str) -> Iterator[None]:
-    """Hold an exclusive lock on `path`, waiting up to `timeout` seconds (0: do not wait)."""
+def file_lock(path: Path, timeout: float, purpose: str) -> Iterator[int]:
+    """Hold an exclusive lock on `path`, waiting up to `timeout` seconds (0: do not wait).
+
+    Yields the locked descriptor: a child process given it holds the lock too,
+    until both have closed it or exited.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -49,7 +53,7 @@ def file_lock(path: Path, timeout: float, purpose: str) -> Iterator[None]:
                 time.sleep(POLL_SECONDS)
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode())
-        yield
+        yield descriptor
     finally:
         os.close(descriptor)
 

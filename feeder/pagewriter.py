@@ -9,9 +9,10 @@ files. A run that writes fewer pages never starts the child (about 30 ms).
 
 A batch counts as written only when the child says so; until then its pages
 stay dirty in the database, so a crash of either process leaves them for the
-next run. The child writes only while its parent, which holds the work lock,
-is alive: once orphaned it stops before the next page, and it ignores SIGINT
-and SIGTERM so that stopping the parent stops it in order, not mid-batch.
+next run. The child inherits the work lock, so a parent killed with SIGKILL
+leaves the lock held until the child is gone too, and no other run writes
+beside it; once orphaned it stops before the next page. It ignores SIGINT and
+SIGTERM, so that stopping the parent stops it in order, not mid-batch.
 """
 
 from __future__ import annotations
@@ -58,27 +59,19 @@ class PageWriter:
     """Writes batches of pages, by itself at first and then through the child.
 
     `write` and `finish` return the batches known to be on disk, oldest first;
-    the caller marks those clean. Use it as a context manager, so the child is
-    gone before the work lock is released.
+    the caller marks those clean, and closes the writer before it releases the
+    work lock.
     """
 
-    def __init__(self, helper_after_pages: int | None = None) -> None:
-        self.helper_after_pages = (
-            HELPER_AFTER_PAGES if helper_after_pages is None else helper_after_pages
-        )
+    def __init__(self, work_lock: int) -> None:
+        self.work_lock = work_lock
         self._pages_seen = 0
         self._child: subprocess.Popen[bytes] | None = None
         self._in_flight: deque[Stories] = deque()
 
-    def __enter__(self) -> PageWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def write(self, stories: Stories, pages: list[Page]) -> list[WrittenBatch]:
         self._pages_seen += len(pages)
-        if self._child is None and self._pages_seen <= self.helper_after_pages:
+        if self._child is None and self._pages_seen <= HELPER_AFTER_PAGES:
             # Pages are many and cheap to rebuild: atomic, but not fsynced one by one.
             written = sum(write_if_changed(path, data, durable=False) for path, data in pages)
             return [WrittenBatch(stories, written)]
@@ -113,6 +106,7 @@ class PageWriter:
             [sys.executable, "-m", "feeder.pagewriter", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            pass_fds=[self.work_lock],
         )
         log.info("writing the remaining pages through a helper process (pid %d)", child.pid)
         return child

@@ -38,17 +38,19 @@ class IngestOutcome:
 @contextmanager
 def _recorded_work(
     config: Config, job: str, lock_timeout: float
-) -> Iterator[tuple[Store, dict[str, Any]]]:
+) -> Iterator[tuple[Store, dict[str, Any], int]]:
     """Hold the work lock and an open store; record the run, its counts and any error.
 
-    The store opens first, so a run that cannot get the lock is recorded too.
+    Yields the store, the counts to record, and the work lock's descriptor, for a
+    helper process to hold the lock with this one. The store opens first, so a
+    run that cannot get the lock is recorded too.
     """
     with Store(config.database) as store:
         started, clock = datetime.now(UTC), time.monotonic()
         counts: dict[str, Any] = {}
         try:
-            with file_lock(config.lock_path, lock_timeout, job):
-                yield store, counts
+            with file_lock(config.lock_path, lock_timeout, job) as work_lock:
+                yield store, counts, work_lock
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:
@@ -78,8 +80,8 @@ def ingest_and_publish(
     When `stop` is set the work ends at the next batch boundary; what is left
     stays unseen or dirty in the database, and the next run completes it.
     """
-    with _recorded_work(config, "ingest", lock_timeout) as (store, counts):
-        with Publisher(store, config) as publisher:
+    with _recorded_work(config, "ingest", lock_timeout) as (store, counts, work_lock):
+        with Publisher(store, config, work_lock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config).run(
                 only, complete, progress, stop, after_batch=publisher.write_pages
@@ -99,8 +101,8 @@ def regenerate(
     progress: PageProgress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
 ) -> PublishReport:
-    with _recorded_work(config, "regen", lock_timeout) as (store, counts):
-        with Publisher(store, config) as publisher:
+    with _recorded_work(config, "regen", lock_timeout) as (store, counts, work_lock):
+        with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
@@ -111,8 +113,8 @@ def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) ->
 
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
-    with _recorded_work(config, "maintenance", lock_timeout) as (store, counts):
-        with Publisher(store, config) as publisher:
+    with _recorded_work(config, "maintenance", lock_timeout) as (store, counts, work_lock):
+        with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate()
         integrity = store.integrity_check()
         store.optimize()

@@ -65,13 +65,14 @@ def remove_stale_temp_files(config: Config) -> int:
 
 class Publisher:
     """Use it as a context manager: pages may be written by a helper process
-    (`feeder.pagewriter`), which must be gone before the work lock is released."""
+    (`feeder.pagewriter`), which is gone when it exits. `work_lock` is the
+    descriptor of the work lock the caller holds, which the helper holds too."""
 
-    def __init__(self, store: Store, config: Config, helper_after_pages: int | None = None) -> None:
+    def __init__(self, store: Store, config: Config, work_lock: int) -> None:
         self.store = store
         self.config = config
         self.site = Site(config)
-        self.pages = PageWriter(helper_after_pages)
+        self.pages = PageWriter(work_lock)
         self.pages_written = 0
 
     def __enter__(self) -> Publisher:

@@ -16,6 +16,8 @@ import pytest
 from feeder import ingest, pagewriter
 from feeder.config import load_config
 from feeder.files import PublishError
+from feeder.locking import file_lock, is_locked
+from feeder.pagewriter import PageWriter
 from feeder.pipeline import ingest_and_publish
 from tests.conftest import wire_text, write_config
 from tests.test_crash import Inbox, assert_everything_published, query
@@ -104,6 +106,22 @@ def test_a_page_the_helper_cannot_write_fails_the_run_and_the_next_run_writes_it
     ingest_and_publish(config)
     assert_everything_published(config, inbox)
     assert len(list(config.articles_dir.glob("*.html"))) == 3
+
+
+def test_the_helper_holds_the_work_lock_until_it_is_gone(
+    tmp_path: Path, helper_from_the_first_page: None
+) -> None:
+    """A feeder killed while its helper writes leaves the lock held, so the next run
+    waits for the helper instead of writing beside it."""
+    lock = tmp_path / "feeder.db.lock"
+    with file_lock(lock, 0, "ingest") as work_lock:
+        writer = PageWriter(work_lock)
+        writer.write([("story", 1)], [(tmp_path / "story.html", b"<html></html>")])
+    assert is_locked(lock)  # this process let go; the helper has not
+    assert [batch.written for batch in writer.finish()] == [1]
+    writer.close()
+    assert not is_locked(lock)
+    assert (tmp_path / "story.html").read_bytes() == b"<html></html>"
 
 
 @pytest.mark.slow
