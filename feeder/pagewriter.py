@@ -37,12 +37,11 @@ HELPER_AFTER_PAGES = 2_000
 # Batches handed over but not yet reported written: enough to keep the child
 # busy while the next is rendered, few enough to bound memory.
 MAX_IN_FLIGHT = 2
+# How long close() waits for the child to finish what it was handed.
 STOP_SECONDS = 10.0
 
 # What the child is sent for each page: where to write it, and its bytes.
 Page = tuple[Path, bytes]
-
-
 # The (story id, revision) of each page in a batch, for marking them clean.
 Stories = list[tuple[str, int]]
 
