@@ -83,6 +83,15 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
     return path
 
 
+def file_tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by its relative path, with its bytes, to compare outputs whole."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
 def feeder_cli(config_path: Path, *args: str, log_level: str = "error") -> Result:
     """`feeder ARGS --config CONFIG_PATH` in this process, as an operator would type it."""
     return CliRunner().invoke(

@@ -33,7 +33,7 @@ from feeder.files import TEMP_NAME, TEMP_SUFFIX
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from tests.conftest import feeder_cli, wire_text, write_config
+from tests.conftest import feeder_cli, file_tree, wire_text, write_config
 from tests.feedcheck import entry_texts, feed_files, parse_valid_feed
 
 CATEGORIES = ["Политика", "Экономика", "В мире", "Общество", "Спорт"]
@@ -216,7 +216,7 @@ def test_ingest_killed_at_random_moments_loses_nothing_and_leaves_no_partial_fil
     # And what is on disk is exactly what an uninterrupted full rebuild writes.
     fresh = replace(config, output_dir=tmp_path / "rebuilt")
     regenerate(fresh, all_pages=True)
-    assert _tree(config.output_dir) == _tree(fresh.output_dir)
+    assert file_tree(config.output_dir) == file_tree(fresh.output_dir)
 
 
 @pytest.mark.slow
@@ -306,7 +306,7 @@ def test_a_failed_write_is_one_clear_line_and_the_next_run_writes_it(
     inbox = Inbox(config)
     inbox.new_stories(range(1))
     assert feeder_cli(config_path, "ingest").exit_code == 0
-    before = _tree(config.feeds_dir)
+    before = file_tree(config.feeds_dir)
     inbox.new_stories(range(1, 3))
     with monkeypatch.context() as patch:
         break_output(patch)
@@ -319,7 +319,7 @@ def test_a_failed_write_is_one_clear_line_and_the_next_run_writes_it(
     )
     assert_database_sound(config)
     # The old feeds, whole (the new stories' pages, written first, may be there already).
-    assert _tree(config.feeds_dir) == before
+    assert file_tree(config.feeds_dir) == before
     assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
     assert (
         f"FAILED: PublishError: cannot write {failed}" in feeder_cli(config_path, "status").stdout
@@ -356,11 +356,3 @@ def test_a_database_locked_past_the_busy_timeout_is_one_clear_line_and_the_next_
     assert "stop what holds it" in result.stderr
     assert feeder_cli(config_path, "ingest").exit_code == 0
     assert_everything_published(config, inbox)
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }

@@ -19,7 +19,7 @@ from feeder.files import PublishError
 from feeder.locking import file_lock, is_locked
 from feeder.pagewriter import PageWriter
 from feeder.pipeline import ingest_and_publish
-from tests.conftest import wire_text, write_config
+from tests.conftest import file_tree, wire_text, write_config
 from tests.test_crash import Inbox, assert_everything_published, query
 
 # Three ingest batches, so batches are in flight while later ones are parsed.
@@ -53,11 +53,7 @@ def _published(tmp_path: Path) -> dict[str, bytes]:
     Inbox(config).new_stories(range(STORIES))
     ingest_and_publish(config)
     assert query(config, "SELECT COUNT(*) FROM articles WHERE page_dirty = 1") == [(0,)]
-    return {
-        str(path.relative_to(config.output_dir)): path.read_bytes()
-        for path in config.output_dir.rglob("*")
-        if path.is_file()
-    }
+    return file_tree(config.output_dir)
 
 
 def test_pages_written_by_the_helper_are_those_a_run_writes_itself(

@@ -13,7 +13,7 @@ from feeder.config import Config
 from feeder.feeds import STYLESHEET_PATH, FeedFormat, feed_path
 from feeder.files import TEMP_SUFFIX, PublishError
 from feeder.pipeline import ingest_and_publish, regenerate
-from tests.conftest import SEED, config_for, deliver_day
+from tests.conftest import SEED, config_for, deliver_day, file_tree
 from tests.feedcheck import parse_valid_feed
 
 FORMATS = list(FeedFormat)
@@ -121,7 +121,7 @@ def test_output_is_deterministic(tmp_path: Path, deliver) -> None:
     ingest_and_publish(first)
     second = config_for(tmp_path, output_dir="second")
     regenerate(second)
-    assert _tree(first.output_dir) == _tree(second.output_dir)
+    assert file_tree(first.output_dir) == file_tree(second.output_dir)
 
 
 def test_unchanged_feeds_are_not_rewritten(config: Config, deliver, run_ingest) -> None:
@@ -153,11 +153,11 @@ def test_a_new_article_touches_only_its_category_and_all_news(
 def test_regen_restores_deleted_output(config: Config, deliver, run_ingest) -> None:
     deliver_day(deliver, 1)
     run_ingest()
-    expected = _tree(config.output_dir)
+    expected = file_tree(config.output_dir)
     for path in sorted(config.output_dir.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     regenerate(config)
-    assert _tree(config.output_dir) == expected
+    assert file_tree(config.output_dir) == expected
 
 
 def test_regen_of_one_category_writes_only_its_feeds(config: Config, deliver, run_ingest) -> None:
@@ -250,14 +250,6 @@ def test_category_slugs_can_be_pinned_in_config(tmp_path: Path, deliver) -> None
     deliver_day(deliver, 1, category="В мире")
     ingest_and_publish(config)
     assert feed(config, "world", FeedFormat.RSS).entries
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
 
 
 class _Links(HTMLParser):
