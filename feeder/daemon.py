@@ -209,12 +209,11 @@ class Daemon:
     def _ingest_job(self, scan_inbox: bool) -> None:
         """Runs again at once while files keep arriving during a run."""
         with self._guard:
+            self._scan_requested |= scan_inbox
             if self._ingest_running:  # the other ingest job is running: it does this one's work
                 self._rerun_requested = True
-                self._scan_requested |= scan_inbox
                 return
             self._ingest_running = True
-            self._scan_requested |= scan_inbox
         try:
             while not self.stop_event.is_set():
                 with self._guard:

@@ -189,7 +189,7 @@ class Ingester:
         if only is None:
             names = inbox_names(self.config.inbox)
         else:
-            names = sorted({name for name in only if is_article_name(name)})
+            names = list({name for name in only if is_article_name(name)})  # sorted below
         changed = self._changed_names(names, only is not None, report)
         done = len(names) - len(changed)
         for start in range(0, len(changed), BATCH_SIZE):

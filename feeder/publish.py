@@ -1,15 +1,15 @@
 """Write what changed to the output directory, atomically.
 
 Every file is replaced atomically and only when its bytes changed
-(`feeder.files`). Feeds to rebuild are marked
-dirty in the database in the same transaction as the change that caused them,
-so a crash or a failed write here is finished by the next run.
+(`feeder.files`). Feeds to rebuild are marked dirty in the database in the same
+transaction as the change that caused them, so a crash or a failed write here
+is finished by the next run.
 
 What one publish costs does not grow with the archive: it reads the dirty
 rows, the newest entries of the dirty feeds and the per-category counts the
-store keeps, and never lists the articles folder (a file per article). That
-folder is listed only by `regenerate`, which is also when temp files a killed
-writer left there are removed.
+store keeps, and never lists the articles folder (a file per article). A temp
+file a killed writer left is removed by name when the next run starts; only
+`regenerate` lists the folders, for temp files named by earlier versions.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class PublishReport:
     pages_written: int = 0
 
 
-def remove_stale_temp_files(config: Config) -> int:
+def _remove_stale_temp_files(config: Config) -> int:
     """Temp files left by a killed writer, by this or an earlier version (which named
     them after the file); call only while holding the work lock."""
     removed = 0
@@ -117,7 +117,7 @@ class Publisher:
                 f"no category with slug {category_slug!r}; known slugs: {', '.join(known)}"
             )
         slugs = [category_slug] if category_slug else known
-        remove_stale_temp_files(self.config)
+        _remove_stale_temp_files(self.config)
         if all_pages:
             return self._publish(
                 slugs, self.store.entry_batches(PAGE_BATCH), self.store.article_count(), progress

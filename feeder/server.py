@@ -149,8 +149,9 @@ class OutputFiles(StaticFiles):
             if gzipped:
                 response_headers["etag"] = stat_headers["etag"].removesuffix('"') + '-gzip"'
                 response_headers["content-encoding"] = "gzip"
-            if self.is_not_modified(Headers(response_headers), request):
-                return NotModifiedResponse(Headers(response_headers))
+            validators = Headers(response_headers)
+            if self.is_not_modified(validators, request):
+                return NotModifiedResponse(validators)
             body = self._compressed_body(file, status) if gzipped else file.read()
         return Response(body, status_code, response_headers, media_type)
 
