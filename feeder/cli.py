@@ -189,12 +189,13 @@ def _describe_daemon(config: Config, state: DaemonState) -> str:
     if not state.running:
         return "Daemon: not running (start it with `feeder run`)"
     lines = [f"Daemon: running, pid {state.pid}"]
-    if state.heartbeat:
-        age = (datetime.now(UTC) - state.heartbeat).total_seconds()
-        lines[0] += f", heartbeat {age:.0f} s ago, up since {_local(config, state.started)}"
-    lines += [
-        f"  next {job}: {_local(config, moment)}" for job, moment in sorted(state.next_runs.items())
-    ]
+    if heartbeat := state.heartbeat:
+        age = (datetime.now(UTC) - heartbeat.written).total_seconds()
+        lines[0] += f", heartbeat {age:.0f} s ago, up since {_local(config, heartbeat.started)}"
+        lines += [
+            f"  next {job}: {_local(config, moment)}"
+            for job, moment in sorted(heartbeat.next_runs.items())
+        ]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,7 +89,10 @@ class Config:
         return self.base_url + relative
 
 
-_KIND_NAMES = {
+# The kinds a setting can have, and how an error message names each.
+Kind = TypeVar("Kind", int, float, str, bool)
+Number = TypeVar("Number", int, float)
+_KIND_NAMES: dict[type, str] = {
     int: "a whole number",
     float: "a number",
     str: "a string in quotes",
@@ -100,7 +103,7 @@ _KIND_NAMES = {
 class _Reader:
     """Pulls typed values out of a parsed TOML table, naming key and file on error."""
 
-    def __init__(self, data: dict[str, Any], source: Path, prefix: str = "") -> None:
+    def __init__(self, data: dict[str, object], source: Path, prefix: str = "") -> None:
         self.data = data
         self.source = source
         self.prefix = prefix
@@ -117,10 +120,15 @@ class _Reader:
             raise self.fail(name, f"must be a table: a [{name}] line followed by its keys")
         return _Reader(value, self.source, f"{self.prefix}{name}.")
 
-    def raw(self, key: str, default: Any) -> Any:
-        """A value that the caller checks itself."""
+    def names(self, key: str) -> dict[str, str]:
+        """A table of name = "non-empty string"."""
         self.known.add(key)
-        return self.data.get(key, default)
+        value = self.data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(name, str) and name for name in value.values()
+        ):
+            raise self.fail(key, 'must be a table of name = "string" lines')
+        return dict(value)
 
     def reject_unknown(self) -> None:
         """A misspelt key would otherwise be ignored, and its setting silently not applied."""
@@ -130,25 +138,24 @@ class _Reader:
                 hint = f"did you mean '{self.prefix}{close[0]}'?" if close else "remove it"
                 raise self.fail(key, f"is not a setting feeder knows; {hint}")
 
-    def get(self, key: str, kind: type, default: Any = None) -> Any:
+    def get(self, key: str, kind: type[Kind], default: Kind | None = None) -> Kind:
         self.known.add(key)
         value = self.data.get(key, default)
         if value is None:
-            raise self.fail(key, "is missing; add it (see the comments in config.toml)")
+            raise self.fail(key, f"is missing; add it (see the comments in {self.source.name})")
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
-        if wrong_type:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise self.fail(key, f"must be {_KIND_NAMES[kind]}, not {value!r}")
         return value
 
-    def positive(self, key: str, kind: type, default: Any = None) -> Any:
+    def positive(self, key: str, kind: type[Number], default: Number | None = None) -> Number:
         value = self.get(key, kind, default)
         if value <= 0:
             raise self.fail(key, f"must be greater than 0, not {value!r}")
         return value
 
-    def non_negative(self, key: str, kind: type, default: Any = None) -> Any:
+    def non_negative(self, key: str, kind: type[Number], default: Number | None = None) -> Number:
         value = self.get(key, kind, default)
         if value < 0:
             raise self.fail(key, f"must be 0 or more, not {value!r}")
@@ -167,14 +174,14 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found; pass --config PATH or run from the directory "
-            "that holds config.toml"
+            f"that holds {path.name}"
         ) from None
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: cannot read config: {error}") from None
     return parse_config(data, path)
 
 
-def parse_config(data: dict[str, Any], source: Path) -> Config:
+def parse_config(data: dict[str, object], source: Path) -> Config:
     reader = _Reader(data, source)
     base_url = reader.get("base_url", str)
     if urlsplit(base_url).scheme not in {"http", "https"} or not urlsplit(base_url).netloc:
@@ -190,11 +197,6 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         timezone = ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise reader.fail("timezone", f"names no known time zone: {timezone_name!r}") from None
-    slugs = reader.raw("category_slugs", {})
-    if not isinstance(slugs, dict) or not all(
-        isinstance(slug, str) and slug for slug in slugs.values()
-    ):
-        raise reader.fail("category_slugs", 'must be a table of category name = "slug"')
     config = Config(
         inbox=reader.path("inbox"),
         database=reader.path("database"),
@@ -207,7 +209,7 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         max_items=reader.positive("max_items", int, 50),
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
-        category_slugs=dict(slugs),
+        category_slugs=reader.names("category_slugs"),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
         source=source,

@@ -98,7 +98,8 @@ def render_feed(
     for entry in entries:
         _add_entry(generator, config, entry)
     serialise = generator.rss_str if feed_format is FeedFormat.RSS else generator.atom_str
-    return _PROLOGUE + serialise(pretty=True, xml_declaration=False)
+    document: bytes = serialise(pretty=True, xml_declaration=False)
+    return _PROLOGUE + document
 
 
 def _add_entry(generator: FeedGenerator, config: Config, entry: Entry) -> None:

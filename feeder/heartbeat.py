@@ -16,14 +16,21 @@ from feeder.locking import holder_pid, is_locked
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """What the daemon last wrote about itself."""
+
+    started: datetime
+    written: datetime
+    next_runs: dict[str, datetime]
+
+
+@dataclass(frozen=True)
 class DaemonState:
-    """What `feeder status` shows about the daemon."""
+    """What `feeder status` shows about the daemon; no heartbeat before its first one."""
 
     running: bool
     pid: int | None
-    started: datetime | None
-    heartbeat: datetime | None
-    next_runs: dict[str, datetime]
+    heartbeat: Heartbeat | None
 
 
 def write_heartbeat(config: Config, started: datetime, next_runs: dict[str, datetime]) -> None:
@@ -41,16 +48,15 @@ def daemon_state(config: Config) -> DaemonState:
     running = is_locked(config.daemon_lock_path)
     try:
         state = json.loads(config.daemon_state_path.read_text())
-    except (OSError, ValueError):
+        heartbeat = Heartbeat(
+            started=datetime.fromisoformat(state["started"]),
+            written=datetime.fromisoformat(state["heartbeat"]),
+            next_runs={
+                job: datetime.fromisoformat(moment)
+                for job, moment in state.get("next_runs", {}).items()
+            },
+        )
+    except (OSError, ValueError, KeyError):
         pid = holder_pid(config.daemon_lock_path) if running else None
-        return DaemonState(running, pid, None, None, {})
-    return DaemonState(
-        running=running,
-        pid=state.get("pid"),
-        started=datetime.fromisoformat(state["started"]),
-        heartbeat=datetime.fromisoformat(state["heartbeat"]),
-        next_runs={
-            job: datetime.fromisoformat(moment)
-            for job, moment in state.get("next_runs", {}).items()
-        },
-    )
+        return DaemonState(running, pid, None)
+    return DaemonState(running, state.get("pid"), heartbeat)

@@ -89,7 +89,8 @@ class Site:
                 htmlUrl=config.url("index.html"),
             )
         ElementTree.indent(opml)
-        return ElementTree.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"
+        document: bytes = ElementTree.tostring(opml, encoding="utf-8", xml_declaration=True)
+        return document + b"\n"
 
     def feed_stylesheet(self) -> bytes:
         """The XSLT page a browser shows for a feed URL; it shares the pages' CSS."""

@@ -84,7 +84,7 @@ def from_utc_text(text: str) -> datetime:
 
 
 def _create_schema_v1(db: sqlite_utils.Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "story_id": str,
             "page_key": str,
@@ -106,18 +106,18 @@ def _create_schema_v1(db: sqlite_utils.Database) -> None:
         pk="story_id",
         not_null={"page_key", "title", "category_slug", "sha256", "published", "updated"},
     )
-    db["articles"].create_index(["page_key"], unique=True)
-    db["articles"].create_index(["sha256"])
+    db.table("articles").create_index(["page_key"], unique=True)
+    db.table("articles").create_index(["sha256"])
     db.execute(
         "CREATE INDEX articles_category_newest ON articles(category_slug, published DESC, story_id DESC)"
     )
     db.execute("CREATE INDEX articles_newest ON articles(published DESC, story_id DESC)")
     db.execute("CREATE INDEX articles_page_dirty ON articles(page_dirty) WHERE page_dirty = 1")
-    db["files"].create(
+    db.table("files").create(
         {"name": str, "size": int, "mtime_ns": int, "sha256": str, "outcome": str, "story_id": str},
         pk="name",
     )
-    db["rejects"].create(
+    db.table("rejects").create(
         {
             "name": str,
             "sha256": str,
@@ -128,8 +128,8 @@ def _create_schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="name",
     )
-    db["feeds"].create({"slug": str, "name": str, "dirty": int}, pk="slug")
-    db["runs"].create(
+    db.table("feeds").create({"slug": str, "name": str, "dirty": int}, pk="slug")
+    db.table("runs").create(
         {
             "id": int,
             "job": str,
@@ -140,14 +140,14 @@ def _create_schema_v1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["runs"].create_index(["job", "started"])
+    db.table("runs").create_index(["job", "started"])
 
 
 def _count_articles_per_feed_v2(db: sqlite_utils.Database) -> None:
     """Each feed keeps its category's article count and newest date, so the index
     page costs the same at any archive size instead of a GROUP BY over all articles."""
-    db["feeds"].add_column("articles", int, not_null_default=0)
-    db["feeds"].add_column("newest", str)
+    db.table("feeds").add_column("articles", int, not_null_default=0)
+    db.table("feeds").add_column("newest", str)
     db.execute(
         "UPDATE feeds SET articles = (SELECT COUNT(*) FROM articles "
         "WHERE articles.category_slug = feeds.slug), newest = (SELECT MAX(published) "
@@ -240,7 +240,7 @@ class Store:
                 self.connection.execute(f"PRAGMA user_version = {number}")
 
     def _user_version(self) -> int:
-        return self.connection.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
 
     # --- files seen in the inbox -------------------------------------------------
 
@@ -280,7 +280,7 @@ class Store:
 
     def record_reject(self, rejection: Rejection, now: datetime) -> bool:
         """Returns whether this is news (a new file or a new reason), worth a log line."""
-        previous = self.connection.execute(
+        previous: tuple[str, str] | None = self.connection.execute(
             "SELECT sha256, reason FROM rejects WHERE name = ?", [rejection.source_name]
         ).fetchone()
         self.connection.execute(
@@ -425,9 +425,11 @@ class Store:
         )
 
     def dirty_page_count(self) -> int:
-        return self.connection.execute(
-            "SELECT COUNT(*) FROM articles WHERE page_dirty = 1"
-        ).fetchone()[0]
+        return int(
+            self.connection.execute(
+                "SELECT COUNT(*) FROM articles WHERE page_dirty = 1"
+            ).fetchone()[0]
+        )
 
     def entry_batches(self, size: int) -> Iterator[list[Entry]]:
         """The whole archive, a batch at a time, with no cursor held open between batches."""
@@ -516,7 +518,7 @@ class Store:
         ]
 
     def article_count(self) -> int:
-        return self.connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        return int(self.connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     # --- upkeep ------------------------------------------------------------------
 

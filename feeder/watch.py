@@ -13,12 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileMovedEvent,
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from feeder.ingest import is_article_name
 
@@ -46,10 +49,10 @@ class InboxWatcher(FileSystemEventHandler):
     def on_closed(self, event: FileClosedEvent) -> None:
         self._arrived(event.src_path, complete=True)
 
-    def on_moved(self, event: FileMovedEvent) -> None:
+    def on_moved(self, event: DirMovedEvent | FileMovedEvent) -> None:
         self._arrived(event.dest_path, complete=True)
 
-    def on_created(self, event: FileCreatedEvent) -> None:
+    def on_created(self, event: DirCreatedEvent | FileCreatedEvent) -> None:
         if not event.is_directory:
             self._arrived(event.src_path, complete=False)
 
@@ -60,7 +63,7 @@ class InboxWatcher(FileSystemEventHandler):
             self.on_arrival(file.name, complete)
 
 
-def _observer() -> Observer:
+def _observer() -> BaseObserver:
     """On Linux, ask inotify to report files moved in from elsewhere as moves, not creations."""
     try:
         return Observer(generate_full_events=True)  # type: ignore[call-arg]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, then lints and runs the whole suite.
+# Installs everything the tests need, then lints, type-checks and runs the whole suite.
 # Debian packages (the newsboat reader and the chromium browser) come from apt
 # when missing; Python packages go into ./.venv. Extra arguments go to pytest.
 set -euo pipefail
@@ -20,4 +20,5 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
