@@ -21,7 +21,7 @@ from feeder.config import DEFAULT_CONFIG_PATH, Config, load_config
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
 from feeder.heartbeat import DaemonState, daemon_state
-from feeder.ingest import names_in_inbox
+from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store

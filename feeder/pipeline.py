@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from threading import Event
 from typing import Any
 
+from feeder.batches import Progress
 from feeder.config import Config
 from feeder.ingest import Ingester, IngestReport
-from feeder.ingest import Progress as IngestProgress
 from feeder.locking import file_lock
-from feeder.publish import Progress as PageProgress
 from feeder.publish import Publisher, PublishReport
 from feeder.store import DatabaseBusy, Store
 
@@ -70,7 +69,7 @@ def ingest_and_publish(
     config: Config,
     only: Collection[str] | None = None,
     complete: Collection[str] = (),
-    progress: IngestProgress | None = None,
+    progress: Progress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
     stop: Event | None = None,
 ) -> IngestOutcome:
@@ -98,7 +97,7 @@ def regenerate(
     config: Config,
     category_slug: str | None = None,
     all_pages: bool = False,
-    progress: PageProgress | None = None,
+    progress: Progress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
 ) -> PublishReport:
     with _recorded_work(config, "regen", lock_timeout) as (store, counts, work_lock):

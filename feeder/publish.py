@@ -17,11 +17,12 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
 
+from feeder.batches import BATCH_SIZE, Progress
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.feeds import STYLESHEET_PATH, FeedFormat, article_path, feed_path, render_feed
@@ -33,12 +34,6 @@ from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 
 log = logging.getLogger(__name__)
-
-# Article pages are read, written and marked clean in groups of this size.
-PAGE_BATCH = 500
-
-# Called with (article pages done, pages to do) after each batch.
-Progress = Callable[[int, int], None]
 
 
 class UnknownCategory(FeederError):
@@ -120,7 +115,7 @@ class Publisher:
         _remove_stale_temp_files(self.config)
         if all_pages:
             return self._publish(
-                slugs, self.store.entry_batches(PAGE_BATCH), self.store.article_count(), progress
+                slugs, self.store.entry_batches(BATCH_SIZE), self.store.article_count(), progress
             )
         missing = self._missing_pages()
         pages = itertools.chain(self._dirty_pages(), self._entries_by_page_keys(missing))
@@ -132,7 +127,7 @@ class Publisher:
         those handed over before this pass are waited for first."""
         self._record(self.pages.finish())
         after = ""
-        while batch := self.store.dirty_pages(after, PAGE_BATCH):
+        while batch := self.store.dirty_pages(after, BATCH_SIZE):
             yield batch
             after = batch[-1].story_id
 
@@ -142,8 +137,8 @@ class Publisher:
         return [key for key in self.store.page_keys() if key not in existing]
 
     def _entries_by_page_keys(self, keys: list[str]) -> Iterator[list[Entry]]:
-        for start in range(0, len(keys), PAGE_BATCH):
-            yield self.store.entries_by_page_keys(keys[start : start + PAGE_BATCH])
+        for start in range(0, len(keys), BATCH_SIZE):
+            yield self.store.entries_by_page_keys(keys[start : start + BATCH_SIZE])
 
     def _publish(
         self,

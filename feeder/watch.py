@@ -23,7 +23,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from feeder.ingest import is_article_name
+from feeder.inbox import is_article_name
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ import pytest
 
 from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, entry_id, feed_path
-from feeder.ingest import IngestReport, storable_name
+from feeder.inbox import storable_name
+from feeder.ingest import IngestReport
 from feeder.model import RejectReason
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
