@@ -24,7 +24,7 @@ from feeder.heartbeat import DaemonState, daemon_state
 from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
 from feeder.slugs import ALL_NEWS
-from feeder.store import Store
+from feeder.store import Run, Store
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -158,7 +158,7 @@ def status(config: Config) -> None:
         last_error = store.last_error()
         if last_error:
             click.echo(
-                f"Last error: {_local(config, last_error['started'])} {last_error['job']}: {last_error['error']}"
+                f"Last error: {_local(config, last_error.started)} {last_error.job}: {last_error.error}"
             )
         rejects = store.rejects()
         click.echo(
@@ -199,11 +199,11 @@ def _describe_daemon(config: Config, state: DaemonState) -> str:
     return "\n".join(lines)
 
 
-def _describe_run(config: Config, job: str, run: dict[str, Any] | None) -> str:
+def _describe_run(config: Config, job: str, run: Run | None) -> str:
     if run is None:
         return f"Last {job}: never"
-    result = f"FAILED: {run['error']}" if run["error"] else _counts_text(run["counts"])
-    return f"Last {job}: {_local(config, run['started'])} ({run['duration']:.2f} s): {result}"
+    result = f"FAILED: {run.error}" if run.error else _counts_text(run.counts)
+    return f"Last {job}: {_local(config, run.started)} ({run.duration:.2f} s): {result}"
 
 
 def _counts_text(counts: dict[str, Any]) -> str:

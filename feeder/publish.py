@@ -126,10 +126,7 @@ class Publisher:
         until it reports them written, are not read again later in the same pass;
         those handed over before this pass are waited for first."""
         self._record(self.pages.finish())
-        after = ""
-        while batch := self.store.dirty_pages(after, BATCH_SIZE):
-            yield batch
-            after = batch[-1].story_id
+        yield from self.store.dirty_page_batches(BATCH_SIZE)
 
     def _missing_pages(self) -> list[str]:
         """Pages gone from disk (say, the output was deleted) are rebuilt by a plain regen."""
@@ -164,6 +161,7 @@ class Publisher:
         return report
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
+        version = self.store.feed_version(slug)  # read first: a change after it keeps it dirty
         entries = self.store.newest_entries(
             None if slug == ALL_NEWS else slug, self.config.max_items
         )
@@ -174,7 +172,7 @@ class Publisher:
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
         with self.store.transaction():
-            self.store.mark_clean(slug)
+            self.store.mark_clean(slug, version)
 
     def _write_pages(
         self,

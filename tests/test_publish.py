@@ -13,6 +13,7 @@ from feeder.config import Config
 from feeder.feeds import STYLESHEET_PATH, FeedFormat, feed_path
 from feeder.files import TEMP_SUFFIX, PublishError
 from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.store import Store
 from tests.conftest import SEED, config_for, deliver_day, file_tree
 from tests.feedcheck import parse_valid_feed
 
@@ -277,3 +278,26 @@ class _Links(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text += data
+
+
+def test_a_feed_changed_while_it_is_published_is_published_again(
+    config: Config, deliver, run_ingest, monkeypatch
+) -> None:
+    deliver(SEED.name, SEED.read_bytes())
+    run_ingest()
+    read_entries = Store.newest_entries
+
+    def entries_then_a_change(store: Store, slug: str | None, limit: int):
+        entries = read_entries(store, slug, limit)
+        with Store(config.database) as other_process, other_process.transaction():
+            other_process.mark_dirty(["politika"])
+        return entries
+
+    monkeypatch.setattr(Store, "newest_entries", entries_then_a_change)
+    regenerate(config, "politika")
+    monkeypatch.undo()
+    with Store(config.database) as store:
+        assert store.dirty_feeds() == ["politika"]
+    run_ingest()
+    with Store(config.database) as store:
+        assert store.dirty_feeds() == []

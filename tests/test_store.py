@@ -61,14 +61,14 @@ def test_a_version_1_database_gains_per_feed_counts_and_newest_dates(tmp_path: P
     db = sqlite_utils.Database(path)
     MIGRATIONS[0](db)
     db.execute("PRAGMA user_version = 1")
-    db["feeds"].insert_all(
+    db.table("feeds").insert_all(
         [{"slug": "politika", "name": "Политика", "dirty": 0}, {"slug": "all", "dirty": 0}]
     )
     for story_id, published in [
         ("a", "2023-09-21T08:00:00+00:00"),
         ("b", "2023-09-22T08:00:00+00:00"),
     ]:
-        db["articles"].insert(
+        db.table("articles").insert(
             {
                 "story_id": story_id,
                 "page_key": story_id,
@@ -86,3 +86,14 @@ def test_a_version_1_database_gains_per_feed_counts_and_newest_dates(tmp_path: P
     assert (
         category.newest is not None and category.newest.isoformat() == "2023-09-22T08:00:00+00:00"
     )
+
+
+def test_a_feed_marked_dirty_while_it_was_written_stays_dirty(tmp_path: Path) -> None:
+    with Store(tmp_path / "feeder.db") as store:
+        store.mark_dirty(["politika"])
+        written = store.feed_version("politika")
+        store.mark_dirty(["politika"])  # a change lands while that version is being written
+        store.mark_clean("politika", written)
+        assert store.dirty_feeds() == ["politika"]
+        store.mark_clean("politika", store.feed_version("politika"))
+        assert store.dirty_feeds() == []

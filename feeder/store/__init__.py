@@ -1,0 +1,37 @@
+"""SQLite via sqlite-utils: the archive feeder keeps, one module per concern.
+
+`database` opens the file and runs the migrations of `schema`; `stories`,
+`inbox`, `feeds` and `runs` each hold the queries of one table and return
+frozen dataclasses. `Store` is all of them on one connection.
+"""
+
+from __future__ import annotations
+
+from feeder.store.database import DatabaseBusy, StoreError
+from feeder.store.feeds import FeedRecords
+from feeder.store.inbox import FileOutcome, InboxRecords, RecordedFile, StoredReject
+from feeder.store.runs import Run, RunRecords
+from feeder.store.schema import MIGRATIONS
+from feeder.store.stories import StoredStory, StoryRecords
+
+__all__ = [
+    "MIGRATIONS",
+    "DatabaseBusy",
+    "FileOutcome",
+    "RecordedFile",
+    "Run",
+    "Store",
+    "StoreError",
+    "StoredReject",
+    "StoredStory",
+]
+
+
+class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords):
+    """The database feeder keeps; a context manager that closes it."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,134 @@
+"""The database file: connection settings, write transactions and schema upgrades.
+
+One database file in WAL mode so readers (status, the server, regeneration)
+never wait for the writer, with short `BEGIN IMMEDIATE` write transactions so
+two processes never deadlock upgrading a read lock. sqlite-utils builds and
+migrates the schema; every query is plain SQL on the sqlite3 connection, so a
+run that migrates nothing never imports sqlite-utils (a sixth of start-up).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sized
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feeder.errors import FeederError
+from feeder.store.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+BUSY_TIMEOUT_SECONDS = 30.0
+# Page cache in KiB (SQLite's default is 2 MB): room for the indexes a bulk
+# ingest updates at random places, so they are not re-read for every insert.
+CACHE_KIB = 16 * 1024
+# WAL pages between automatic checkpoints (SQLite's default is 1,000, about a
+# batch of articles). Each checkpoint fsyncs; at 10,000 (40 MB of WAL) a bulk
+# ingest spends a third less time committing, and readers are not slowed.
+CHECKPOINT_PAGES = 10_000
+
+
+class StoreError(FeederError):
+    """The database cannot be opened or used; the message says which file and why."""
+
+
+class DatabaseBusy(StoreError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+
+def utc_text(moment: datetime) -> str:
+    """Timestamps are stored as UTC ISO 8601 text, which sorts in time order."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def marks(values: Sized) -> str:
+    """One `?` per value, for an `IN (...)` list or a row of columns."""
+    return ", ".join("?" * len(values))
+
+
+class Database:
+    """An open database at the latest schema; the query mixins of `Store` build on it."""
+
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL never corrupts; a power cut can only lose the last commits.
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self.connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self.connection.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+            self._migrate()
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot open database {path}: {error}") from error
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on the same connection, for schema work; imported only when used."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.connection)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front, so it cannot deadlock."""
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            # feeder's own processes take turns under the work lock, so this is another program.
+            raise DatabaseBusy(
+                f"database {self.path} is locked: another program has held its write lock for "
+                f"over {self.busy_timeout:g} s; this run stopped, and the next one picks up what it "
+                "did not store; if it repeats, stop what holds it (an sqlite3 shell, a backup job)"
+            ) from None
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def journal_mode(self) -> str:
+        return str(self.connection.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict: "ok", or the problems it found, one per line."""
+        return "\n".join(row[0] for row in self.connection.execute("PRAGMA integrity_check"))
+
+    def optimize(self) -> None:
+        self.connection.execute("PRAGMA optimize")
+
+    def _migrate(self) -> None:
+        """Upgrade in one transaction that reads the version too, so two processes
+        opening a new database at once cannot both run a migration."""
+        if self.schema_version() == len(MIGRATIONS):
+            return
+        with self.transaction():
+            version = self.schema_version()
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"database {self.path} has schema version {version}, newer than this feeder "
+                    f"({len(MIGRATIONS)}); upgrade feeder"
+                )
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(self.db)
+                self.connection.execute(f"PRAGMA user_version = {number}")
