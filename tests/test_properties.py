@@ -180,12 +180,15 @@ def _deliver(config: Config, deliveries: list[Delivery], run_after: list[bool]) 
 
 
 def _database(config: Config) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything the database holds about the deliveries, less the clock's times."""
+    """Everything the database holds about the deliveries, less the clock's times and
+    the feeds' versions, which count the runs that changed them."""
     return {
         "articles": _rows(config, "SELECT * FROM articles ORDER BY story_id"),
         "files": _rows(config, "SELECT * FROM files ORDER BY name"),
         "rejects": _rows(config, "SELECT name, sha256, reason, message FROM rejects ORDER BY name"),
-        "feeds": _rows(config, "SELECT * FROM feeds ORDER BY slug"),
+        "feeds": _rows(
+            config, "SELECT slug, name, dirty, articles, newest FROM feeds ORDER BY slug"
+        ),
     }
 
 
