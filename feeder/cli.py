@@ -7,9 +7,12 @@ reaches the user as one line and exit status 1, never as a traceback.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,53 +20,101 @@ from typing import Any, TypeVar
 import click
 
 from feeder import __version__, pipeline
-from feeder.config import DEFAULT_CONFIG_PATH, Config, load_config
+from feeder.backup import backup_database, backup_destination
+from feeder.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_PATH, Config, load_config
 from feeder.errors import FeederError
 from feeder.feeds import FeedFormat, feed_path
 from feeder.heartbeat import DaemonState, daemon_state
 from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
+from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
+from feeder.startup import Needs, base_url_port_warning, check_startup
 from feeder.store import Run, Store
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+log = logging.getLogger("feeder.cli")
 
 # Below this many files a progress bar is more noise than help.
 PROGRESS_MIN_FILES = 200
 
 
-def common_options(command: Command) -> Command:
-    """--config, --log-level and --log-format, shared by every command."""
+@dataclass(frozen=True)
+class _GlobalOptions:
+    """The options given before the subcommand; the subcommand's own win over them."""
 
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=DEFAULT_CONFIG_PATH,
-        show_default=True,
-        help="Configuration file.",
-    )
-    @click.option(
-        "--log-level",
-        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-        default="info",
-        show_default=True,
-        help="Least severe log messages to show.",
-    )
-    @click.option(
-        "--log-format",
-        type=click.Choice(sorted(FORMATS)),
-        default="text",
-        show_default=True,
-        help="'journald' drops timestamps and adds priorities, for systemd.",
-    )
+    config_path: Path | None
+    log_level: str | None
+    log_format: str | None
+
+
+def _shared_options(command: Command) -> Command:
+    """--config, --log-level and --log-format, accepted before the subcommand and after it."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help=f"Configuration file [default: ${CONFIG_ENVIRONMENT_VARIABLE}, else "
+            f"{DEFAULT_CONFIG_PATH}].",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+            help="Least severe log messages to show [default: info].",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(FORMATS),
+            help="'journald' drops timestamps and adds priorities, for systemd; "
+            "'json' is one object per line [default: text].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def common_options(command: Command) -> Command:
+    """The shared options, resolved and applied: logging set up, config loaded, and
+    a FeederError shown as its lines with the error's exit status, never a traceback."""
+
+    @_shared_options
     @functools.wraps(command)
-    def wrapper(config_path: Path, log_level: str, log_format: str, **kwargs: Any) -> Any:
-        setup_logging(log_level, log_format)
+    def wrapper(
+        config_path: Path | None, log_level: str | None, log_format: str | None, **kwargs: Any
+    ) -> Any:
+        given = click.get_current_context().find_object(_GlobalOptions)
+        setup_logging(
+            log_level or (given and given.log_level) or "info",
+            log_format or (given and given.log_format) or "text",
+        )
+        path = config_path or (given and given.config_path) or _environment_config()
         with _reported_errors():
-            return command(load_config(config_path), **kwargs)
+            return command(load_config(path), **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _environment_config() -> Path:
+    return Path(os.environ.get(CONFIG_ENVIRONMENT_VARIABLE) or DEFAULT_CONFIG_PATH)
+
+
+class _ReportedError(click.ClickException):
+    """Each line of the message as its own `Error:` line, with the error's exit status."""
+
+    def __init__(self, error: FeederError) -> None:
+        super().__init__(printable_lines(str(error)))
+        self.exit_code = error.exit_status
+
+    def show(self, file: Any = None) -> None:
+        for line in self.message.splitlines():
+            click.echo(f"Error: {line}", err=True)
+
+
+def printable_lines(text: str) -> str:
+    """Control characters escaped on each line, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.splitlines())
 
 
 @contextmanager
@@ -71,13 +122,21 @@ def _reported_errors() -> Iterator[None]:
     try:
         yield
     except FeederError as error:
-        raise click.ClickException(str(error)) from error
+        raise _ReportedError(error) from error
 
 
 @click.group()
 @click.version_option(__version__, prog_name="feeder")
-def main() -> None:
+@_shared_options
+@click.pass_context
+def main(
+    context: click.Context,
+    config_path: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """Turn a news agency's wire articles into RSS 2.0 and Atom feeds."""
+    context.obj = _GlobalOptions(config_path, log_level, log_format)
 
 
 @main.command()
@@ -89,6 +148,7 @@ def ingest(config: Config, files: tuple[Path, ...]) -> None:
     Given FILES (each in the inbox), only those are looked at and the rest of the
     inbox is not scanned: for a delivery hook that knows what it just delivered.
     """
+    check_startup(config, Needs(inbox=True, database=True, output=True))
     only = names_in_inbox(config.inbox, files) if files else None
     with _ProgressBar("Ingesting") as progress:
         outcome = pipeline.ingest_and_publish(config, only=only, progress=progress)
@@ -112,7 +172,12 @@ def ingest(config: Config, files: tuple[Path, ...]) -> None:
     help="Also rewrite every article page, not only changed or missing ones.",
 )
 def regen(config: Config, category_slug: str | None, all_pages: bool) -> None:
-    """Regenerate the feeds now, all of them or one category's."""
+    """Regenerate the feeds now, all of them or one category's.
+
+    Reads only the database, so it rebuilds the output from a backup on a machine
+    that has no inbox.
+    """
+    check_startup(config, Needs(database=True, output=True))
     with _ProgressBar("Writing pages") as progress:
         report = pipeline.regenerate(config, category_slug, all_pages, progress=progress)
     _echo_written(config, report.feeds_written, report.pages_written)
@@ -136,6 +201,9 @@ def run(config: Config, no_serve: bool) -> None:
     from feeder.daemon import Daemon
     from feeder.server import FeedServer
 
+    check_startup(config, Needs(inbox=True, database=True, output=True))
+    if not no_serve:
+        _warn_about_the_served_port(config)
     Daemon(config, services=[] if no_serve else [FeedServer(config)]).run()
 
 
@@ -178,11 +246,43 @@ def serve(config: Config) -> None:
     """Serve the feeds and pages over HTTP until Ctrl+C or SIGTERM ([server] in config.toml)."""
     from feeder.server import serve_until_signalled  # see `run` for why here
 
+    check_startup(config, Needs(output=True))
+    _warn_about_the_served_port(config)
     received = serve_until_signalled(
         config,
         lambda url: click.echo(f"Serving {config.output_dir} at {url} (Ctrl+C stops)"),
     )
     click.echo(f"Stopped by {received.name}.")
+
+
+@main.command()
+@common_options
+@click.argument("destination", type=click.Path(path_type=Path))
+def backup(config: Config, destination: Path) -> None:
+    """Write a consistent copy of the database to DESTINATION (a file, or a folder to
+    put a dated file in), safely while the daemon runs.
+
+    The database is the source of truth: docs/daemon.md says how to restore it and
+    rebuild the output from it.
+    """
+    made = backup_database(
+        config.database, backup_destination(config.database, destination, datetime.now())
+    )
+    click.echo(
+        f"Backed up {config.database} to {made.path} ({_plural(made.articles, 'article')}, "
+        f"{made.size / 1e6:.1f} MB)."
+    )
+
+
+def _warn_about_the_served_port(config: Config) -> None:
+    warning = base_url_port_warning(config, config.server.port)
+    if warning:
+        log.warning("%s", warning)
+
+
+def _plural(count: int, noun: str) -> str:
+    """English counts for the terminal: "1 article", "2 articles"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _describe_daemon(config: Config, state: DaemonState) -> str:

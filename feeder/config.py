@@ -14,13 +14,17 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feeder.errors import FeederError
+from feeder.errors import CONFIG_EXIT_STATUS, FeederError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
+# Names the config file when --config does not, as a systemd unit's Environment= may.
+CONFIG_ENVIRONMENT_VARIABLE = "FEEDER_CONFIG"
 
 
 class ConfigError(FeederError):
     """The configuration file is missing, unreadable or has a bad value."""
+
+    exit_status = CONFIG_EXIT_STATUS
 
 
 @dataclass(frozen=True)

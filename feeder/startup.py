@@ -1,0 +1,157 @@
+"""Checks a command makes before it starts work, so that what cannot work fails at once.
+
+Without them a daemon with an unwritable output folder starts, and every job
+then fails: under systemd that looks like a healthy service publishing
+nothing. Each problem is one line naming the path or key and what to do;
+folders feeder writes are created when missing, the inbox never is (feeder
+only reads it, and a missing inbox is more likely a wrong path or a mount
+that is not up).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from feeder.config import Config
+from feeder.errors import FeederError
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class StartupError(FeederError):
+    """Something a command needs is missing or not usable; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a command uses, so that each is checked only where it matters: `regen`
+    rebuilds from the database alone, on a machine that may have no inbox."""
+
+    inbox: bool = False
+    database: bool = False
+    output: bool = False
+
+
+def check_startup(config: Config, needs: Needs) -> None:
+    """Raise StartupError listing every problem found, or return when all is well."""
+    problems = []
+    if needs.inbox:
+        problems.append(inbox_problem(config))
+    if needs.database:
+        problems.append(_database_problem(config))
+    if needs.output:
+        problems.append(_output_problem(config))
+    found = [problem for problem in problems if problem]
+    if found:
+        raise StartupError(found)
+
+
+def inbox_problem(config: Config) -> str | None:
+    """Why the inbox cannot be listed, or None; `feeder status` shows it too."""
+    inbox = config.inbox
+    fix = f"create it or fix 'inbox' in {config.source}"
+    try:
+        with os.scandir(inbox):
+            pass
+    except FileNotFoundError:
+        return f"the inbox {inbox} does not exist; {fix}"
+    except NotADirectoryError:
+        return f"the inbox {inbox} is not a folder; {fix}"
+    except OSError as error:
+        return (
+            f"cannot read the inbox {inbox}: {error.strerror}; let the user feeder runs as "
+            f"read it, or fix 'inbox' in {config.source}"
+        )
+    return None
+
+
+def _database_problem(config: Config) -> str | None:
+    folder_problem = writable_folder_problem(config.database.parent, "database", config)
+    if folder_problem or not config.database.exists():
+        return folder_problem
+    try:
+        with config.database.open("r+b"):
+            pass
+    except OSError as error:
+        return (
+            f"cannot write the database {config.database}: {error.strerror}; give the user "
+            "feeder runs as write access to it"
+        )
+    return None
+
+
+def _output_problem(config: Config) -> str | None:
+    """The output folder and the folders already in it: a subfolder left owned by
+    another user (a regen run as root) fails every write into it."""
+    problem = writable_folder_problem(config.output_dir, "output_dir", config)
+    if problem:
+        return problem
+    for entry in sorted(os.scandir(config.output_dir), key=lambda entry: entry.name):
+        if entry.is_dir(follow_symlinks=True) and not entry.name.startswith("."):
+            problem = writable_folder_problem(Path(entry.path), "output_dir", config)
+            if problem:
+                return problem
+    return None
+
+
+def writable_folder_problem(folder: Path, key: str, config: Config) -> str | None:
+    """Creates `folder` when missing; a problem names the folder that refused,
+    which is the nearest existing one when creating failed, not the missing one."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{folder} is not a folder; remove the file or fix '{key}' in {config.source}"
+    except OSError as error:
+        blocking = _nearest_existing(folder)
+        return (
+            f"cannot create {folder}: {blocking} is not writable ({error.strerror}); "
+            f"give the user feeder runs as write access to {blocking}, or fix '{key}' in "
+            f"{config.source}"
+        )
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=".feeder-probe-", dir=folder)
+    except OSError as error:
+        cause = "on a read-only filesystem" if error.errno == errno.EROFS else "not writable"
+        return (
+            f"{folder} is {cause} ({error.strerror}); give the user feeder runs as write "
+            f"access to it, or fix '{key}' in {config.source}"
+        )
+    os.close(descriptor)
+    os.unlink(probe)
+    return None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    for parent in folder.parents:
+        if parent.exists():
+            return parent
+    return folder
+
+
+def base_url_port_warning(config: Config, served_port: int) -> str | None:
+    """base_url pointing at this machine on another port than the one served is a
+    port changed in [server] and not in base_url: every link would be dead."""
+    url = urlsplit(config.base_url)
+    if url.hostname not in LOOPBACK_NAMES or served_port == 0:
+        return None
+    linked_port = url.port or DEFAULT_PORTS.get(url.scheme)
+    if linked_port == served_port:
+        return None
+    return (
+        f"base_url {config.base_url} names port {linked_port}, but feeder serves on port "
+        f"{served_port}: every link in the feeds and pages points at the wrong port; "
+        f"set base_url to http://{url.hostname}:{served_port}/ in {config.source}"
+    )

@@ -1,0 +1,179 @@
+"""Commands refuse at start-up what cannot work: one line per problem, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from feeder.startup import Needs, StartupError, base_url_port_warning, check_startup
+from tests.conftest import config_for, feeder_cli, write_config
+from tests.daemon_helpers import feeder_command
+
+COMMANDS_NEEDING_THE_INBOX = ["ingest", "run"]
+COMMANDS_WRITING_OUTPUT = ["ingest", "regen", "run", "serve"]
+
+
+def _only_error_lines(output: str) -> list[str]:
+    lines = output.splitlines()
+    assert all(line.startswith("Error: ") for line in lines), output
+    return lines
+
+
+@pytest.mark.parametrize("command", COMMANDS_NEEDING_THE_INBOX)
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda inbox: inbox.rmdir(), "does not exist; create it or fix 'inbox' in"),
+        (lambda inbox: (inbox.rmdir(), inbox.write_text("")), "is not a folder"),
+    ],
+    ids=["missing", "a-file"],
+)
+def test_a_command_that_reads_the_inbox_refuses_a_missing_one(
+    tmp_path: Path, command: str, make, problem: str
+) -> None:
+    config = write_config(tmp_path, server={"port": 0})
+    make(tmp_path / "inbox")
+    result = feeder_cli(config, command)
+    assert result.exit_code == 1
+    (line,) = _only_error_lines(result.output)
+    assert f"the inbox {tmp_path / 'inbox'} {problem}" in line
+    assert str(config) in line
+
+
+def test_regen_and_serve_do_not_need_the_inbox(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "inbox").rmdir()
+    assert feeder_cli(config, "regen").exit_code == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS_WRITING_OUTPUT)
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path: Path, command: str) -> None:
+    config = write_config(tmp_path, server={"port": 0})
+    (tmp_path / "public").write_text("not a folder")
+    result = feeder_cli(config, command)
+    assert result.exit_code == 1
+    (line,) = _only_error_lines(result.output)
+    assert f"{tmp_path / 'public'} is not a folder; remove the file or fix 'output_dir'" in line
+
+
+def test_every_problem_is_its_own_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, database="db-file/feeder.db")
+    (tmp_path / "inbox").rmdir()
+    (tmp_path / "db-file").write_text("")
+    (tmp_path / "public").write_text("")
+    result = feeder_cli(config, "ingest")
+    inbox, database, output = _only_error_lines(result.output)
+    assert "the inbox" in inbox
+    assert f"{tmp_path / 'db-file'} is not a folder" in database and "'database'" in database
+    assert f"{tmp_path / 'public'} is not a folder" in output
+
+
+def test_missing_folders_feeder_writes_are_created(tmp_path: Path) -> None:
+    config = config_for(tmp_path, database="deep/var/feeder.db", output_dir="deep/public")
+    check_startup(config, Needs(inbox=True, database=True, output=True))
+    assert (tmp_path / "deep" / "var").is_dir() and (tmp_path / "deep" / "public").is_dir()
+    assert list((tmp_path / "deep" / "public").iterdir()) == []  # the probe is gone
+
+
+def test_the_check_raises_nothing_when_all_is_well(tmp_path: Path) -> None:
+    check_startup(config_for(tmp_path), Needs(inbox=True, database=True, output=True))
+    with pytest.raises(StartupError):
+        check_startup(config_for(tmp_path, inbox="nowhere"), Needs(inbox=True))
+
+
+@pytest.mark.parametrize(
+    ("base_url", "port", "warned"),
+    [
+        ("http://localhost:8080/", 8080, False),
+        ("http://localhost:8080/", 8081, True),
+        ("http://127.0.0.1/", 80, False),
+        ("http://127.0.0.1/", 8080, True),
+        ("https://localhost/news/", 443, False),
+        ("http://[::1]:9000/", 9001, True),
+        ("http://feeds.example.org/", 8081, False),  # a proxy in front: any port is right
+        ("http://localhost:8080/", 0, False),  # any free port: the log says which
+    ],
+)
+def test_base_url_on_this_machine_must_name_the_served_port(
+    tmp_path: Path, base_url: str, port: int, warned: bool
+) -> None:
+    config = config_for(tmp_path, base_url=base_url)
+    warning = base_url_port_warning(config, port)
+    assert bool(warning) == warned
+    if warned:
+        assert f"feeder serves on port {port}" in warning and "set base_url to" in warning
+
+
+def test_serve_warns_when_only_the_port_changed(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path, base_url="http://localhost:8080/", server={"port": port})
+    with subprocess.Popen(
+        feeder_command(config, "serve"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        process.stdout.readline()  # listening
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert f"names port 8080, but feeder serves on port {port}" in stderr
+
+
+# --- read-only mounts: real ones, in a mount namespace of the test's own -------------------
+
+UNSHARE = shutil.which("unshare")
+
+
+def _can_mount() -> bool:
+    if UNSHARE is None:
+        return False
+    probe = subprocess.run(
+        [UNSHARE, "-m", "sh", "-c", "mount --bind -o ro / /mnt"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+needs_mounts = pytest.mark.skipif(
+    not _can_mount(), reason="needs root and mount namespaces (unshare -m) to mount read-only"
+)
+
+
+def run_with_read_only(folder: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+    """`feeder ARGS` with `folder` bind-mounted read-only, as a full or read-only disk would be."""
+    script = f'mount --bind -o ro "{folder}" "{folder}" && exec "$@"'
+    return subprocess.run(
+        [UNSHARE, "-m", "sh", "-c", script, "sh", *feeder_command(config, *args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@needs_mounts
+@pytest.mark.parametrize("command", ["ingest", "regen", "run"])
+def test_a_read_only_output_folder_is_refused_at_start_up(tmp_path: Path, command: str) -> None:
+    config = write_config(tmp_path, server={"port": 0})
+    (tmp_path / "public").mkdir()
+    result = run_with_read_only(tmp_path / "public", config, command)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'public'} is on a read-only filesystem (Read-only file system); "
+        f"give the user feeder runs as write access to it, or fix 'output_dir' in {config}"
+    )
+
+
+@needs_mounts
+def test_a_missing_output_folder_names_the_folder_that_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path, output_dir="parent/public/site")
+    (tmp_path / "parent").mkdir()
+    result = run_with_read_only(tmp_path / "parent", config, "regen")
+    assert result.returncode == 1
+    assert (
+        f"cannot create {tmp_path / 'parent/public/site'}: {tmp_path / 'parent'} is not writable"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
