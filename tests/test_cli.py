@@ -269,3 +269,38 @@ def test_serve_on_a_taken_port_says_so(workdir: Path) -> None:
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
     assert f"fix [server] host and port in {workdir / 'config.toml'}" in result.output
+
+
+def test_options_may_come_before_the_subcommand(workdir: Path) -> None:
+    config = str(workdir / "config.toml")
+    result = CliRunner().invoke(main, ["--config", config, "--log-level", "error", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"Database {workdir / 'var' / 'feeder.db'}" in result.output
+
+
+def test_the_option_after_the_subcommand_wins(workdir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(tmp_path / "nope.toml"),
+            "status",
+            "--config",
+            str(workdir / "config.toml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_feeder_config_in_the_environment_names_the_config(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workdir.parent)  # no config.toml here
+    monkeypatch.setenv("FEEDER_CONFIG", str(workdir / "config.toml"))
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    assert f"Database {workdir / 'var' / 'feeder.db'}" in result.output
+    monkeypatch.setenv("FEEDER_CONFIG", str(workdir / "other.toml"))
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == CONFIG_EXIT_STATUS
+    assert f"{workdir / 'other.toml'}: config file not found" in result.output
