@@ -100,29 +100,15 @@ def _environment_config() -> Path:
     return Path(os.environ.get(CONFIG_ENVIRONMENT_VARIABLE) or DEFAULT_CONFIG_PATH)
 
 
-class _ReportedError(click.ClickException):
-    """Each line of the message as its own `Error:` line, with the error's exit status."""
-
-    def __init__(self, error: FeederError) -> None:
-        super().__init__(printable_lines(str(error)))
-        self.exit_code = error.exit_status
-
-    def show(self, file: Any = None) -> None:
-        for line in self.message.splitlines():
-            click.echo(f"Error: {line}", err=True)
-
-
-def printable_lines(text: str) -> str:
-    """Control characters escaped on each line, the line breaks kept."""
-    return "\n".join(printable(line) for line in text.splitlines())
-
-
 @contextmanager
 def _reported_errors() -> Iterator[None]:
+    """Each line of the message as its own `Error:` line, then the error's exit status."""
     try:
         yield
     except FeederError as error:
-        raise _ReportedError(error) from error
+        for line in str(error).splitlines():
+            click.echo(f"Error: {printable(line)}", err=True)
+        raise click.exceptions.Exit(error.exit_status) from error
 
 
 @click.group()
