@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import CONFIG_EXIT_STATUS, FeederError
+from feeder.slugs import ALL_NEWS, CONFIGURED_SLUG
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 # Names the config file when --config does not, as a systemd unit's Environment= may.
@@ -213,13 +214,36 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         max_items=reader.positive("max_items", int, 50),
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
-        category_slugs=reader.names("category_slugs"),
+        category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
         source=source,
     )
     reader.reject_unknown()
     return config
+
+
+def _category_slugs(reader: _Reader) -> dict[str, str]:
+    """A slug is a folder and file name under output_dir: a value such as
+    "../../x" would write outside it, and two categories on one slug share a feed."""
+    slugs = reader.names("category_slugs")
+    owners: dict[str, str] = {}
+    for name, slug in slugs.items():
+        key = f'category_slugs."{name}"'
+        if not CONFIGURED_SLUG.fullmatch(slug):
+            raise reader.fail(
+                key,
+                "must be one path segment of lowercase Latin letters, digits, '-' and '_' "
+                f'(such as "politika"), not {slug!r}',
+            )
+        if slug == ALL_NEWS:
+            raise reader.fail(key, f"is {slug!r}, the all-news feed's slug; pick another")
+        if slug in owners:
+            raise reader.fail(
+                key, f'is {slug!r}, already the slug of "{owners[slug]}"; give each its own'
+            )
+        owners[slug] = name
+    return slugs
 
 
 def _parse_schedule(reader: _Reader) -> ScheduleConfig:

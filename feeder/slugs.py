@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from slugify import slugify
 
 ALL_NEWS = "all"
+# What a configured slug may be: one path segment that needs no escaping in a URL,
+# is the same on a case-insensitive filesystem, and is neither "." nor "..".
+CONFIGURED_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _NOT_URL_SAFE = r"[^-A-Za-z0-9_]+"
 _URL_SAFE = re.compile(r"[-A-Za-z0-9_]+")
 

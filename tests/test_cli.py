@@ -136,6 +136,26 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
             "did you mean 'schedule.ingest_interval'?",
         ),
         (("colour", '"blue"'), "key 'colour' is not a setting feeder knows; remove it"),
+        (
+            ("category_slugs", '{ "Политика" = "../../../escaped/pwn" }'),
+            """key 'category_slugs."Политика"' must be one path segment""",
+        ),
+        (
+            ("category_slugs", '{ "Политика" = "all" }'),
+            """key 'category_slugs."Политика"' is 'all', the all-news feed's slug""",
+        ),
+        (
+            ("category_slugs", '{ "Политика" = "p", "Спорт" = "p" }'),
+            "key 'category_slugs.\"Спорт\"' is 'p', already the slug of \"Политика\"",
+        ),
+        (
+            ("category_slugs", '{ "В мире" = "." }'),
+            """key 'category_slugs."В мире"' must be one path segment""",
+        ),
+        (
+            ("category_slugs", '{ "В мире" = "World" }'),
+            """key 'category_slugs."В мире"' must be one path segment""",
+        ),
     ],
 )
 def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:
