@@ -19,6 +19,7 @@ from feeder.batches import Progress
 from feeder.config import Config
 from feeder.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
+from feeder.output_settings import Reach, record_settings, settings_change
 from feeder.publish import Publisher, PublishReport
 from feeder.store import DatabaseBusy, Store
 
@@ -61,6 +62,25 @@ def _recorded_work(
         log.info("%s done in %.2f s: %s", job, duration, _describe(counts))
 
 
+@contextmanager
+def _publishing(config: Config, store: Store, work_lock: int) -> Iterator[Publisher]:
+    """A Publisher whose output carries the current settings: what a changed setting
+    is baked into is regenerated before this run's work, recorded after it."""
+    with Publisher(store, config, work_lock) as publisher:
+        change = settings_change(config, lambda: store.article_count() == 0)
+        if change.reach is not None:
+            everything = change.reach is Reach.EVERYTHING
+            log.info(
+                "the output in %s was made with other settings (%s); regenerating every feed%s",
+                config.output_dir,
+                change.describe(),
+                " and page" if everything else "",
+            )
+            publisher.regenerate(all_pages=everything)
+        yield publisher
+        record_settings(config)
+
+
 def _describe(counts: dict[str, Any]) -> str:
     return ", ".join(f"{name} {value}" for name, value in counts.items())
 
@@ -80,7 +100,7 @@ def ingest_and_publish(
     stays unseen or dirty in the database, and the next run completes it.
     """
     with _recorded_work(config, "ingest", lock_timeout) as (store, counts, work_lock):
-        with Publisher(store, config, work_lock) as publisher:
+        with _publishing(config, store, work_lock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config).run(
                 only, complete, progress, stop, after_batch=publisher.write_pages
@@ -101,7 +121,7 @@ def regenerate(
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
 ) -> PublishReport:
     with _recorded_work(config, "regen", lock_timeout) as (store, counts, work_lock):
-        with Publisher(store, config, work_lock) as publisher:
+        with _publishing(config, store, work_lock) as publisher:
             report = publisher.regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
@@ -113,7 +133,7 @@ def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) ->
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
     with _recorded_work(config, "maintenance", lock_timeout) as (store, counts, work_lock):
-        with Publisher(store, config, work_lock) as publisher:
+        with _publishing(config, store, work_lock) as publisher:
             report = publisher.regenerate()
         integrity = store.integrity_check()
         store.optimize()

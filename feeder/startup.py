@@ -10,10 +10,8 @@ that is not up).
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -121,17 +119,14 @@ def writable_folder_problem(folder: Path, key: str, config: Config) -> str | Non
             f"give the user feeder runs as write access to {blocking}, or fix '{key}' in "
             f"{config.source}"
         )
-    try:
-        descriptor, probe = tempfile.mkstemp(prefix=".feeder-probe-", dir=folder)
-    except OSError as error:
-        cause = "on a read-only filesystem" if error.errno == errno.EROFS else "not writable"
-        return (
-            f"{folder} is {cause} ({error.strerror}); give the user feeder runs as write "
-            f"access to it, or fix '{key}' in {config.source}"
-        )
-    os.close(descriptor)
-    os.unlink(probe)
-    return None
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    read_only = os.statvfs(folder).f_flag & os.ST_RDONLY
+    cause = "on a read-only filesystem" if read_only else "not writable by this user"
+    return (
+        f"{folder} is {cause}; give the user feeder runs as write access to it, "
+        f"or fix '{key}' in {config.source}"
+    )
 
 
 def _nearest_existing(folder: Path) -> Path:
