@@ -21,6 +21,7 @@ from feeder.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
 from feeder.output_settings import Reach, record_settings, settings_change
 from feeder.publish import Publisher, PublishReport
+from feeder.slugs import ALL_NEWS
 from feeder.store import DatabaseBusy, Store
 
 log = logging.getLogger(__name__)
@@ -62,23 +63,24 @@ def _recorded_work(
         log.info("%s done in %.2f s: %s", job, duration, _describe(counts))
 
 
-@contextmanager
-def _publishing(config: Config, store: Store, work_lock: int) -> Iterator[Publisher]:
-    """A Publisher whose output carries the current settings: what a changed setting
-    is baked into is regenerated before this run's work, recorded after it."""
-    with Publisher(store, config, work_lock) as publisher:
-        change = settings_change(config, lambda: store.article_count() == 0)
-        if change.reach is not None:
-            everything = change.reach is Reach.EVERYTHING
-            log.info(
-                "the output in %s was made with other settings (%s); regenerating every feed%s",
-                config.output_dir,
-                change.describe(),
-                " and page" if everything else "",
-            )
-            publisher.regenerate(all_pages=everything)
-        yield publisher
-        record_settings(config)
+def _catch_up_with_settings(config: Config, store: Store) -> None:
+    """Mark dirty what a setting changed since the last publish is baked into, so
+    this run's publish rewrites it. The marks are committed before the new settings
+    are recorded, so a run cut short leaves the work to the next one."""
+    change = settings_change(config, lambda: store.article_count() == 0)
+    if change.reach is not None:
+        everything = change.reach is Reach.EVERYTHING
+        log.info(
+            "the output in %s was made with other settings (%s); rewriting every feed%s",
+            config.output_dir,
+            change.describe(),
+            " and page" if everything else "",
+        )
+        with store.transaction():
+            store.mark_dirty([ALL_NEWS, *store.category_slugs()])
+            if everything:
+                store.mark_all_pages_dirty()
+    record_settings(config)
 
 
 def _describe(counts: dict[str, Any]) -> str:
@@ -100,7 +102,8 @@ def ingest_and_publish(
     stays unseen or dirty in the database, and the next run completes it.
     """
     with _recorded_work(config, "ingest", lock_timeout) as (store, counts, work_lock):
-        with _publishing(config, store, work_lock) as publisher:
+        _catch_up_with_settings(config, store)
+        with Publisher(store, config, work_lock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config).run(
                 only, complete, progress, stop, after_batch=publisher.write_pages
@@ -121,7 +124,8 @@ def regenerate(
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
 ) -> PublishReport:
     with _recorded_work(config, "regen", lock_timeout) as (store, counts, work_lock):
-        with _publishing(config, store, work_lock) as publisher:
+        _catch_up_with_settings(config, store)
+        with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
@@ -133,7 +137,8 @@ def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) ->
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
     with _recorded_work(config, "maintenance", lock_timeout) as (store, counts, work_lock):
-        with _publishing(config, store, work_lock) as publisher:
+        _catch_up_with_settings(config, store)
+        with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate()
         integrity = store.integrity_check()
         store.optimize()

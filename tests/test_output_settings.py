@@ -44,7 +44,7 @@ def test_a_new_base_url_reaches_every_feed_page_and_opml(
     assert {name for name, text in texts.items() if NEW_URL not in text} == set()
     assert any(name.startswith("articles/") for name in texts)
     assert (
-        f"(base_url was '{OLD_URL}', is '{NEW_URL}'); regenerating every feed and page"
+        f"(base_url was '{OLD_URL}', is '{NEW_URL}'); rewriting every feed and page"
         in result.stderr
     )
 
@@ -71,14 +71,14 @@ def test_a_refresh_cut_short_is_redone_by_the_next_run(
     tmp_path: Path, published: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_config(tmp_path, base_url=NEW_URL)
-    real_regenerate = Publisher.regenerate
+    real_publish = Publisher.publish_dirty
 
     def failing(self, *args, **kwargs):
         raise PublishError("disk full, say")
 
-    monkeypatch.setattr(Publisher, "regenerate", failing)
+    monkeypatch.setattr(Publisher, "publish_dirty", failing)
     assert feeder_cli(published, "ingest").exit_code == 1
-    monkeypatch.setattr(Publisher, "regenerate", real_regenerate)
+    monkeypatch.setattr(Publisher, "publish_dirty", real_publish)
     assert feeder_cli(published, "ingest").exit_code == 0
     texts = _texts(tmp_path / "public")
     assert {name for name, text in texts.items() if OLD_URL in text} == set()
@@ -90,5 +90,5 @@ def test_an_output_made_without_a_record_is_rebuilt_once(tmp_path: Path, publish
     page = next((tmp_path / "public" / "articles").iterdir())
     page.write_text("written with settings nobody knows")
     logs = [feeder_cli(published, "ingest", log_level="info").stderr for _ in range(2)]
-    assert ["regenerating every feed and page" in log for log in logs] == [True, False]
+    assert ["rewriting every feed and page" in log for log in logs] == [True, False]
     assert "written with settings nobody knows" not in page.read_text()

@@ -145,6 +145,10 @@ class StoryRecords(Database):
             "UPDATE articles SET page_dirty = 0 WHERE story_id = ? AND revision = ?", pages
         )
 
+    def mark_all_pages_dirty(self) -> None:
+        """Every page is to be rewritten: a setting baked into all of them changed."""
+        self.connection.execute("UPDATE articles SET page_dirty = 1 WHERE page_dirty = 0")
+
     def article_count(self) -> int:
         return int(self.connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
