@@ -23,7 +23,8 @@ from feeder import __version__, pipeline
 from feeder.backup import backup_database, backup_destination
 from feeder.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_PATH, Config, load_config
 from feeder.errors import FeederError
-from feeder.feeds import FeedFormat, feed_path
+from feeder.feeds import feed_path
+from feeder.formats import FEED_FORMATS
 from feeder.heartbeat import DaemonState, daemon_state
 from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
@@ -304,11 +305,12 @@ def _echo_written(config: Config, feeds_written: list[str], pages_written: int) 
     click.echo(
         f"Wrote {len(feeds_written)} feed files and {pages_written} article pages under {config.output_dir}."
     )
-    all_news = config.output_dir / feed_path(ALL_NEWS, FeedFormat.ATOM)
-    if all_news.exists():
-        click.echo(
-            f"All news: {all_news.as_uri()}  (index: {(config.output_dir / 'index.html').as_uri()})"
-        )
+    all_news = [
+        config.output_dir / feed_path(ALL_NEWS, feed_format) for feed_format in FEED_FORMATS
+    ]
+    if all(path.exists() for path in all_news):
+        feeds = ", ".join(path.as_uri() for path in all_news)
+        click.echo(f"All news: {feeds}  (index: {(config.output_dir / 'index.html').as_uri()})")
 
 
 class _ProgressBar:

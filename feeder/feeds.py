@@ -1,56 +1,109 @@
-"""Entries → RSS 2.0 or Atom 1.0 bytes via feedgen.
+"""What every feed format renders: the feed model, and the format interface.
 
-Pure: one feed description, two renderings. Every value that feedgen would
-otherwise take from the clock is set from the data, so the same entries
-always give the same bytes (and an unchanged feed keeps its HTTP validators).
+A feed is described once (`FeedModel`), as plain data with every URL and id
+already resolved, and each registered format (`feeder.formats`) renders that
+one description. Every value a renderer would otherwise take from the clock
+comes from the data, so the same entries always give the same bytes (and an
+unchanged feed keeps its HTTP validators).
 """
 
 from __future__ import annotations
 
 import html
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
-from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from feedgen.feed import FeedGenerator
-
-from feeder import __version__
 from feeder.config import Config
 from feeder.model import Entry
 
 # What an empty feed reports as its last change: nothing has happened yet.
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
-# The XSLT stylesheet that turns a feed into a page when a person opens its URL
-# in a browser; readers ignore it. Feeds name it relative to themselves (it sits
-# beside them), so it always comes from the feed's own origin, as browsers require
-# for XSLT, whatever base_url says.
-STYLESHEET_PATH = "feeds/feed.xsl"
-_STYLESHEET_HREF = PurePosixPath(STYLESHEET_PATH).name
-_PROLOGUE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    f'<?xml-stylesheet type="text/xsl" href="{_STYLESHEET_HREF}"?>\n'
-).encode()
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A link of the feed as a whole beyond self and alternate: a WebSub hub
+    (rel="hub"), RFC 5005 archives (rel="prev-archive", "current"...). Every format
+    writes all of them, so a new kind of link is one more value here, not code."""
+
+    rel: str
+    href: str
+    media_type: str | None = None
 
 
-class FeedFormat(Enum):
-    RSS = "rss"
-    ATOM = "atom"
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry with its id, URL and HTML resolved, ready for any format."""
+
+    id: str
+    title: str
+    url: str
+    summary_html: str
+    content_html: str
+    category_term: str
+    category_label: str
+    author: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class FeedModel:
+    """One feed, described once and rendered by every format.
+
+    `location` is the feed's URL without a suffix: each format's document is
+    `location.<suffix>` (`self_url`), whether a current feed or an archive.
+    """
+
+    id: str
+    title: str
+    description: str
+    location: str
+    alternate_url: str
+    language: str
+    updated: datetime
+    items: tuple[FeedItem, ...]
+    links: tuple[FeedLink, ...] = ()
+
+    def self_url(self, feed_format: FeedFormat) -> str:
+        return f"{self.location}.{feed_format.suffix}"
+
+
+class FeedFormat(ABC):
+    """Everything about one feed format; a new format is a subclass plus its
+    registration in `feeder.formats`."""
+
+    suffix: str
+    """The file suffix, without the dot: `feeds/<slug>.<suffix>`."""
+    media_type: str
+    """Its registered media type, which readers are served and autodiscovery names."""
+    browser_media_type: str
+    """What a browser opening the feed is served instead (see `feeder.server`)."""
+    label: str
+    """The name people know it by, in link texts and autodiscovery titles."""
 
     @property
-    def media_type(self) -> str:
-        return f"application/{self.value}+xml"
+    def discovery_type(self) -> str:
+        """The `type` of the page's `<link rel="alternate">` that announces it."""
+        return self.media_type
 
-    @property
-    def label(self) -> str:
-        """The name people know the format by."""
-        return {"rss": "RSS", "atom": "Atom"}[self.value]
+    @abstractmethod
+    def render(self, feed: FeedModel) -> bytes:
+        """The whole document, bytes as they are written and served."""
+
+    def __repr__(self) -> str:
+        return f"<feed format {self.suffix}>"
 
 
 def feed_path(slug: str, feed_format: FeedFormat) -> str:
     """Where a feed lives under the output directory, and under the base URL."""
-    return f"feeds/{slug}.{feed_format.value}"
+    return f"{feed_location(slug)}.{feed_format.suffix}"
+
+
+def feed_location(slug: str) -> str:
+    return f"feeds/{slug}"
 
 
 def article_path(page_key: str) -> str:
@@ -71,51 +124,39 @@ def paragraphs_html(paragraphs: tuple[str, ...]) -> str:
     return "".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in paragraphs)
 
 
-def render_feed(
+def feed_model(
     config: Config,
     slug: str,
     category: str | None,
     entries: list[Entry],
-    feed_format: FeedFormat,
-) -> bytes:
+    links: tuple[FeedLink, ...] = (),
+) -> FeedModel:
     """`category` is None for the all-news feed; `entries` come newest first."""
-    generator = FeedGenerator()
-    generator.load_extension("dc", atom=False, rss=True)
     title = feed_title(config, category)
-    generator.id(f"{config.id_prefix}/feed/{slug}")
-    generator.title(title)
-    generator.description(title)
-    # feedgen takes the last link as RSS's <link>, which must be the web page.
-    generator.link(
-        href=config.url(feed_path(slug, feed_format)), rel="self", type=feed_format.media_type
+    return FeedModel(
+        id=f"{config.id_prefix}/feed/{slug}",
+        title=title,
+        description=title,
+        location=config.url(feed_location(slug)),
+        alternate_url=config.url("index.html"),
+        language=config.language,
+        updated=max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED),
+        items=tuple(feed_item(config, entry) for entry in entries),
+        links=links,
     )
-    generator.link(href=config.url("index.html"), rel="alternate", type="text/html")
-    generator.language(config.language)
-    generator.generator("feeder", version=__version__)
-    updated = max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED)
-    generator.updated(updated)
-    generator.lastBuildDate(updated)
-    for entry in entries:
-        _add_entry(generator, config, entry)
-    serialise = generator.rss_str if feed_format is FeedFormat.RSS else generator.atom_str
-    document: bytes = serialise(pretty=True, xml_declaration=False)
-    return _PROLOGUE + document
 
 
-def _add_entry(generator: FeedGenerator, config: Config, entry: Entry) -> None:
-    feed_entry = generator.add_entry(order="append")
-    identifier = entry_id(config, entry.story_id)
-    feed_entry.id(identifier)
-    feed_entry.guid(identifier, permalink=False)
-    feed_entry.title(entry.title)
-    feed_entry.link(
-        href=config.url(article_path(entry.page_key)), rel="alternate", type="text/html"
+def feed_item(config: Config, entry: Entry) -> FeedItem:
+    return FeedItem(
+        id=entry_id(config, entry.story_id),
+        title=entry.title,
+        url=config.url(article_path(entry.page_key)),
+        # RSS readers take <description> as HTML, so the summary is escaped like the content.
+        summary_html=html.escape(entry.summary),
+        content_html=paragraphs_html(entry.paragraphs),
+        category_term=entry.category_slug,
+        category_label=entry.category,
+        author=entry.agency,
+        published=entry.published,
+        updated=entry.updated,
     )
-    # RSS readers take <description> as HTML, so the summary is escaped like the content.
-    feed_entry.summary(html.escape(entry.summary), type="html")
-    feed_entry.content(paragraphs_html(entry.paragraphs), type="html")
-    feed_entry.category(term=entry.category_slug, label=entry.category)
-    feed_entry.author(name=entry.agency)
-    feed_entry.dc.dc_creator(entry.agency)
-    feed_entry.published(entry.published)
-    feed_entry.updated(entry.updated)

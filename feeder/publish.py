@@ -25,13 +25,15 @@ from threading import Event
 from feeder.batches import BATCH_SIZE, Progress
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.feeds import STYLESHEET_PATH, FeedFormat, article_path, feed_path, render_feed
+from feeder.feeds import article_path, feed_model, feed_path
 from feeder.files import TEMP_SUFFIX, remove_temp_file, write_if_changed
+from feeder.formats import FEED_FORMATS
 from feeder.model import Entry
 from feeder.pagewriter import PageWriter, WrittenBatch
 from feeder.site import Site
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
+from feeder.xmlfeeds import STYLESHEET_PATH
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +167,10 @@ class Publisher:
         entries = self.store.newest_entries(
             None if slug == ALL_NEWS else slug, self.config.max_items
         )
-        for feed_format in FeedFormat:
+        model = feed_model(self.config, slug, category, entries)
+        for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
-            data = render_feed(self.config, slug, category, entries, feed_format)
+            data = feed_format.render(model)
             if write_if_changed(self.config.output_dir / relative, data):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))

@@ -39,27 +39,16 @@ from starlette.types import Scope
 
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.feeds import FeedFormat
+from feeder.formats import FEED_FORMATS, media_type_for
 
 log = logging.getLogger(__name__)
 
-FEED_MEDIA_TYPES = {
-    f".{feed_format.value}": f"{feed_format.media_type}; charset=utf-8"
-    for feed_format in FeedFormat
-}
-MEDIA_TYPES = {
-    **FEED_MEDIA_TYPES,
-    ".opml": "text/x-opml; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".xsl": "text/xsl; charset=utf-8",
-}
-# Browsers show a feed labelled application/rss+xml or application/atom+xml as
-# plain text (Chromium) or offer it as a download (Firefox), never applying its
-# stylesheet; labelled application/xml they run the stylesheet. A request whose
-# Accept names text/html is a person's browser opening the feed, so it gets the
-# same bytes under this type; readers get the registered types. Either way the
-# response says `Vary: Accept`, so caches keep the two apart.
-FEED_MEDIA_TYPE_FOR_BROWSERS = "application/xml; charset=utf-8"
+# Every file publishing writes is text in UTF-8. A request whose Accept names
+# text/html is a person's browser opening a feed, so it gets the same bytes
+# under the format's type for browsers (XML, so the stylesheet runs); readers
+# get the registered types. Either way the response says `Vary: Accept`, so
+# caches keep the two apart.
+CHARSET = "; charset=utf-8"
 # Below this many bytes gzip saves less than it costs.
 GZIP_MINIMUM_SIZE = 500
 # zlib's default level. On a 200 KB, 50-item feed it compresses 11.3-fold in 6 ms;
@@ -97,14 +86,11 @@ class OutputFiles(StaticFiles):
     ) -> Response:
         """StaticFiles' own, plus our content types, gzip, and headers that the 304 repeats."""
         request = Headers(scope=scope)
-        suffix = PurePosixPath(full_path).suffix
         headers = {"cache-control": self.cache_control}
-        media_type = MEDIA_TYPES.get(suffix)
+        media_type = _media_type(str(full_path), request)
         vary = []
-        if suffix in FEED_MEDIA_TYPES:
+        if FEED_FORMATS.for_path(str(full_path)) is not None:
             vary.append("Accept")
-            if "text/html" in request.get("accept", ""):
-                media_type = FEED_MEDIA_TYPE_FOR_BROWSERS
         compressible = media_type is not None and stat_result.st_size >= GZIP_MINIMUM_SIZE
         if compressible:
             vary.append("Accept-Encoding")
@@ -166,6 +152,14 @@ class OutputFiles(StaticFiles):
         else:
             self._compressed.move_to_end(key)
         return body
+
+
+def _media_type(path: str, request: Headers) -> str | None:
+    feed_format = FEED_FORMATS.for_path(path)
+    if feed_format is not None and "text/html" in request.get("accept", ""):
+        return feed_format.browser_media_type + CHARSET
+    served = media_type_for(path)
+    return served + CHARSET if served else None
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:

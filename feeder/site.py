@@ -14,7 +14,8 @@ from datetime import datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from feeder.config import Config
-from feeder.feeds import FeedFormat, feed_path, feed_title
+from feeder.feeds import feed_path, feed_title
+from feeder.formats import FEED_FORMATS
 from feeder.model import Category, Entry
 from feeder.slugs import ALL_NEWS
 
@@ -46,8 +47,7 @@ class Site:
         self.environment.globals.update(
             config=config,
             feed_path=feed_path,
-            rss=FeedFormat.RSS,
-            atom=FeedFormat.ATOM,
+            formats=FEED_FORMATS,
             all_news=ALL_NEWS,
         )
         # Per page, in bulk: the feed links are the same for a whole category.
@@ -71,7 +71,8 @@ class Site:
         return self._render("article.html", entry=entry, alternates=links)
 
     def opml(self, categories: list[Category]) -> bytes:
-        """Every category feed (RSS) plus all news, for one-step import into a reader."""
+        """Every category feed plus all news, for one-step import into a reader: each
+        in the primary format only, as a reader given both would show every story twice."""
         config = self.config
         opml = ElementTree.Element("opml", version="2.0")
         head = ElementTree.SubElement(opml, "head")
@@ -85,7 +86,7 @@ class Site:
                 type="rss",
                 text=feed_title(config, name),
                 title=feed_title(config, name),
-                xmlUrl=config.url(feed_path(slug, FeedFormat.RSS)),
+                xmlUrl=config.url(feed_path(slug, FEED_FORMATS.primary)),
                 htmlUrl=config.url("index.html"),
             )
         ElementTree.indent(opml)
@@ -106,7 +107,7 @@ def alternates(config: Config, slug: str, category: str | None) -> list[Alternat
         Alternate(
             f"{title} ({feed_format.label})",
             config.url(feed_path(slug, feed_format)),
-            feed_format.media_type,
+            feed_format.discovery_type,
         )
-        for feed_format in FeedFormat
+        for feed_format in FEED_FORMATS
     ]

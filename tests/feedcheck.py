@@ -9,6 +9,8 @@ from pathlib import Path
 import feedparser
 from lxml import etree
 
+from feeder.formats import FEED_FORMATS
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 
@@ -85,5 +87,9 @@ class RenderedHtml(HTMLParser):
 
 
 def feed_files(feeds_dir: Path) -> list[Path]:
-    """The RSS and Atom files a reader can subscribe to (not the stylesheet beside them)."""
-    return sorted([*feeds_dir.glob("[!.]*.rss"), *feeds_dir.glob("[!.]*.atom")])
+    """The files of every format a reader can subscribe to (not the stylesheet beside them)."""
+    return sorted(
+        path
+        for feed_format in FEED_FORMATS
+        for path in feeds_dir.glob(f"[!.]*.{feed_format.suffix}")
+    )

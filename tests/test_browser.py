@@ -8,6 +8,7 @@ import pytest
 
 from feeder.config import Config
 from feeder.feeds import FeedFormat, feed_path
+from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish
 from tests.browser import rendered_page, screenshot
 from tests.conftest import deliver_day
@@ -25,7 +26,7 @@ def published(served_config: Config, deliver) -> Config:
     return served_config
 
 
-@pytest.mark.parametrize("feed_format", list(FeedFormat), ids=lambda f: f.value)
+@pytest.mark.parametrize("feed_format", list(FEED_FORMATS), ids=lambda f: f.suffix)
 def test_a_feed_url_shows_a_readable_page_with_a_subscribe_hint(
     published: Config, tmp_path: Path, feed_format: FeedFormat
 ) -> None:
@@ -43,7 +44,7 @@ def test_a_feed_url_shows_a_readable_page_with_a_subscribe_hint(
     assert page.xpath("//a[text()='All categories and their feeds']/@href") == [
         published.url("index.html")
     ]
-    shot = tmp_path / f"politika-{feed_format.value}.png"
+    shot = tmp_path / f"politika-{feed_format.suffix}.png"
     screenshot(url, shot)
     assert shot.read_bytes().startswith(PNG_SIGNATURE)
 
@@ -55,15 +56,16 @@ def test_the_index_lists_categories_with_subscribe_links_and_autodiscovery(
     page = rendered_page(url)
     assert page.findtext("body/h1") == "Тестовая лента"
     rows = [[cell.text_content() for cell in row.xpath("td")] for row in page.xpath("//table//tr")]
-    assert ["Политика", "2", "02.09.2023", "RSS · Atom"] in rows
-    assert ["Экономика", "1", "03.09.2023", "RSS · Atom"] in rows
+    feed_links = " · ".join(feed_format.label for feed_format in FEED_FORMATS)
+    assert ["Политика", "2", "02.09.2023", feed_links] in rows
+    assert ["Экономика", "1", "03.09.2023", feed_links] in rows
     links = {anchor.text_content(): anchor.get("href") for anchor in page.xpath("//a")}
     assert links["every category at once (OPML)"] == "feeds.opml"
     hrefs = set(page.xpath("//a/@href"))
     feeds = {
         feed_path(slug, feed_format)
         for slug in ("all", "politika", "ekonomika")
-        for feed_format in FeedFormat
+        for feed_format in FEED_FORMATS
     }
     assert feeds <= hrefs
     assert set(page.xpath("//head/link[@rel='alternate']/@href")) == {

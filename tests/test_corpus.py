@@ -22,6 +22,7 @@ import pytest
 
 from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, entry_id, feed_path
+from feeder.formats import FEED_FORMATS
 from feeder.inbox import storable_name
 from feeder.ingest import IngestReport
 from feeder.model import RejectReason
@@ -87,7 +88,7 @@ class Published:
         ((slug, revision),) = ingested.query("SELECT category_slug, revision FROM articles")
         assert revision == self.revision
         for feed_slug in (ALL_NEWS, slug):
-            for feed_format in FeedFormat:
+            for feed_format in FEED_FORMATS:
                 entry = ingested.feed_entry(feed_slug, feed_format, story_id)
                 assert entry.title == self.title
                 assert time.strftime("%Y-%m-%d", entry.published_parsed) == self.date

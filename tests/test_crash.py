@@ -28,8 +28,9 @@ from lxml import etree
 
 from feeder import pipeline
 from feeder.config import Config, load_config
-from feeder.feeds import FeedFormat, feed_path
+from feeder.feeds import feed_path
 from feeder.files import TEMP_NAME, TEMP_SUFFIX
+from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
@@ -147,7 +148,7 @@ def assert_feeds_show_the_newest_stories(config: Config) -> None:
             f"SELECT title FROM articles {where} "
             f"ORDER BY published DESC, story_id DESC LIMIT {config.max_items}",
         )
-        for feed_format in FeedFormat:
+        for feed_format in FEED_FORMATS:
             feed = (config.output_dir / feed_path(slug, feed_format)).read_bytes()
             assert [(entry.title,) for entry in entry_texts(feed)] == newest
 

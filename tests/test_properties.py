@@ -21,7 +21,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from feeder.config import Config
-from feeder.feeds import FeedFormat, entry_id, feed_path
+from feeder.feeds import entry_id, feed_path
+from feeder.formats import FEED_FORMATS
 from feeder.model import Article, Rejection
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
@@ -96,7 +97,7 @@ def test_feeds_of_any_accepted_article_are_valid_and_show_its_text(data: bytes, 
         ingest_and_publish(config)
         ((slug,),) = _rows(config, "SELECT category_slug FROM articles")
         for feed_slug in (ALL_NEWS, slug):
-            for feed_format in FeedFormat:
+            for feed_format in FEED_FORMATS:
                 relative = feed_path(feed_slug, feed_format)
                 feed = (config.output_dir / relative).read_bytes()
                 (entry,) = parse_valid_feed(feed, config.url(relative)).entries

@@ -10,14 +10,16 @@ import pytest
 from lxml import etree, html
 
 from feeder.config import Config
-from feeder.feeds import STYLESHEET_PATH, FeedFormat, feed_path
+from feeder.feeds import FeedFormat, feed_path
 from feeder.files import TEMP_SUFFIX, PublishError
+from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
+from feeder.xmlfeeds import STYLESHEET_PATH, Atom
 from tests.conftest import SEED, config_for, deliver_day, file_tree
 from tests.feedcheck import parse_valid_feed
 
-FORMATS = list(FeedFormat)
+FORMATS = list(FEED_FORMATS)
 HOSTILE_TITLE = "Взрыв <script>alert('x')</script> & «кавычки» ]]>"
 HOSTILE_BODY = "Текст с <b>разметкой</b>, амперсандом & и\x0bвертикальной табуляцией."
 
@@ -27,7 +29,7 @@ def feed(config: Config, slug: str, feed_format: FeedFormat):
     return parse_valid_feed((config.output_dir / relative).read_bytes(), config.url(relative))
 
 
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
 def test_seed_feeds_are_valid_and_carry_the_article(
     config: Config, deliver, run_ingest, feed_format
 ) -> None:
@@ -49,7 +51,7 @@ def test_seed_feeds_are_valid_and_carry_the_article(
     assert feed(config, "all", feed_format).feed.title == "Тестовая лента"
 
 
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
 def test_entries_are_newest_first_and_capped_at_max_items(
     tmp_path: Path, deliver, feed_format
 ) -> None:
@@ -61,7 +63,7 @@ def test_entries_are_newest_first_and_capped_at_max_items(
     assert titles == ["Новость 5", "Новость 4", "Новость 3"]
 
 
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
 def test_hostile_text_is_escaped_and_the_feed_still_parses(
     config: Config, deliver, run_ingest, feed_format
 ) -> None:
@@ -75,7 +77,7 @@ def test_hostile_text_is_escaped_and_the_feed_still_parses(
     assert "<script" not in (config.articles_dir / f"{1:03d}_{1:016x}.html").read_text()
 
 
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.value)
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
 def test_a_feed_names_a_stylesheet_beside_it_that_shows_it_as_a_page(
     config: Config, deliver, run_ingest, feed_format
 ) -> None:
@@ -97,8 +99,8 @@ def test_a_feed_names_a_stylesheet_beside_it_that_shows_it_as_a_page(
     assert titles == [HOSTILE_TITLE, "Старая новость"]  # newest first, as text
     assert not page.xpath("//script")
     assert page.xpath("//article/h2/a/@href")[1] == config.url(f"articles/{1:03d}_{1:016x}.html")
-    dates = {FeedFormat.RSS: "01 Sep 2023", FeedFormat.ATOM: "2023-09-01"}
-    assert page.xpath("//article/p[@class='meta']/text()")[1] == dates[feed_format]
+    dates = {"rss": "01 Sep 2023", "atom": "2023-09-01"}
+    assert page.xpath("//article/p[@class='meta']/text()")[1] == dates[feed_format.suffix]
     assert page.xpath("//a[text()='All categories and their feeds']/@href") == [
         config.url("index.html")
     ]
@@ -107,10 +109,10 @@ def test_a_feed_names_a_stylesheet_beside_it_that_shows_it_as_a_page(
 def test_entry_ids_survive_a_correction(config: Config, deliver, run_ingest) -> None:
     deliver_day(deliver, 1, title="Было")
     run_ingest()
-    before = feed(config, "all", FeedFormat.ATOM).entries[0]
+    before = feed(config, "all", Atom()).entries[0]  # RSS items have no updated date
     deliver_day(deliver, 1, title="Стало")
     run_ingest()
-    after = feed(config, "all", FeedFormat.ATOM).entries[0]
+    after = feed(config, "all", Atom()).entries[0]
     assert (after.id, after.title) == (before.id, "Стало")
     assert after.updated_parsed > before.updated_parsed
 
@@ -242,7 +244,7 @@ def test_opml_lists_every_category_feed(config: Config, deliver, run_ingest) -> 
     opml = ElementTree.parse(config.output_dir / "feeds.opml").getroot()
     urls = {outline.get("xmlUrl") for outline in opml.iter("outline")}
     assert urls == {
-        config.url(feed_path(slug, FeedFormat.RSS)) for slug in ("all", "politika", "v-mire")
+        config.url(feed_path(slug, FEED_FORMATS.primary)) for slug in ("all", "politika", "v-mire")
     }
 
 
@@ -250,7 +252,7 @@ def test_category_slugs_can_be_pinned_in_config(tmp_path: Path, deliver) -> None
     config = config_for(tmp_path, category_slugs={"В мире": "world"})
     deliver_day(deliver, 1, category="В мире")
     ingest_and_publish(config)
-    assert feed(config, "world", FeedFormat.RSS).entries
+    assert feed(config, "world", FEED_FORMATS.primary).entries
 
 
 class _Links(HTMLParser):
@@ -271,7 +273,7 @@ class _Links(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag == "link" and attributes.get("rel") == "alternate":
-            assert attributes.get("type") in {"application/rss+xml", "application/atom+xml"}
+            assert attributes.get("type") in {f.discovery_type for f in FEED_FORMATS}
             self.alternates.append(attributes["href"] or "")
         elif tag == "a":
             self.anchors.append(attributes["href"] or "")
