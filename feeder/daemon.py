@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from threading import Event, Lock
 from types import FrameType
 from typing import Any, Protocol
@@ -27,6 +27,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import jobs.ingest
 import jobs.maintenance
+from feeder.clock import Clock, utc_now
+from feeder.coalescing import IngestCoalescer, IngestWork
 from feeder.config import Config, ConfigError
 from feeder.errors import FeederError
 from feeder.heartbeat import write_heartbeat
@@ -58,11 +60,14 @@ class Service(Protocol):
 
 
 class Daemon:
-    def __init__(self, config: Config, services: Sequence[Service] = ()) -> None:
+    def __init__(
+        self, config: Config, services: Sequence[Service] = (), clock: Clock = utc_now
+    ) -> None:
         self.config = config
         self.services = list(services)
+        self.clock = clock
         self.stop_event = Event()
-        self.started = datetime.now(UTC)
+        self.started = clock()
         self.scheduler = BackgroundScheduler(
             timezone=config.timezone,
             job_defaults={
@@ -71,12 +76,9 @@ class Daemon:
                 "misfire_grace_time": MISFIRE_GRACE_SECONDS,
             },
         )
-        self._guard = Lock()
-        # Files named by events since the last run, and whether each is known complete.
-        self._arrived: dict[str, bool] = {}
-        self._scan_requested = False
-        self._ingest_running = False
-        self._rerun_requested = False
+        self.ingest_requests = IngestCoalescer()
+        # Held while the arrived-files job is looked up and added, which two threads may do.
+        self._scheduling = Lock()
 
     def run(self) -> None:
         """Block until SIGTERM or SIGINT, then stop cleanly."""
@@ -133,7 +135,7 @@ class Daemon:
 
     def _schedule_jobs(self) -> None:
         schedule = self.config.schedule
-        now = datetime.now(UTC)
+        now = self.clock()
         self.scheduler.add_job(
             self._ingest_job,
             IntervalTrigger(seconds=schedule.ingest_interval),
@@ -173,15 +175,14 @@ class Daemon:
 
     def _file_arrived(self, name: str, complete: bool) -> None:
         """From the watcher thread: a complete file is ingested now, a created one after settling."""
-        with self._guard:
-            self._arrived[name] = complete or self._arrived.get(name, False)
+        self.ingest_requests.file_arrived(name, complete)
         if complete:
             self._request_ingest()
         else:
             self.scheduler.add_job(
                 self._request_ingest,
                 "date",
-                run_date=datetime.now(UTC)
+                run_date=self.clock()
                 + timedelta(seconds=self.config.settle_seconds + DEBOUNCE_SECONDS),
                 id="ingest-after-settling",
                 replace_existing=True,
@@ -189,56 +190,35 @@ class Daemon:
 
     def _request_ingest(self) -> None:
         """A run of the arrived files, soon; events closer together than the debounce share it."""
-        with self._guard:
-            if self._ingest_running:
-                self._rerun_requested = True
-                return
+        with self._scheduling:
+            if not self.ingest_requests.request():
+                return  # the running ingest goes round again for them
             if self.scheduler.get_job("ingest-arrived") is None:
                 self.scheduler.add_job(
                     self._ingest_job,
                     "date",
-                    run_date=datetime.now(UTC) + timedelta(seconds=DEBOUNCE_SECONDS),
+                    run_date=self.clock() + timedelta(seconds=DEBOUNCE_SECONDS),
                     args=[False],
                     id="ingest-arrived",
                     name="ingest arrived files",
-                    # One may still be finishing as the next is asked for; the guard
-                    # makes the second hand its work to the first.
+                    # One may still be finishing as the next is asked for; the
+                    # coalescer makes the second hand its work to the first.
                     max_instances=2,
                 )
 
     def _ingest_job(self, scan_inbox: bool) -> None:
-        """Runs again at once while files keep arriving during a run."""
-        with self._guard:
-            self._scan_requested |= scan_inbox
-            if self._ingest_running:  # the other ingest job is running: it does this one's work
-                self._rerun_requested = True
-                return
-            self._ingest_running = True
-        try:
-            while not self.stop_event.is_set():
-                with self._guard:
-                    arrived, self._arrived = self._arrived, {}
-                    scan, self._scan_requested = self._scan_requested, False
-                    self._rerun_requested = False
-                if scan or arrived:
-                    self._guarded(
-                        "ingest",
-                        jobs.ingest.run,
-                        self.config,
-                        None if scan else list(arrived),
-                        [name for name, complete in arrived.items() if complete],
-                        self.stop_event,
-                        JOB_LOCK_TIMEOUT_SECONDS,
-                    )
-                with self._guard:
-                    # Decided under the same lock an event takes to ask for a rerun,
-                    # so no event falls between this check and the job's end.
-                    if not self._rerun_requested:
-                        self._ingest_running = False
-                        return
-        finally:
-            with self._guard:
-                self._ingest_running = False
+        self.ingest_requests.run(self._ingest, self.stop_event, scan=scan_inbox)
+
+    def _ingest(self, work: IngestWork) -> None:
+        self._guarded(
+            "ingest",
+            jobs.ingest.run,
+            self.config,
+            work.only,
+            work.complete,
+            self.stop_event,
+            JOB_LOCK_TIMEOUT_SECONDS,
+        )
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -257,4 +237,4 @@ class Daemon:
             for job in self.scheduler.get_jobs()
             if job.next_run_time is not None and job.id in {"ingest", "maintenance"}
         }
-        write_heartbeat(self.config, self.started, next_runs)
+        write_heartbeat(self.config, self.started, next_runs, self.clock())

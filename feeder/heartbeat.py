@@ -33,11 +33,13 @@ class DaemonState:
     heartbeat: Heartbeat | None
 
 
-def write_heartbeat(config: Config, started: datetime, next_runs: dict[str, datetime]) -> None:
+def write_heartbeat(
+    config: Config, started: datetime, next_runs: dict[str, datetime], now: datetime
+) -> None:
     state = {
         "pid": os.getpid(),
         "started": started.isoformat(),
-        "heartbeat": datetime.now(UTC).isoformat(),
+        "heartbeat": now.isoformat(),
         "next_runs": {job: moment.astimezone(UTC).isoformat() for job, moment in next_runs.items()},
     }
     write_if_changed(config.daemon_state_path, json.dumps(state).encode(), durable=False)
