@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ import click
 
 from feeder import __version__, pipeline
 from feeder.backup import backup_database, backup_destination
+from feeder.clock import utc_now
 from feeder.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_PATH, Config, load_config
 from feeder.errors import FeederError
 from feeder.feeds import feed_path
@@ -139,7 +140,7 @@ def ingest(config: Config, files: tuple[Path, ...]) -> None:
     only = names_in_inbox(config.inbox, files) if files else None
     with _ProgressBar("Ingesting") as progress:
         outcome = pipeline.ingest_and_publish(config, only=only, progress=progress)
-    click.echo(f"Ingested {config.inbox}: {_counts_text(outcome.ingest.counts())}.")
+    click.echo(f"Ingested {config.inbox}: {pipeline.describe_counts(outcome.ingest.counts())}.")
     _echo_written(config, outcome.publish.feeds_written, outcome.publish.pages_written)
     if outcome.ingest.rejected:
         click.echo("Some files were rejected; `feeder status` lists them with the reason.")
@@ -198,7 +199,7 @@ def run(config: Config, no_serve: bool) -> None:
 @common_options
 def status(config: Config) -> None:
     """Show the daemon, categories, the last runs and the rejected files with reasons."""
-    click.echo(_describe_daemon(config, daemon_state(config)))
+    click.echo(_describe_daemon(config, daemon_state(config), utc_now()))
     with Store(config.database) as store:
         categories = store.categories()
         click.echo(f"Database {config.database}: {store.article_count()} articles")
@@ -272,12 +273,12 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _describe_daemon(config: Config, state: DaemonState) -> str:
+def _describe_daemon(config: Config, state: DaemonState, now: datetime) -> str:
     if not state.running:
         return "Daemon: not running (start it with `feeder run`)"
     lines = [f"Daemon: running, pid {state.pid}"]
     if heartbeat := state.heartbeat:
-        age = (datetime.now(UTC) - heartbeat.written).total_seconds()
+        age = (now - heartbeat.written).total_seconds()
         lines[0] += f", heartbeat {age:.0f} s ago, up since {_local(config, heartbeat.started)}"
         lines += [
             f"  next {job}: {_local(config, moment)}"
@@ -289,12 +290,8 @@ def _describe_daemon(config: Config, state: DaemonState) -> str:
 def _describe_run(config: Config, job: str, run: Run | None) -> str:
     if run is None:
         return f"Last {job}: never"
-    result = f"FAILED: {run.error}" if run.error else _counts_text(run.counts)
+    result = f"FAILED: {run.error}" if run.error else pipeline.describe_counts(run.counts)
     return f"Last {job}: {_local(config, run.started)} ({run.duration:.2f} s): {result}"
-
-
-def _counts_text(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{count} {name}" for name, count in counts.items())
 
 
 def _local(config: Config, moment: datetime) -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from threading import Event
 from typing import Any
 
 from feeder.batches import Progress
+from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
@@ -38,7 +38,7 @@ class IngestOutcome:
 
 @contextmanager
 def _recorded_work(
-    config: Config, job: str, lock_timeout: float
+    config: Config, job: str, lock_timeout: float, clock: Clock
 ) -> Iterator[tuple[Store, dict[str, Any], int]]:
     """Hold the work lock and an open store; record the run, its counts and any error.
 
@@ -47,7 +47,7 @@ def _recorded_work(
     run that cannot get the lock is recorded too.
     """
     with Store(config.database) as store:
-        started, clock = datetime.now(UTC), time.monotonic()
+        started, timer = clock(), time.monotonic()
         counts: dict[str, Any] = {}
         try:
             with file_lock(config.lock_path, lock_timeout, job) as work_lock:
@@ -55,12 +55,12 @@ def _recorded_work(
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:
-            duration = time.monotonic() - clock
+            duration = time.monotonic() - timer
             store.record_run(job, started, duration, counts, f"{type(error).__name__}: {error}")
             raise  # reported once, by the CLI or by the daemon's job runner
-        duration = time.monotonic() - clock
+        duration = time.monotonic() - timer
         store.record_run(job, started, duration, counts, None)
-        log.info("%s done in %.2f s: %s", job, duration, _describe(counts))
+        log.info("%s done in %.2f s: %s", job, duration, describe_counts(counts))
 
 
 def _catch_up_with_settings(config: Config, store: Store) -> None:
@@ -83,8 +83,9 @@ def _catch_up_with_settings(config: Config, store: Store) -> None:
     record_settings(config)
 
 
-def _describe(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {value}" for name, value in counts.items())
+def describe_counts(counts: Mapping[str, object]) -> str:
+    """A run's counts as the log and the terminal show them: "1 new, 0 updated"."""
+    return ", ".join(f"{value} {name}" for name, value in counts.items())
 
 
 def ingest_and_publish(
@@ -94,6 +95,7 @@ def ingest_and_publish(
     progress: Progress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
     stop: Event | None = None,
+    clock: Clock = utc_now,
 ) -> IngestOutcome:
     """Ingest the inbox (or `only` the files named), then rewrite whatever is
     dirty (this run's changes, or a failed earlier write).
@@ -101,11 +103,11 @@ def ingest_and_publish(
     When `stop` is set the work ends at the next batch boundary; what is left
     stays unseen or dirty in the database, and the next run completes it.
     """
-    with _recorded_work(config, "ingest", lock_timeout) as (store, counts, work_lock):
+    with _recorded_work(config, "ingest", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
         with Publisher(store, config, work_lock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
-            report = Ingester(store, config).run(
+            report = Ingester(store, config, clock).run(
                 only, complete, progress, stop, after_batch=publisher.write_pages
             )
             counts.update(report.counts())
@@ -122,8 +124,9 @@ def regenerate(
     all_pages: bool = False,
     progress: Progress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
+    clock: Clock = utc_now,
 ) -> PublishReport:
-    with _recorded_work(config, "regen", lock_timeout) as (store, counts, work_lock):
+    with _recorded_work(config, "regen", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
         with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate(category_slug, all_pages, progress)
@@ -131,12 +134,14 @@ def regenerate(
         return report
 
 
-def maintain(config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS) -> str:
+def maintain(
+    config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS, clock: Clock = utc_now
+) -> str:
     """The nightly job: rebuild every feed, check the database, refresh its statistics.
 
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
-    with _recorded_work(config, "maintenance", lock_timeout) as (store, counts, work_lock):
+    with _recorded_work(config, "maintenance", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
         with Publisher(store, config, work_lock) as publisher:
             report = publisher.regenerate()

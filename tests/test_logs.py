@@ -8,8 +8,11 @@ import re
 
 import pytest
 
+from feeder.config import Config
 from feeder.logs import setup_logging
+from feeder.pipeline import ingest_and_publish
 from feeder.printable import printable
+from tests.conftest import DeliverFn, wire_text
 
 
 @pytest.mark.parametrize(
@@ -92,3 +95,14 @@ def test_scheduler_chatter_is_hidden_unless_debugging(capsys) -> None:
     setup_logging("debug")
     logging.getLogger("apscheduler.executors.default").info("Job executed successfully")
     assert "Job executed successfully" in capsys.readouterr().err
+
+
+def test_a_run_is_logged_with_its_counts_worded_as_the_terminal_shows_them(
+    config: Config, deliver: DeliverFn, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
+    with caplog.at_level(logging.INFO, logger="feeder.pipeline"):
+        ingest_and_publish(config)
+    (line,) = [record.getMessage() for record in caplog.records if "done in" in record.getMessage()]
+    assert line.startswith("ingest done in ")
+    assert ": 1 new, 0 updated, 0 duplicate, 0 rejected, 0 skipped, 0 unchanged, " in line
