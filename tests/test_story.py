@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from feeder.model import Article
+from feeder.store import StoredStory
 from feeder.story import Outcome, StoryDecision, StoryVersion, decide, publish_time
 
 BAKU = ZoneInfo("Asia/Baku")  # UTC+4 all year
@@ -16,16 +17,6 @@ DATELINE = date(2023, 9, 21)
 # 15:30 in Baku on the dateline's day.
 AFTERNOON = datetime(2023, 9, 21, 11, 30, tzinfo=UTC)
 NOON_IN_BAKU = datetime(2023, 9, 21, 8, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Known:
-    sha256: str
-    category_slug: str
-    story_date: str
-    published: datetime
-    updated: datetime
-    revision: int
 
 
 def article(sha256: str = "v1", on: date = DATELINE, category: str = "Политика") -> Article:
@@ -43,7 +34,7 @@ def article(sha256: str = "v1", on: date = DATELINE, category: str = "Полит
     )
 
 
-STORED = Known(
+STORED = StoredStory(
     sha256="v1",
     category_slug="politika",
     story_date=DATELINE.isoformat(),
@@ -54,7 +45,7 @@ STORED = Known(
 
 
 def decide_for(
-    existing: Known | None,
+    existing: StoredStory | None,
     delivered: Article,
     mtime: datetime,
     slug: str = "politika",
