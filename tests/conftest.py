@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from feeder.cli import main
 from feeder.config import Config, ServerConfig, parse_config
 from feeder.pipeline import IngestOutcome, ingest_and_publish
 from feeder.server import FeedServer
@@ -90,15 +88,6 @@ def file_tree(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
-
-
-def feeder_cli(config_path: Path, *args: str, log_level: str = "error") -> Result:
-    """`feeder ARGS --config CONFIG_PATH` in this process, as an operator would type it."""
-    return CliRunner().invoke(
-        main,
-        [*args, "--config", str(config_path), "--log-level", log_level],
-        catch_exceptions=False,
-    )
 
 
 @pytest.fixture

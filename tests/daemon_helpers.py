@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from tests import conftest
+from tests.commands import feeder_command, wait_for
 
-T = TypeVar("T")
 BASE_URL = "http://localhost:8080/"
 
 
@@ -30,10 +26,6 @@ def write_config(
         schedule={"ingest_interval": ingest_interval, "watch": watch},
         server={"port": 0},
     )
-
-
-def feeder_command(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "feeder", *args, "--config", str(config)]
 
 
 @contextmanager
@@ -74,28 +66,3 @@ def stop(process: subprocess.Popen[str], how: int = signal.SIGTERM, timeout: flo
     """Signal the daemon and wait for it to exit; returns its exit status."""
     os.kill(process.pid, how)
     return process.wait(timeout=timeout)
-
-
-def wait_for(probe: Callable[[], T], timeout: float = 10, interval: float = 0.02) -> T:
-    """Poll until `probe` returns something truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting after {timeout} s")
-        time.sleep(interval)
-
-
-def query(database: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(database, timeout=30) as connection:
-        return connection.execute(sql).fetchall()
-
-
-def article_count(database: Path) -> int:
-    """0 until the daemon has created the database and its schema."""
-    try:
-        return query(database, "SELECT COUNT(*) FROM articles")[0][0]
-    except sqlite3.OperationalError:
-        return 0

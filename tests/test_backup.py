@@ -10,10 +10,10 @@ import pytest
 
 from feeder.backup import BackupError, backup_database
 from feeder.store import Store
+from tests.commands import feeder_cli
 from tests.conftest import (
     SEED,
     config_for,
-    feeder_cli,
     file_tree,
     wire_text,
     write_config,

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from feeder.cli import main
 from feeder.errors import CONFIG_EXIT_STATUS
+from tests.commands import feeder_cli, feeder_command
 from tests.conftest import ROOT, SEED, wire_text, write_config
 
 
@@ -23,12 +24,6 @@ from tests.conftest import ROOT, SEED, wire_text, write_config
 def workdir(tmp_path: Path) -> Path:
     write_config(tmp_path)
     return tmp_path
-
-
-def feeder(workdir: Path, *args: str):
-    return CliRunner().invoke(
-        main, [*args, "--config", str(workdir / "config.toml")], catch_exceptions=False
-    )
 
 
 @pytest.mark.parametrize("command", [[], ["ingest"], ["regen"], ["status"], ["run"], ["serve"]])
@@ -43,7 +38,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_ingest_reports_counts_and_where_the_feeds_are(workdir: Path) -> None:
     (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
     (workdir / "inbox" / "broken.txt").write_text("только заголовок")
-    result = feeder(workdir, "ingest")
+    result = feeder_cli(workdir / "config.toml", "ingest")
     assert result.exit_code == 0
     assert "1 new, 0 updated, 0 duplicate, 1 rejected" in result.output
     assert (workdir / "public" / "feeds" / "all.atom").as_uri() in result.output
@@ -56,14 +51,16 @@ def test_ingest_of_named_files_looks_at_those_and_nothing_else(
     inbox = workdir / "inbox"
     (inbox / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text(title="Названная"))
     (inbox / "002_bbbbbbbbbbbbbbbb.txt").write_text(wire_text(title="Не названная"))
-    result = feeder(workdir, "ingest", str(inbox / "001_aaaaaaaaaaaaaaaa.txt"))
+    result = feeder_cli(workdir / "config.toml", "ingest", str(inbox / "001_aaaaaaaaaaaaaaaa.txt"))
     assert result.exit_code == 0
     assert "1 new, 0 updated, 0 duplicate, 0 rejected, 0 skipped, 0 unchanged" in result.output
     all_news = (workdir / "public" / "feeds" / "all.atom").read_text()
     assert "Названная" in all_news and "Не названная" not in all_news
     # A relative path works from inside the inbox, as a delivery hook may run there.
     monkeypatch.chdir(inbox)
-    assert "1 new" in feeder(workdir, "ingest", "002_bbbbbbbbbbbbbbbb.txt").output
+    assert (
+        "1 new" in feeder_cli(workdir / "config.toml", "ingest", "002_bbbbbbbbbbbbbbbb.txt").output
+    )
     assert "Не названная" in (workdir / "public" / "feeds" / "all.atom").read_text()
 
 
@@ -81,7 +78,7 @@ def test_ingest_refuses_a_named_file_it_would_not_read(
 ) -> None:
     for existing in ("elsewhere.txt", "inbox/notes.md", "inbox/.partial.txt"):
         (workdir / existing).write_text(wire_text())
-    result = feeder(workdir, "ingest", str(workdir / "inbox" / name))
+    result = feeder_cli(workdir / "config.toml", "ingest", str(workdir / "inbox" / name))
     assert result.exit_code == 1
     assert message in result.output
 
@@ -89,8 +86,8 @@ def test_ingest_refuses_a_named_file_it_would_not_read(
 def test_status_lists_categories_runs_and_rejects_with_reasons(workdir: Path) -> None:
     (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
     (workdir / "inbox" / "no-date.txt").write_text(wire_text(date="вчера"))
-    feeder(workdir, "ingest")
-    result = feeder(workdir, "status")
+    feeder_cli(workdir / "config.toml", "ingest")
+    result = feeder_cli(workdir / "config.toml", "status")
     assert result.exit_code == 0
     assert "1 articles" in result.output
     assert "politika" in result.output and "Политика" in result.output
@@ -103,11 +100,11 @@ def test_status_lists_categories_runs_and_rejects_with_reasons(workdir: Path) ->
 
 def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
     (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
-    feeder(workdir, "ingest")
+    feeder_cli(workdir / "config.toml", "ingest")
     (workdir / "public" / "feeds" / "politika.rss").unlink()
-    assert feeder(workdir, "regen", "--category", "politika").exit_code == 0
+    assert feeder_cli(workdir / "config.toml", "regen", "--category", "politika").exit_code == 0
     assert (workdir / "public" / "feeds" / "politika.rss").exists()
-    result = feeder(workdir, "regen", "--category", "sport")
+    result = feeder_cli(workdir / "config.toml", "regen", "--category", "sport")
     assert result.exit_code == 1
     assert "no category with slug 'sport'; known slugs: all, politika" in result.output
 
@@ -165,7 +162,7 @@ def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message:
     if value is not None:
         lines.append(f"{key} = {value}")
     (workdir / "config.toml").write_text("\n".join(lines))
-    result = feeder(workdir, "ingest")
+    result = feeder_cli(workdir / "config.toml", "ingest")
     assert result.exit_code == CONFIG_EXIT_STATUS
     assert f"{workdir / 'config.toml'}: {message}" in result.output
     assert "Traceback" not in result.output
@@ -174,7 +171,7 @@ def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message:
 def test_the_daemon_refuses_a_bad_maintenance_cron_line(workdir: Path) -> None:
     """Only `feeder run` schedules maintenance, so only it checks the line."""
     write_config(workdir, schedule={"maintenance_cron": "nightly"})
-    result = feeder(workdir, "run")
+    result = feeder_cli(workdir / "config.toml", "run")
     assert result.exit_code == CONFIG_EXIT_STATUS
     assert (
         f"{workdir / 'config.toml'}: key 'schedule.maintenance_cron' is not a crontab"
@@ -183,7 +180,7 @@ def test_the_daemon_refuses_a_bad_maintenance_cron_line(workdir: Path) -> None:
 
 
 def test_a_missing_config_says_what_to_do(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["status", "--config", str(tmp_path / "nope.toml")])
+    result = feeder_cli(tmp_path / "nope.toml", "status")
     assert result.exit_code == CONFIG_EXIT_STATUS
     assert "config file not found; pass --config PATH" in result.output
 
@@ -193,7 +190,7 @@ def test_a_progress_bar_only_on_a_terminal(workdir: Path) -> None:
         (workdir / "inbox" / f"{number:03d}_{number:016x}.txt").write_text(
             wire_text(title=f"Новость {number}")
         )
-    result = feeder(workdir, "ingest")
+    result = feeder_cli(workdir / "config.toml", "ingest")
     assert "Ingesting" not in result.output  # CliRunner's stdout is not a terminal
     assert "250 new" in result.output
 
@@ -223,16 +220,7 @@ def test_a_terminal_gets_a_progress_bar_for_a_large_inbox(workdir: Path) -> None
         )
     primary, secondary = pty.openpty()
     with subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "feeder",
-            "ingest",
-            "--config",
-            str(workdir / "config.toml"),
-            "--log-level",
-            "error",
-        ],
+        [*feeder_command(workdir / "config.toml", "ingest"), "--log-level", "error"],
         stdout=secondary,
         stderr=subprocess.DEVNULL,
     ) as process:
@@ -257,11 +245,11 @@ def test_serve_answers_until_a_signal_then_exits_cleanly(
     workdir: Path, stop_signal: signal.Signals
 ) -> None:
     (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
-    feeder(workdir, "ingest")
+    feeder_cli(workdir / "config.toml", "ingest")
     with (workdir / "config.toml").open("a") as config:
         config.write("[server]\nport = 0\n")
     with subprocess.Popen(
-        [sys.executable, "-m", "feeder", "serve", "--config", str(workdir / "config.toml")],
+        feeder_command(workdir / "config.toml", "serve"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -285,7 +273,7 @@ def test_serve_on_a_taken_port_says_so(workdir: Path) -> None:
         port = taken.getsockname()[1]
         with (workdir / "config.toml").open("a") as config:
             config.write(f"[server]\nport = {port}\n")
-        result = feeder(workdir, "serve")
+        result = feeder_cli(workdir / "config.toml", "serve")
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
     assert f"fix [server] host and port in {workdir / 'config.toml'}" in result.output

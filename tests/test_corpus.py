@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +24,16 @@ from feeder.feeds import FeedFormat, entry_id, feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.inbox import storable_name
 from feeder.ingest import IngestReport
-from feeder.model import RejectReason
+from feeder.model import Entry, RejectReason
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
+from feeder.store import FileOutcome, Store
 from feeder.wire import story_id_for
 from tests import corpus
-from tests.conftest import ROOT, config_for, feeder_cli, write_config
+from tests.commands import feeder_cli
+from tests.conftest import ROOT, config_for, write_config
 from tests.feedcheck import RenderedHtml, feed_files, parse_valid_feed
+from tests.state import entries
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,15 @@ class Ingested:
     subject: str
     reports: list[IngestReport]
 
-    def query(self, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.config.database) as connection:
-            return connection.execute(sql, parameters).fetchall()
+    def stories(self) -> list[Entry]:
+        return entries(self.config.database)
 
     def story_ids(self) -> list[str]:
-        return [story_id for (story_id,) in self.query("SELECT story_id FROM articles")]
+        return [entry.story_id for entry in self.stories()]
 
     def rejects(self) -> dict[str, str]:
-        return dict(self.query("SELECT name, reason FROM rejects"))
+        with Store(self.config.database) as store:
+            return {reject.name: reject.reason for reject in store.rejects()}
 
     def feed_entry(self, slug: str, feed_format: FeedFormat, story_id: str) -> Any:
         """The story's entry, from a feed that is valid and carries no teaser's text."""
@@ -85,7 +87,7 @@ class Published:
         story_id = story_id_for(ingested.subject)
         assert ingested.story_ids() == [story_id]
         assert ingested.rejects() == {}
-        ((slug, revision),) = ingested.query("SELECT category_slug, revision FROM articles")
+        ((slug, revision),) = [(e.category_slug, e.revision) for e in ingested.stories()]
         assert revision == self.revision
         for feed_slug in (ALL_NEWS, slug):
             for feed_format in FEED_FORMATS:
@@ -137,10 +139,9 @@ class Duplicate:
     def check(self, ingested: Ingested) -> None:
         story_id = story_id_for(self.of)
         assert ingested.story_ids() == [story_id]
-        outcome = ingested.query(
-            "SELECT outcome, story_id FROM files WHERE name = ?", ingested.subject
-        )
-        assert outcome == [("duplicate", story_id)]
+        with Store(ingested.config.database) as store:
+            outcome = store.file_outcome(ingested.subject)
+        assert outcome == FileOutcome("duplicate", story_id)
         assert ingested.reports[-1].duplicate == 1
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import itertools
 import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,10 +32,12 @@ from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from tests.conftest import feeder_cli, file_tree, wire_text, write_config
+from tests.commands import feeder_cli, feeder_command
+from tests.conftest import file_tree, write_config
+from tests.deliveries import Inbox, assert_everything_published
 from tests.feedcheck import entry_texts, feed_files, parse_valid_feed
+from tests.state import dirty_feeds, integrity
 
-CATEGORIES = ["Политика", "Экономика", "В мире", "Общество", "Спорт"]
 # The ingest kills start on a few thousand files, some duplicates and broken ones;
 # after each kill and the run that completes the work, corrections and new stories
 # arrive for the next.
@@ -48,65 +48,8 @@ INGEST_KILLS = 20
 REGEN_KILLS = 12
 
 
-def story_text(number: int, version: int = 1) -> str:
-    return wire_text(
-        title=f"Новость {number}, версия {version}",
-        date=f"{number % 28 + 1:02d}.09.23",
-        category=CATEGORIES[number % len(CATEGORIES)],
-        paragraphs=(f"Новость номер {number}.", "Подробности. " * 30),
-    )
-
-
-class Inbox:
-    """The agency's side: what was delivered, so the test knows what must be published."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.good: dict[str, str] = {}
-        self.versions: dict[str, int] = {}
-        self.duplicates: set[str] = set()
-        self.broken: set[str] = set()
-        self.clock = time.time() - 86400  # every delivery settled, each a second later
-
-    def deliver(self, name: str, text: str) -> None:
-        path = self.config.inbox / name
-        path.write_text(text)
-        self.clock += 1
-        os.utime(path, (self.clock, self.clock))
-
-    def new_stories(self, numbers: range) -> None:
-        for number in numbers:
-            name = f"{number:05d}_{number:016x}.txt"
-            self.good[name] = story_text(number)
-            self.versions[name] = 1
-            self.deliver(name, self.good[name])
-
-    def corrections(self, names: list[str]) -> None:
-        for name in names:
-            self.versions[name] += 1
-            self.good[name] = story_text(int(name[:5]), self.versions[name])
-            self.deliver(name, self.good[name])
-
-    def copies(self, names: list[str]) -> None:
-        for number, name in enumerate(names):
-            copy = f"copy_{number:05d}.txt"
-            self.duplicates.add(copy)
-            self.deliver(copy, self.good[name])
-
-    def broken_files(self, count: int) -> None:
-        for number in range(count):
-            name = f"broken_{number:05d}.txt"
-            self.broken.add(name)
-            self.deliver(name, wire_text(title=f"Сломанная {number}", end_mark=""))
-
-
-def query(config: Config, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(config.database) as connection:
-        return connection.execute(sql).fetchall()
-
-
 def assert_database_sound(config: Config) -> None:
-    assert query(config, "PRAGMA integrity_check") == [("ok",)]
+    assert integrity(config.database) == "ok"
 
 
 def assert_output_complete(config: Config) -> None:
@@ -125,32 +68,17 @@ def assert_feeds_valid(config: Config) -> None:
         parse_valid_feed(feed.read_bytes(), config.url(f"feeds/{feed.name}"))
 
 
-def assert_everything_published(config: Config, inbox: Inbox) -> None:
-    """Each good file's latest version is stored exactly once; the rest are accounted for."""
-    stored = dict(query(config, "SELECT source_name, sha256 FROM articles"))
-    assert stored == {
-        name: hashlib.sha256(text.encode()).hexdigest() for name, text in inbox.good.items()
-    }
-    outcomes = dict(query(config, "SELECT name, outcome FROM files"))
-    assert all(outcomes[name] == "duplicate" for name in inbox.duplicates)
-    assert {name for (name,) in query(config, "SELECT name FROM rejects")} == inbox.broken
-    assert query(config, "SELECT slug FROM feeds WHERE dirty = 1") == []
-    assert query(config, "SELECT story_id FROM articles WHERE page_dirty = 1") == []
-    assert list(config.output_dir.rglob(f"*{TEMP_SUFFIX}")) == []
-
-
 def assert_feeds_show_the_newest_stories(config: Config) -> None:
     """Each feed carries its category's newest stories as the database has them, none stale."""
-    for (slug,) in query(config, "SELECT slug FROM feeds"):
-        where = "" if slug == ALL_NEWS else f"WHERE category_slug = '{slug}'"
-        newest = query(
-            config,
-            f"SELECT title FROM articles {where} "
-            f"ORDER BY published DESC, story_id DESC LIMIT {config.max_items}",
-        )
+    with Store(config.database) as store:
+        newest = {
+            slug: store.newest_entries(None if slug == ALL_NEWS else slug, config.max_items)
+            for slug in [ALL_NEWS, *store.category_slugs()]
+        }
+    for slug, entries in newest.items():
         for feed_format in FEED_FORMATS:
             feed = (config.output_dir / feed_path(slug, feed_format)).read_bytes()
-            assert [(entry.title,) for entry in entry_texts(feed)] == newest
+            assert [entry.title for entry in entry_texts(feed)] == [e.title for e in entries]
 
 
 class RandomKills:
@@ -176,7 +104,7 @@ class RandomKills:
 
 def feeder_until_killed(config_path: Path, *args: str, after: float) -> bool:
     """Run `feeder ARGS`; SIGKILL it `after` seconds unless it is done. Returns whether it was killed."""
-    command = [sys.executable, "-m", "feeder", *args, "--config", str(config_path)]
+    command = feeder_command(config_path, *args)
     with subprocess.Popen(
         [*command, "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as process:
@@ -321,7 +249,7 @@ def test_a_failed_write_is_one_clear_line_and_the_next_run_writes_it(
     assert_database_sound(config)
     # The old feeds, whole (the new stories' pages, written first, may be there already).
     assert file_tree(config.feeds_dir) == before
-    assert "all" in {slug for (slug,) in query(config, "SELECT slug FROM feeds WHERE dirty = 1")}
+    assert "all" in dirty_feeds(config.database)
     assert (
         f"FAILED: PublishError: cannot write {failed}" in feeder_cli(config_path, "status").stdout
     )

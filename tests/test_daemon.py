@@ -12,19 +12,19 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from feeder.store import Run, Store
+from tests.commands import wait_for
 from tests.conftest import wire_text
 from tests.daemon_helpers import (
     BASE_URL,
-    article_count,
     daemon_log,
     feeder_command,
-    query,
     running_daemon,
     stop,
-    wait_for,
     write_config,
 )
 from tests.feedcheck import parse_valid_feed
+from tests.state import article_count, dirty_feeds, integrity, last_run, revision_total
 
 pytestmark = pytest.mark.slow
 
@@ -86,10 +86,14 @@ def test_a_watched_arrival_is_ingested_without_rescanning_the_inbox(tmp_path: Pa
     with running_daemon(config):
         wait_for(lambda: article_count(database) == 200, timeout=30)
         deliver_files(inbox, 1, start=200)
-        last_run = "SELECT counts FROM runs WHERE job = 'ingest' ORDER BY id DESC LIMIT 1"
-        (counts,) = wait_for(lambda: [c for (c,) in query(database, last_run) if '"new": 1' in c])
+
+        def the_arrivals_run() -> Run | None:
+            run = last_run(database, "ingest")
+            return run if run and run.counts["new"] == 1 else None
+
+        run = wait_for(the_arrivals_run)
         # The start-up run scanned all 200 files; this one looked only at the arrival.
-        assert '"unchanged": 0' in counts
+        assert run.counts["unchanged"] == 0
         assert "Новость 200" in (tmp_path / "public" / "feeds" / "all.atom").read_text()
 
 
@@ -135,15 +139,15 @@ def test_sigterm_during_a_large_ingest_exits_cleanly_and_a_restart_completes_it(
         assert stop(daemon, timeout=10) == 0
     assert "files left for the next run" in daemon_log(config)  # it stopped mid-ingest
     assert "feeder run stopped" in daemon_log(config)
-    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    assert integrity(database) == "ok"
     with running_daemon(config):
         wait_for(lambda: article_count(database) == 3000, timeout=30)
         wait_for(lambda: len(entries(tmp_path, "all")) == 50)
-    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT name) FROM files") == [(3000, 3000)]
-    assert query(database, "SELECT SUM(revision) FROM articles") == [
-        (3000,)
-    ]  # nothing ingested twice
-    assert query(database, "SELECT COUNT(*) FROM feeds WHERE dirty = 1") == [(0,)]
+    with Store(database) as store:
+        names = [file.name for file in store.recorded_files()]
+        assert (len(names), len(set(names))) == (3000, 3000)
+        assert store.dirty_feeds() == []
+    assert revision_total(database) == 3000  # nothing ingested twice
 
 
 def test_manual_commands_beside_the_daemon_corrupt_and_duplicate_nothing(tmp_path: Path) -> None:
@@ -165,8 +169,8 @@ def test_manual_commands_beside_the_daemon_corrupt_and_duplicate_nothing(tmp_pat
         assert not any("database is locked" in stderr for _, stderr in outputs)
         wait_for(lambda: article_count(database) == 300, timeout=30)
         assert stop(daemon) == 0
-    assert query(database, "SELECT COUNT(*), SUM(revision) FROM articles") == [(300, 300)]
-    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    assert (article_count(database), revision_total(database)) == (300, 300)
+    assert integrity(database) == "ok"
     regen = subprocess.run(
         feeder_command(config, "regen"), capture_output=True, text=True, check=True
     )
@@ -229,11 +233,11 @@ def test_a_daemon_killed_mid_ingest_loses_nothing_after_a_restart(tmp_path: Path
     with running_daemon(config) as daemon:
         wait_for(lambda: article_count(database) > 0)
         assert stop(daemon, signal.SIGKILL) == -signal.SIGKILL
-    assert query(database, "PRAGMA integrity_check") == [("ok",)]
+    assert integrity(database) == "ok"
     assert article_count(database) < 2000  # it really died mid-way
     with running_daemon(config):
         wait_for(lambda: article_count(database) == 2000, timeout=30)
-        wait_for(lambda: query(database, "SELECT COUNT(*) FROM feeds WHERE dirty = 1") == [(0,)])
-    assert query(database, "SELECT COUNT(*), SUM(revision) FROM articles") == [(2000, 2000)]
+        wait_for(lambda: dirty_feeds(database) == [])
+    assert (article_count(database), revision_total(database)) == (2000, 2000)
     for slug in ("all", "politika", "ekonomika", "sport"):
         assert len(entries(tmp_path, slug)) == 50

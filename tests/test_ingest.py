@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,15 +13,11 @@ import pytest
 
 import feeder.inbox
 from feeder.config import Config
+from feeder.model import Entry
 from feeder.pipeline import ingest_and_publish
 from feeder.store import Store, StoredReject
 from tests.conftest import SEED, config_for, wire_text
-
-
-def articles(config: Config) -> list[dict]:
-    with sqlite3.connect(config.database) as connection:
-        connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute("SELECT * FROM articles ORDER BY story_id")]
+from tests.state import article_rows, entries
 
 
 def stored_rejects(config: Config) -> list[StoredReject]:
@@ -49,7 +44,7 @@ def test_a_new_story_is_stored_with_all_its_fields(config: Config, deliver, run_
         "unchanged": 0,
     }
     assert outcome.ingest.changed_categories == {"politika"}
-    (row,) = articles(config)
+    (row,) = article_rows(config.database)
     assert row["story_id"] == "000_dac83acdb151354f"
     assert (row["category"], row["category_slug"], row["revision"]) == ("Политика", "politika", 1)
     assert row["story_date"] == "2023-09-21"
@@ -63,7 +58,7 @@ def test_ingesting_twice_changes_nothing_the_second_time(
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Первая"))
     deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая", category="Экономика"))
     first = run_ingest()
-    stored = articles(config)
+    stored = article_rows(config.database)
     feed = (config.feeds_dir / "all.atom").stat().st_mtime_ns
     second = run_ingest()
     assert first.ingest.new == 2
@@ -76,7 +71,7 @@ def test_ingesting_twice_changes_nothing_the_second_time(
         "unchanged": 2,
     }
     assert second.publish.feeds_written == []
-    assert articles(config) == stored
+    assert article_rows(config.database) == stored
     assert (config.feeds_dir / "all.atom").stat().st_mtime_ns == feed
 
 
@@ -87,7 +82,7 @@ def test_the_same_content_under_another_name_is_a_skipped_duplicate(
     deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text())
     outcome = run_ingest()
     assert (outcome.ingest.new, outcome.ingest.duplicate) == (1, 1)
-    assert [row["story_id"] for row in articles(config)] == ["001_aaaaaaaaaaaaaaaa"]
+    assert [row["story_id"] for row in article_rows(config.database)] == ["001_aaaaaaaaaaaaaaaa"]
     # and a later delivery of it again is still a duplicate, counted once per new delivery
     deliver("003_cccccccccccccccc.txt", wire_text())
     assert run_ingest().ingest.duplicate == 1
@@ -109,11 +104,10 @@ def test_a_duplicate_of_content_two_stories_share_is_a_copy_of_the_first_publish
     assert run_ingest().ingest.updated == 1
     deliver("003_cccccccccccccccc.txt", wire_text(title="Позже"), age_seconds=filed_at(12))
     assert run_ingest().ingest.duplicate == 1
-    with sqlite3.connect(config.database) as connection:
-        (story,) = connection.execute(
-            "SELECT story_id FROM files WHERE name = '003_cccccccccccccccc.txt'"
-        ).fetchone()
-    assert story == "002_bbbbbbbbbbbbbbbb"  # published at 09:00, the other at 10:00
+    with Store(config.database) as store:
+        outcome = store.file_outcome("003_cccccccccccccccc.txt")
+    assert outcome is not None
+    assert outcome.story_id == "002_bbbbbbbbbbbbbbbb"  # published at 09:00, the other at 10:00
 
 
 def test_a_redelivered_story_is_a_correction_of_the_same_entry(
@@ -121,10 +115,10 @@ def test_a_redelivered_story_is_a_correction_of_the_same_entry(
 ) -> None:
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Первая версия"), age_seconds=7200)
     run_ingest()
-    (before,) = articles(config)
+    (before,) = article_rows(config.database)
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(title="Исправленная версия"), age_seconds=60)
     outcome = run_ingest()
-    (after,) = articles(config)
+    (after,) = article_rows(config.database)
     assert outcome.ingest.updated == 1 and outcome.ingest.new == 0
     assert after["story_id"] == before["story_id"]
     assert after["title"] == "Исправленная версия"
@@ -150,7 +144,7 @@ def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path: Path, del
     config = config_for(tmp_path, settle_seconds=30)
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=0)
     assert ingest_and_publish(config).ingest.skipped == 1
-    assert not config.database.exists() or articles(config) == []
+    assert not config.database.exists() or article_rows(config.database) == []
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(), age_seconds=60)
     assert ingest_and_publish(config).ingest.new == 1
 
@@ -162,7 +156,7 @@ def test_named_files_are_ingested_and_the_rest_of_the_inbox_is_left_alone(
     deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая"))
     outcome = ingest_and_publish(config, only=["002_bbbbbbbbbbbbbbbb.txt", "gone.txt", "x.jpg"])
     assert (outcome.ingest.new, outcome.ingest.unchanged) == (1, 0)
-    assert [row["title"] for row in articles(config)] == ["Вторая"]
+    assert [row["title"] for row in article_rows(config.database)] == ["Вторая"]
     deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(title="Вторая, исправлена"))
     outcome = ingest_and_publish(config, only=["002_bbbbbbbbbbbbbbbb.txt"])
     assert outcome.ingest.updated == 1
@@ -224,7 +218,7 @@ def test_a_corrupt_correction_keeps_the_published_story(
     run_ingest()
     deliver("001_aaaaaaaaaaaaaaaa.txt", b"")
     assert run_ingest().ingest.rejected == 1
-    assert [row["title"] for row in articles(config)] == ["Опубликовано"]
+    assert [row["title"] for row in article_rows(config.database)] == ["Опубликовано"]
 
 
 def test_too_large_files_are_rejected_without_reading(tmp_path: Path, deliver) -> None:
@@ -277,13 +271,13 @@ def test_publish_time_is_the_mtime_on_the_dateline_day_else_local_noon(
 ) -> None:
     deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text(date="21.09.23"))
     run_ingest()
-    (row,) = articles(config)
+    (row,) = article_rows(config.database)
     assert row["published"] == "2023-09-21T08:00:00+00:00"  # 12:00 in Baku (UTC+4)
     path = deliver("002_bbbbbbbbbbbbbbbb.txt", wire_text(date="22.09.23", title="Днём"))
     afternoon = datetime(2023, 9, 22, 15, 30, tzinfo=ZoneInfo("Asia/Baku")).timestamp()
     os.utime(path, (afternoon, afternoon))
     run_ingest()
-    assert articles(config)[1]["published"] == "2023-09-22T11:30:00+00:00"
+    assert article_rows(config.database)[1]["published"] == "2023-09-22T11:30:00+00:00"
 
 
 @pytest.mark.parametrize("name", ["Новость 110.txt", "with space.txt"])
@@ -292,7 +286,7 @@ def test_hand_dropped_file_names_become_safe_page_names(
 ) -> None:
     deliver(name, wire_text())
     run_ingest()
-    (row,) = articles(config)
+    (row,) = article_rows(config.database)
     assert row["story_id"] == name.removesuffix(".txt")
     assert (config.articles_dir / f"{row['page_key']}.html").exists()
     assert row["page_key"].isascii() and " " not in row["page_key"]
@@ -316,12 +310,13 @@ def test_category_counts_and_newest_dates_follow_new_stories_and_corrections(
             (c.slug, c.count, c.newest.isoformat() if c.newest else None)
             for c in store.categories()
         }
-    with sqlite3.connect(config.database) as connection:
-        counted = set(
-            connection.execute(
-                "SELECT category_slug, COUNT(*), MAX(published) FROM articles GROUP BY category_slug"
-            )
-        )
+    by_category: dict[str, list[Entry]] = {}
+    for entry in entries(config.database):
+        by_category.setdefault(entry.category_slug, []).append(entry)
+    counted = {
+        (slug, len(stories), max(entry.published for entry in stories).isoformat())
+        for slug, stories in by_category.items()
+    }
     assert kept == counted
     assert ("politika", 1, "2023-09-20T08:00:00+00:00") in kept
 

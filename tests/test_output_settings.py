@@ -8,7 +8,8 @@ import pytest
 
 from feeder.files import PublishError
 from feeder.publish import Publisher
-from tests.conftest import SEED, feeder_cli, file_tree, wire_text, write_config
+from tests.commands import feeder_cli
+from tests.conftest import SEED, file_tree, wire_text, write_config
 
 OLD_URL = "http://old.example.org/news/"
 NEW_URL = "https://feeds.example.org/"

@@ -7,8 +7,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,10 @@ from feeder.files import PublishError
 from feeder.locking import file_lock, is_locked
 from feeder.pagewriter import PageWriter
 from feeder.pipeline import ingest_and_publish
+from tests.commands import feeder_command, wait_for
 from tests.conftest import file_tree, wire_text, write_config
-from tests.test_crash import Inbox, assert_everything_published, query
+from tests.deliveries import Inbox, assert_everything_published
+from tests.state import dirty_page_count, entries
 
 # Three ingest batches, so batches are in flight while later ones are parsed.
 STORIES = 1200
@@ -52,7 +52,7 @@ def _published(tmp_path: Path) -> dict[str, bytes]:
     config = load_config(write_config(tmp_path))
     Inbox(config).new_stories(range(STORIES))
     ingest_and_publish(config)
-    assert query(config, "SELECT COUNT(*) FROM articles WHERE page_dirty = 1") == [(0,)]
+    assert dirty_page_count(config.database) == 0
     return file_tree(config.output_dir)
 
 
@@ -83,7 +83,8 @@ def test_a_story_corrected_while_its_page_is_being_written_gets_its_corrected_pa
     ingest_and_publish(config)
     page = (config.articles_dir / "story.html").read_text()
     assert "Исправленная версия" in page
-    assert query(config, "SELECT revision, page_dirty FROM articles") == [(2, 0)]
+    assert [entry.revision for entry in entries(config.database)] == [2]
+    assert dirty_page_count(config.database) == 0
 
 
 def test_a_page_the_helper_cannot_write_fails_the_run_and_the_next_run_writes_it(
@@ -97,7 +98,7 @@ def test_a_page_the_helper_cannot_write_fails_the_run_and_the_next_run_writes_it
     with pytest.raises(PublishError, match=f"cannot write {config.articles_dir}/.*: Not a dir"):
         ingest_and_publish(config)
     assert children(os.getpid()) == []
-    assert query(config, "SELECT COUNT(*) FROM articles WHERE page_dirty = 1") == [(3,)]
+    assert dirty_page_count(config.database) == 3
     config.articles_dir.unlink()
     ingest_and_publish(config)
     assert_everything_published(config, inbox)
@@ -127,22 +128,19 @@ def test_the_helper_stops_when_feeder_is_killed(tmp_path: Path) -> None:
     config = load_config(config_path)
     inbox = Inbox(config)
     inbox.new_stories(range(pagewriter.HELPER_AFTER_PAGES + 2000))
-    command = [sys.executable, "-m", "feeder", "ingest", "--config", str(config_path)]
-    with subprocess.Popen(command, stderr=subprocess.DEVNULL) as feeder:
+    with subprocess.Popen(
+        feeder_command(config_path, "ingest"), stderr=subprocess.DEVNULL
+    ) as feeder:
         helpers = _wait_for_children(feeder)
         feeder.send_signal(signal.SIGKILL)
-    deadline = time.monotonic() + 2
-    while any(_alive(helper) for helper in helpers) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not any(_alive(helper) for helper in helpers)
+    wait_for(lambda: not any(_alive(helper) for helper in helpers), timeout=2, interval=0.01)
     ingest_and_publish(config)
     assert_everything_published(config, inbox)
 
 
 def _wait_for_children(process: subprocess.Popen[bytes]) -> list[int]:
-    deadline = time.monotonic() + 60
-    while not (found := children(process.pid)):
+    def started_helpers() -> list[int]:
         assert process.poll() is None, "feeder finished without starting its helper"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    return found
+        return children(process.pid)
+
+    return wait_for(started_helpers, timeout=60, interval=0.005)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from feeder.slugs import ALL_NEWS
 from feeder.wire import parse
 from tests.conftest import SEED, config_for, wire_text
 from tests.feedcheck import RenderedHtml, entry_texts, parse_valid_feed
+from tests.state import entries, tables
 
 # --- any bytes under any name ---------------------------------------------------
 
@@ -95,7 +95,7 @@ def test_feeds_of_any_accepted_article_are_valid_and_show_its_text(data: bytes, 
     with _workspace() as config:
         (config.inbox / name).write_bytes(data)
         ingest_and_publish(config)
-        ((slug,),) = _rows(config, "SELECT category_slug FROM articles")
+        (slug,) = [entry.category_slug for entry in entries(config.database)]
         for feed_slug in (ALL_NEWS, slug):
             for feed_format in FEED_FORMATS:
                 relative = feed_path(feed_slug, feed_format)
@@ -183,14 +183,9 @@ def _deliver(config: Config, deliveries: list[Delivery], run_after: list[bool]) 
 def _database(config: Config) -> dict[str, list[tuple[Any, ...]]]:
     """Everything the database holds about the deliveries, less the clock's times and
     the feeds' versions, which count the runs that changed them."""
-    return {
-        "articles": _rows(config, "SELECT * FROM articles ORDER BY story_id"),
-        "files": _rows(config, "SELECT * FROM files ORDER BY name"),
-        "rejects": _rows(config, "SELECT name, sha256, reason, message FROM rejects ORDER BY name"),
-        "feeds": _rows(
-            config, "SELECT slug, name, dirty, articles, newest FROM feeds ORDER BY slug"
-        ),
-    }
+    return tables(
+        config.database, leave_out={"rejects": {"first_seen", "last_seen"}, "feeds": {"version"}}
+    )
 
 
 def _published(config: Config) -> dict[str, bytes]:
@@ -199,11 +194,6 @@ def _published(config: Config) -> dict[str, bytes]:
         for path in sorted(config.output_dir.rglob("*"))
         if path.is_file()
     }
-
-
-def _rows(config: Config, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(config.database) as connection:
-        return connection.execute(sql).fetchall()
 
 
 @contextmanager

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from feeder.startup import Needs, StartupError, base_url_port_warning, check_startup
-from tests.conftest import config_for, feeder_cli, write_config
-from tests.daemon_helpers import feeder_command
+from tests.commands import feeder_cli, feeder_command
+from tests.conftest import config_for, write_config
 
 COMMANDS_NEEDING_THE_INBOX = ["ingest", "run"]
 COMMANDS_WRITING_OUTPUT = ["ingest", "regen", "run", "serve"]

@@ -13,10 +13,9 @@ from feeder.store import MIGRATIONS, Store, StoreError
 
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "feeder.db"
-    Store(path).close()
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(path) as store:
+        assert store.schema_version() == len(MIGRATIONS)
+        assert store.journal_mode() == "wal"
     Store(path).close()  # opening again migrates nothing and keeps the data
 
 

@@ -1,0 +1,82 @@
+"""What feeder stored, read through its Store: the one place tests look at the database.
+
+Where the Store has no reader for something a test checks (every column of an
+article, every row for a whole-state comparison), the query is here, so a
+schema change touches this module and no test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from feeder.model import Entry
+from feeder.store import Run, Store
+
+# What ingest stores; `runs` only times the jobs.
+TABLES = ("articles", "files", "rejects", "feeds")
+
+
+def entries(database: Path) -> list[Entry]:
+    """Every story, in story id order."""
+    with Store(database) as store:
+        return [entry for batch in store.entry_batches(500) for entry in batch]
+
+
+def article_count(database: Path) -> int:
+    """0 until a daemon starting up has created the database."""
+    if not database.exists():
+        return 0
+    with Store(database) as store:
+        return store.article_count()
+
+
+def integrity(database: Path) -> str:
+    with Store(database) as store:
+        return store.integrity_check()
+
+
+def dirty_feeds(database: Path) -> list[str]:
+    with Store(database) as store:
+        return store.dirty_feeds()
+
+
+def dirty_page_count(database: Path) -> int:
+    with Store(database) as store:
+        return store.dirty_page_count()
+
+
+def last_run(database: Path, job: str) -> Run | None:
+    with Store(database) as store:
+        return store.last_run(job)
+
+
+def revision_total(database: Path) -> int:
+    """Each story counts its versions: more than one per story means one was stored twice."""
+    return sum(entry.revision for entry in entries(database))
+
+
+def article_rows(database: Path) -> list[dict[str, Any]]:
+    """Every column of every article, in story id order."""
+    return [dict(zip(columns, row, strict=True)) for columns, row in _rows(database, "articles")]
+
+
+def tables(database: Path, leave_out: dict[str, set[str]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of each of TABLES, less the columns `leave_out` names per table."""
+    return {
+        table: [
+            tuple(v for c, v in zip(columns, row, strict=True) if c not in leave_out.get(table, ()))
+            for columns, row in _rows(database, table)
+        ]
+        for table in TABLES
+    }
+
+
+def _rows(database: Path, table: str) -> Iterator[tuple[list[str], tuple[Any, ...]]]:
+    with Store(database) as store:
+        cursor = store.connection.execute(f"SELECT * FROM {table} ORDER BY 1")
+        columns = [description[0] for description in cursor.description]
+        rows = cursor.fetchall()
+    for row in rows:
+        yield columns, row
