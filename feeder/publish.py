@@ -25,9 +25,10 @@ from threading import Event
 from feeder.batches import BATCH_SIZE, Progress
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.feeds import article_path, feed_model, feed_path
+from feeder.events import FILE_WRITTEN, FileWritten
+from feeder.feeds import FeedFormat, article_path, feed_model, feed_path
 from feeder.files import TEMP_SUFFIX, remove_temp_file, write_if_changed
-from feeder.formats import FEED_FORMATS
+from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
 from feeder.pagewriter import PageWriter, WrittenBatch
 from feeder.site import Site
@@ -148,7 +149,7 @@ class Publisher:
     ) -> PublishReport:
         report = PublishReport()
         # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
-        write_if_changed(self.config.output_dir / STYLESHEET_PATH, self.site.feed_stylesheet())
+        self._write(STYLESHEET_PATH, self.site.feed_stylesheet())
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
         for slug in slugs:
@@ -156,10 +157,9 @@ class Publisher:
         self._write_pages(pages, page_total, progress)
         self._record(self.pages.finish())
         report.pages_written = self.pages_written
-        output = self.config.output_dir
         total = sum(category.count for category in categories)
-        write_if_changed(output / "index.html", self.site.index(categories, total))
-        write_if_changed(output / "feeds.opml", self.site.opml(categories))
+        self._write("index.html", self.site.index(categories, total))
+        self._write("feeds.opml", self.site.opml(categories))
         return report
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
@@ -171,11 +171,26 @@ class Publisher:
         for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
             data = feed_format.render(model)
-            if write_if_changed(self.config.output_dir / relative, data):
+            if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
         with self.store.transaction():
             self.store.mark_clean(slug, version)
+
+    def _write(
+        self,
+        relative: str,
+        data: bytes,
+        feed_format: FeedFormat | None = None,
+        slug: str | None = None,
+    ) -> bool:
+        """Replace one file if its bytes changed, and when they did, tell `FILE_WRITTEN`."""
+        path = self.config.output_dir / relative
+        if not write_if_changed(path, data):
+            return False
+        url, media_type = self.config.url(relative), media_type_for(relative)
+        FILE_WRITTEN.emit(FileWritten(relative, path, url, media_type, data, feed_format, slug))
+        return True
 
     def _write_pages(
         self,
