@@ -17,7 +17,7 @@ from lxml import etree, html
 from feeder.config import Config, ConfigError, ServerConfig
 from feeder.files import TEMP_NAME
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.server import FeedServer
+from feeder.server import FeedServer, _accepts_gzip
 from tests.client import Client
 from tests.conftest import config_for, deliver_day
 
@@ -347,3 +347,28 @@ def test_a_bad_server_table_names_the_key_and_the_file(
     with pytest.raises(ConfigError) as error:
         config_for(tmp_path, server=server)
     assert str(error.value).startswith(f"{tmp_path / 'config.toml'}: {message}")
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "accepted"),
+    [
+        ("gzip", True),
+        ("GZip", True),
+        ("x-gzip", True),
+        ("deflate, gzip", True),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+        ("gzip;q=0.001", True),
+        (" gzip ; q=1 ", True),
+        ("", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("gzipped", False),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0", False),
+        ("gzip;q=high", False),
+    ],
+)
+def test_gzip_is_sent_only_when_accept_encoding_allows_it(
+    accept_encoding: str, accepted: bool
+) -> None:
+    assert _accepts_gzip(accept_encoding) is accepted
