@@ -2,6 +2,6 @@
 
 A seeded corpus of wire-format articles (corpus), the raw limit of reading,
 splitting, hashing and inserting them (raw), installations of feeder run as
-an operator runs them (workspace), the scenarios and targets of issue 6
-(scenarios) and the table (table).
+an operator runs them (workspace), the scenarios and the targets
+docs/benchmarks.md sets them against (scenarios) and the table (table).
 """

@@ -56,7 +56,7 @@ def _sizes(_context: click.Context, _parameter: click.Parameter, value: str) -> 
 )
 @click.option("--keep", is_flag=True, help="Keep the corpus and archives afterwards.")
 def main(sizes: list[int], quick: bool, repeat: int, seed: int, workdir: Path, keep: bool) -> None:
-    """Benchmark feeder against the targets of issue 6."""
+    """Benchmark feeder against its targets (docs/benchmarks.md)."""
     if quick:
         sizes, repeat = list(QUICK_SIZES), 1
     workdir.mkdir(parents=True, exist_ok=True)

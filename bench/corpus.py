@@ -1,7 +1,6 @@
 """A deterministic wire-format corpus: the same seed always gives the same files.
 
-Articles look like the agency's (see /work/shared/wire-format.md and
-docs/input.md): a headline, a `Баку/DD.MM.YY/Turan: ` dateline, paragraphs
+Articles look like the agency's (see docs/input.md): a headline, a `Баку/DD.MM.YY/Turan: ` dateline, paragraphs
 closed by ` --0--`, a rubric, teasers and the site's boilerplate line. Sizes
 vary around 3 KB and rubrics are skewed the way a news desk's are (politics
 and economy dominate), so feeds fill unevenly as they do in production.

@@ -1,4 +1,4 @@
-"""The scenarios of issue 6, each measured against its target.
+"""The benchmark scenarios, each measured against its target (docs/benchmarks.md).
 
 Every archive size gets a bulk ingest of a fresh installation (compared with
 the raw limit on the same files) and then new articles, one at a time, into
@@ -22,7 +22,7 @@ from bench.corpus import CorpusWriter
 from bench.raw import raw_files_per_second
 from bench.workspace import CommandFailed, Measurement, Workspace
 
-# The targets of issue 6, on a 2-core machine. The bulk target is for 100,000
+# The targets, on a 2-core machine. The bulk target is for 100,000
 # files: smaller runs are dominated by fixed costs (start-up, 26 feeds fsynced).
 BULK_TARGET_SIZE = 100_000
 BULK_FILES_PER_SECOND = 4_500

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import CONFIG_EXIT_STATUS, FeederError
+from feeder.files import TEMP_FOLDER
 from feeder.slugs import ALL_NEWS, CONFIGURED_SLUG
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -73,6 +74,12 @@ class Config:
     @property
     def articles_dir(self) -> Path:
         return self.output_dir / "articles"
+
+    @property
+    def output_temp_dir(self) -> Path:
+        """Where writes under output_dir make their temp files (`feeder.files`); hidden,
+        so never served."""
+        return self.output_dir / TEMP_FOLDER
 
     @property
     def lock_path(self) -> Path:

@@ -31,7 +31,7 @@ from feeder.clock import Clock, utc_now
 from feeder.coalescing import IngestCoalescer, IngestWork
 from feeder.config import Config, ConfigError
 from feeder.errors import FeederError
-from feeder.heartbeat import write_heartbeat
+from feeder.heartbeat import remove_heartbeat_temp_files, write_heartbeat
 from feeder.locking import LockBusy, file_lock, holder_pid
 from feeder.watch import InboxWatcher
 
@@ -92,10 +92,8 @@ class Daemon:
                 "stop it first, or use `feeder status` to see what it is doing"
             ) from None
 
-    def stop(self) -> None:
-        self.stop_event.set()
-
     def _serve_until_stopped(self) -> None:
+        remove_heartbeat_temp_files(self.config)
         previous_handlers = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }

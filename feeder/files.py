@@ -1,50 +1,64 @@
 """Replacing a file so that readers only ever see the old bytes or the new ones.
 
-Each file is written to a hidden temp file in its folder and moved into place
-with os.replace. A file whose bytes did not change is not touched, so its
-mtime (and so its HTTP validators) stay put. Both the publisher and the page
-writer process use this; it imports nothing heavier than the standard library,
-so that process starts fast.
+Each write goes to a temp file of its own, a hidden name no other write uses,
+and is moved into place with os.replace; so writers that do not share a lock
+(the daemon's heartbeat beside a database, the publisher of a database kept in
+the same folder or in `output_dir`) never write into each other's temp file.
+
+The temp file lives in a folder the caller names, on the same filesystem as
+the target. Files under `output_dir` are written through its one hidden
+`TEMP_FOLDER`, so the temp files a killed writer left are found by listing
+that small folder, never the folder of article pages; the publisher empties it
+under the work lock before it writes. Other files (the heartbeat) use their
+own folder, and their leftovers are found by the target's name.
+
+A file whose bytes did not change is not touched, so its mtime (and so its
+HTTP validators) stay put. Both the publisher and the page writer process use
+this; it imports nothing heavier than the standard library, so that process
+starts fast.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
-from typing import BinaryIO
 
 from feeder.errors import FeederError
 
+# The hidden folder under output_dir that holds the temp files of its writes.
+TEMP_FOLDER = ".feeder-tmp"
 TEMP_SUFFIX = ".tmp"
-# Every file is written through the one temp name of its folder: one writer at a time
-# (the work lock) makes that safe, a killed writer leaves at most one temp file per
-# folder, and a run removes it by name instead of listing the folder of pages.
-TEMP_NAME = f".feeder-write{TEMP_SUFFIX}"
+# Keeps a temp name, which starts with its target's, within any filesystem's limit.
+_NAME_PART = 100
 
 
 class PublishError(FeederError):
     """A file could not be written; the message names it and says what to check."""
 
 
-def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
-    """Replace `path` atomically with `data` unless it already holds exactly that."""
+def write_if_changed(path: Path, data: bytes, *, temp_dir: Path, durable: bool = True) -> bool:
+    """Replace `path` atomically with `data` unless it already holds exactly that;
+    the temp file is made in `temp_dir`, which must be on the same filesystem."""
     try:
         if path.read_bytes() == data:
             return False
     except OSError:
         pass  # missing or unreadable: write it anew, and report if that fails
-    temp = path.with_name(TEMP_NAME)
+    temp: Path | None = None
     try:
-        with _create(temp) as temp_file:
+        temp, descriptor = _create_temp(temp_dir, path)
+        with open(descriptor, "wb") as temp_file:
             temp_file.write(data)
             if durable:
                 temp_file.flush()
                 os.fsync(temp_file.fileno())
-        os.replace(temp, path)
+        _replace(temp, path)
     except OSError as error:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
         raise PublishError(
             f"cannot write {path}: {error.strerror}; check free space and that "
             f"{path.parent} is a writable folder; the next run retries"
@@ -52,17 +66,46 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     return True
 
 
-def remove_temp_file(directory: Path) -> None:
-    """The temp file a killed writer may have left in `directory`."""
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        (directory / TEMP_NAME).unlink()
+def remove_temp_files(temp_dir: Path, target: Path | None = None) -> int:
+    """Temp files a killed writer left in `temp_dir`: those of `target`, or all.
 
-
-def _create(path: Path) -> BinaryIO:
-    """Open `path` for writing, making its folder only when it is missing (not a
-    mkdir and a stat before each of thousands of pages)."""
+    Call it only where no other writer can be using them: the lock that lets
+    one writer at a time write `target` (or every file using `temp_dir`) is held.
+    """
+    prefix = _temp_prefix(target) if target else "."
     try:
-        return path.open("wb")
+        names = os.listdir(temp_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    for name in names:
+        if name.startswith(prefix) and name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(FileNotFoundError):
+                (temp_dir / name).unlink()
+                removed += 1
+    return removed
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name[:_NAME_PART]}."
+
+
+def _create_temp(temp_dir: Path, target: Path) -> tuple[Path, int]:
+    """A new file no other write uses (O_EXCL), readable as the target would be
+    (the umask applies, unlike mkstemp's 0600); its folder is made only when
+    missing, not with a mkdir before each of thousands of pages."""
+    temp = temp_dir / f"{_temp_prefix(target)}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        return temp, os.open(temp, flags, 0o666)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("wb")
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        return temp, os.open(temp, flags, 0o666)
+
+
+def _replace(temp: Path, target: Path) -> None:
+    try:
+        os.replace(temp, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)  # made only when missing
+        os.replace(temp, target)

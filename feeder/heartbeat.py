@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feeder.config import Config
-from feeder.files import write_if_changed
+from feeder.files import remove_temp_files, write_if_changed
 from feeder.locking import holder_pid, is_locked
 
 
@@ -42,7 +42,14 @@ def write_heartbeat(
         "heartbeat": now.isoformat(),
         "next_runs": {job: moment.astimezone(UTC).isoformat() for job, moment in next_runs.items()},
     }
-    write_if_changed(config.daemon_state_path, json.dumps(state).encode(), durable=False)
+    path = config.daemon_state_path
+    write_if_changed(path, json.dumps(state).encode(), temp_dir=path.parent, durable=False)
+
+
+def remove_heartbeat_temp_files(config: Config) -> None:
+    """Those a killed daemon left; call it holding the daemon lock, so no other
+    daemon writes this heartbeat. Other databases' heartbeats may share the folder."""
+    remove_temp_files(config.daemon_state_path.parent, config.daemon_state_path)
 
 
 def daemon_state(config: Config) -> DaemonState:

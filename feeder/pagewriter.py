@@ -62,8 +62,9 @@ class PageWriter:
     work lock.
     """
 
-    def __init__(self, work_lock: int) -> None:
+    def __init__(self, work_lock: int, temp_dir: Path) -> None:
         self.work_lock = work_lock
+        self.temp_dir = temp_dir
         self._pages_seen = 0
         self._child: subprocess.Popen[bytes] | None = None
         self._in_flight: deque[Stories] = deque()
@@ -71,8 +72,7 @@ class PageWriter:
     def write(self, stories: Stories, pages: list[Page]) -> list[WrittenBatch]:
         self._pages_seen += len(pages)
         if self._child is None and self._pages_seen <= HELPER_AFTER_PAGES:
-            # Pages are many and cheap to rebuild: atomic, but not fsynced one by one.
-            written = sum(write_if_changed(path, data, durable=False) for path, data in pages)
+            written = _write(pages, self.temp_dir)
             return [WrittenBatch(stories, written)]
         done = self._collect(keep=MAX_IN_FLIGHT - 1)
         self._send(pages)
@@ -102,7 +102,7 @@ class PageWriter:
 
     def _start(self) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(
-            [sys.executable, "-m", "feeder.pagewriter", str(os.getpid())],
+            [sys.executable, "-m", "feeder.pagewriter", str(os.getpid()), str(self.temp_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             pass_fds=[self.work_lock],
@@ -143,7 +143,14 @@ class PageWriter:
         )
 
 
-def serve(parent_pid: int, requests: BinaryIO, replies: BinaryIO) -> None:
+def _write(pages: list[Page], temp_dir: Path) -> int:
+    """Pages are many and cheap to rebuild: atomic, but not fsynced one by one."""
+    return sum(
+        write_if_changed(path, data, temp_dir=temp_dir, durable=False) for path, data in pages
+    )
+
+
+def serve(parent_pid: int, temp_dir: Path, requests: BinaryIO, replies: BinaryIO) -> None:
     """The child's loop: a batch of pages in, ("ok", pages changed) or ("error", why) out."""
     while True:
         try:
@@ -155,7 +162,7 @@ def serve(parent_pid: int, requests: BinaryIO, replies: BinaryIO) -> None:
             for path, data in pages:
                 if os.getppid() != parent_pid:
                     return  # orphaned: the work lock is no longer held for us
-                written += write_if_changed(path, data, durable=False)
+                written += _write([(path, data)], temp_dir)
             reply: tuple[str, object] = ("ok", written)
         except PublishError as error:
             reply = ("error", str(error))
@@ -166,7 +173,7 @@ def serve(parent_pid: int, requests: BinaryIO, replies: BinaryIO) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(int(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)
+    serve(int(sys.argv[1]), Path(sys.argv[2]), sys.stdin.buffer, sys.stdout.buffer)
 
 
 if __name__ == "__main__":

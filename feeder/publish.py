@@ -7,9 +7,9 @@ is finished by the next run.
 
 What one publish costs does not grow with the archive: it reads the dirty
 rows, the newest entries of the dirty feeds and the per-category counts the
-store keeps, and never lists the articles folder (a file per article). A temp
-file a killed writer left is removed by name when the next run starts; only
-`regenerate` lists the folders, for temp files named by earlier versions.
+store keeps, and never lists the articles folder (a file per article). The
+temp files a killed writer left are removed when the next run starts, from the
+one small folder that holds them (`feeder.files`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.events import FILE_WRITTEN, FileWritten
 from feeder.feeds import FeedFormat, article_path, feed_model, feed_path
-from feeder.files import TEMP_SUFFIX, remove_temp_file, write_if_changed
+from feeder.files import remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
 from feeder.pagewriter import PageWriter, WrittenBatch
@@ -49,18 +49,6 @@ class PublishReport:
     pages_written: int = 0
 
 
-def _remove_stale_temp_files(config: Config) -> int:
-    """Temp files left by a killed writer, by this or an earlier version (which named
-    them after the file); call only while holding the work lock."""
-    removed = 0
-    for directory in _output_dirs(config):
-        for name in _listdir(directory):
-            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                (directory / name).unlink(missing_ok=True)
-                removed += 1
-    return removed
-
-
 class Publisher:
     """Use it as a context manager: pages may be written by a helper process
     (`feeder.pagewriter`), which is gone when it exits. `work_lock` is the
@@ -70,14 +58,12 @@ class Publisher:
         self.store = store
         self.config = config
         self.site = Site(config)
-        self.pages = PageWriter(work_lock)
+        self.pages = PageWriter(work_lock, config.output_temp_dir)
         self.pages_written = 0
 
     def __enter__(self) -> Publisher:
-        # A killed writer's temp files go before this run writes anything: by name,
-        # without listing the folder of pages, which grows with the archive.
-        for directory in _output_dirs(self.config):
-            remove_temp_file(directory)
+        # A killed writer's temp files go before this run writes anything.
+        remove_temp_files(self.config.output_temp_dir)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -115,7 +101,6 @@ class Publisher:
                 f"no category with slug {category_slug!r}; known slugs: {', '.join(known)}"
             )
         slugs = [category_slug] if category_slug else known
-        _remove_stale_temp_files(self.config)
         if all_pages:
             return self._publish(
                 slugs, self.store.entry_batches(BATCH_SIZE), self.store.article_count(), progress
@@ -186,7 +171,7 @@ class Publisher:
     ) -> bool:
         """Replace one file if its bytes changed, and when they did, tell `FILE_WRITTEN`."""
         path = self.config.output_dir / relative
-        if not write_if_changed(path, data):
+        if not write_if_changed(path, data, temp_dir=self.config.output_temp_dir):
             return False
         url, media_type = self.config.url(relative), media_type_for(relative)
         FILE_WRITTEN.emit(FileWritten(relative, path, url, media_type, data, feed_format, slug))
@@ -215,10 +200,6 @@ class Publisher:
             self.pages_written += batch.written
             with self.store.transaction():
                 self.store.mark_pages_clean(batch.stories)
-
-
-def _output_dirs(config: Config) -> tuple[Path, ...]:
-    return (config.output_dir, config.feeds_dir, config.articles_dir)
 
 
 def _listdir(directory: Path) -> list[str]:

@@ -27,7 +27,7 @@ from lxml import etree
 from feeder import pipeline
 from feeder.config import Config, load_config
 from feeder.feeds import feed_path
-from feeder.files import TEMP_NAME, TEMP_SUFFIX
+from feeder.files import TEMP_SUFFIX
 from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.slugs import ALL_NEWS
@@ -177,7 +177,7 @@ def test_regen_killed_mid_write_leaves_every_feed_old_or_new(tmp_path: Path) -> 
 def test_a_killed_writer_s_temp_files_are_gone_after_the_next_run(tmp_path: Path) -> None:
     """A writer killed between writing a temp file and moving it into place leaves the
     file it was writing dirty in the database, so the next run writes that file again
-    and removes the temp files left in every output folder. The server never serves
+    and removes the temp files left in the output's temp folder. The server never serves
     hidden files meanwhile (tests/test_server.py)."""
     config = load_config(write_config(tmp_path))
     inbox = Inbox(config)
@@ -185,9 +185,8 @@ def test_a_killed_writer_s_temp_files_are_gone_after_the_next_run(tmp_path: Path
     ingest_and_publish(config)
     inbox.new_stories(range(3, 6))
     stale = [
-        config.output_dir / TEMP_NAME,
-        config.feeds_dir / TEMP_NAME,
-        config.articles_dir / TEMP_NAME,
+        config.output_temp_dir / f".all.rss.0123456789abcdef{TEMP_SUFFIX}",
+        config.output_temp_dir / f".story.html.fedcba9876543210{TEMP_SUFFIX}",
     ]
     for temp in stale:
         temp.write_bytes(b"<rss><chann")
@@ -206,15 +205,15 @@ def _fail_fsync_disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _refuse_new_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A read-only output folder; root ignores permissions, so opening for writing is refused here."""
-    real_open = Path.open
+    """A read-only output folder; root ignores permissions, so creating a file is refused here."""
+    real_open = os.open
 
-    def read_only(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if "w" in mode:
+    def read_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_WRONLY:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-        return real_open(path, mode, *args, **kwargs)
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", read_only)
+    monkeypatch.setattr(os, "open", read_only)
 
 
 @pytest.mark.parametrize(

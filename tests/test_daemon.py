@@ -18,6 +18,7 @@ from tests.conftest import wire_text
 from tests.daemon_helpers import (
     BASE_URL,
     daemon_log,
+    deliver_files,
     feeder_command,
     running_daemon,
     stop,
@@ -40,15 +41,6 @@ def status(config: Path) -> str:
     return subprocess.run(
         feeder_command(config, "status"), capture_output=True, text=True, check=True
     ).stdout
-
-
-def deliver_files(inbox: Path, count: int, start: int = 0) -> None:
-    for number in range(start, start + count):
-        (inbox / f"{number:05d}_{number:016x}.txt").write_text(
-            wire_text(
-                title=f"Новость {number}", category=("Политика", "Экономика", "Спорт")[number % 3]
-            )
-        )
 
 
 def test_watched_files_reach_their_feeds_corrections_and_rejects_show(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_the_helper_holds_the_work_lock_until_it_is_gone(
     waits for the helper instead of writing beside it."""
     lock = tmp_path / "feeder.db.lock"
     with file_lock(lock, 0, "ingest") as work_lock:
-        writer = PageWriter(work_lock)
+        writer = PageWriter(work_lock, tmp_path / ".temp")
         writer.write([("story", 1)], [(tmp_path / "story.html", b"<html></html>")])
     assert is_locked(lock)  # this process let go; the helper has not
     assert [batch.written for batch in writer.finish()] == [1]

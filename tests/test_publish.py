@@ -11,7 +11,7 @@ from lxml import etree, html
 
 from feeder.config import Config
 from feeder.feeds import FeedFormat, feed_path
-from feeder.files import TEMP_SUFFIX, PublishError
+from feeder.files import PublishError
 from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
@@ -172,22 +172,6 @@ def test_regen_of_one_category_writes_only_its_feeds(config: Config, deliver, ru
     report = regenerate(config, "politika")
     assert report.feeds_written == ["feeds/politika.rss"]
     assert not (config.feeds_dir / "ekonomika.rss").exists()
-
-
-def test_stale_temp_files_from_a_killed_writer_are_removed(
-    config: Config, deliver, run_ingest
-) -> None:
-    deliver_day(deliver, 1)
-    run_ingest()
-    # Named as earlier versions named them, after the file being written.
-    stale = [
-        config.feeds_dir / f".all.rss.abc123{TEMP_SUFFIX}",
-        config.articles_dir / f".some-story.html{TEMP_SUFFIX}",
-    ]
-    for temp in stale:
-        temp.write_bytes(b"<rss")
-    regenerate(config)
-    assert not any(temp.exists() for temp in stale)
 
 
 def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(

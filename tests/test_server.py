@@ -15,7 +15,7 @@ import pytest
 from lxml import etree, html
 
 from feeder.config import Config, ConfigError, ServerConfig
-from feeder.files import TEMP_NAME
+from feeder.files import TEMP_FOLDER
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.server import FeedServer, _accepts_gzip
 from tests.client import Client
@@ -213,6 +213,7 @@ def test_head_gives_the_headers_of_get_and_no_body(published: Config, client: Cl
 
 
 SECRET = "NOT FOR SUBSCRIBERS"
+HALF_WRITTEN = ".all.rss.0123456789abcdef.tmp"
 
 
 @pytest.fixture
@@ -222,7 +223,8 @@ def secrets_beside_the_output(published: Config, tmp_path: Path) -> Path:
     secret.write_text(SECRET)
     os.symlink(secret, published.output_dir / "linked.txt")
     os.symlink(tmp_path, published.output_dir / "outside")
-    (published.feeds_dir / TEMP_NAME).write_text(SECRET)
+    published.output_temp_dir.mkdir(exist_ok=True)
+    (published.output_temp_dir / HALF_WRITTEN).write_text(SECRET)
     (published.output_dir / ".hidden").mkdir()
     (published.output_dir / ".hidden" / "file.txt").write_text(SECRET)
     return secret
@@ -239,7 +241,7 @@ def secrets_beside_the_output(published: Config, tmp_path: Path) -> Path:
         "/..%5csecret.txt",
         "/linked.txt",
         "/outside/secret.txt",
-        f"/feeds/{TEMP_NAME}",
+        f"/{TEMP_FOLDER}/{HALF_WRITTEN}",
         "/.hidden/file.txt",
         "/feeds/all.rss%00",
         "/feeds/missing.rss",

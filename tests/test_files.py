@@ -1,0 +1,38 @@
+"""Atomic writes: each through a temp file of its own, leftovers removed by their owner."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeder.files import write_if_changed
+from feeder.heartbeat import remove_heartbeat_temp_files, write_heartbeat
+from tests.conftest import config_for
+
+
+def test_a_written_file_is_readable_as_any_new_file_would_be(tmp_path: Path) -> None:
+    """Unlike mkstemp's 0600: a web server running as another user serves the output."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    target = tmp_path / "feeds" / "all.rss"
+    assert write_if_changed(target, b"<rss/>", temp_dir=tmp_path / ".temp")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert os.listdir(tmp_path / ".temp") == []
+
+
+def test_a_daemon_removes_its_own_heartbeat_leftovers_and_no_other_s(tmp_path: Path) -> None:
+    """Two databases in one folder: each daemon, holding its own lock, clears only
+    what a killed daemon of its database left."""
+    mine, theirs = (config_for(tmp_path, database=f"var/{name}.db") for name in ("a", "b"))
+    folder = mine.database.parent
+    folder.mkdir()
+    my_leftover, their_leftover = (
+        folder / f".{config.daemon_state_path.name}.0123456789abcdef.tmp"
+        for config in (mine, theirs)
+    )
+    my_leftover.write_text("{")
+    their_leftover.write_text("{")
+    remove_heartbeat_temp_files(mine)
+    write_heartbeat(mine, datetime.now(UTC), {})
+    assert sorted(os.listdir(folder)) == sorted([their_leftover.name, mine.daemon_state_path.name])
