@@ -75,13 +75,14 @@ def is_article_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(SUFFIX)
 
 
-def inbox_names(inbox: Path) -> list[str]:
+def inbox_names(config: Config) -> list[str]:
     """Candidate article files, in no particular order."""
     try:
-        return [name for name in os.listdir(inbox) if is_article_name(name)]
+        return [name for name in os.listdir(config.inbox) if is_article_name(name)]
     except OSError as error:
         raise InboxError(
-            f"cannot list the inbox {inbox}: {error.strerror}; create it or fix 'inbox' in config.toml"
+            f"cannot list the inbox {config.inbox}: {error.strerror}; "
+            f"create it or fix 'inbox' in {config.source}"
         ) from None
 
 
@@ -213,7 +214,7 @@ class InboxReader:
             if status.st_size > limit:
                 message = (
                     f"the file is {status.st_size:,} bytes, over max_file_size ({limit:,}); "
-                    "raise max_file_size in config.toml if it is a genuine article"
+                    f"raise max_file_size in {self.config.source} if it is a genuine article"
                 )
                 return _refused(name, status, RejectReason.TOO_LARGE, message)
             # One byte more than the size shows a file that grew.

@@ -115,7 +115,7 @@ class Ingester:
         """
         report = IngestReport()
         if only is None:
-            names = inbox_names(self.config.inbox)
+            names = inbox_names(self.config)
         else:
             names = list({name for name in only if is_article_name(name)})
         # A name that is not UTF-8 is never recorded, and SQLite could not take it.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 from lxml import html
@@ -41,7 +40,3 @@ def _chromium(url: str, *action: str) -> str:
 def rendered_page(url: str) -> html.HtmlElement:
     """The document as the browser built it: for a feed, the page its XSLT stylesheet made."""
     return html.fromstring(_chromium(url, "--dump-dom"))
-
-
-def screenshot(url: str, path: Path) -> None:
-    _chromium(url, f"--screenshot={path}", "--window-size=1000,1200")

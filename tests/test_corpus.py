@@ -247,10 +247,11 @@ def test_docs_show_the_same_table() -> None:
     assert rows == [(key, outcome.label) for key, outcome in EXPECTED.items()]
 
 
-# What the rejection messages tell the operator to do, one of these each.
+# What the rejection messages tell the operator to do, one of these each; {config}
+# is the config file in use.
 ACTIONS = (
     "fix the file in the inbox or ask the agency to deliver it again",
-    "raise max_file_size in config.toml",
+    "raise max_file_size in {config}",
     "make it readable by the user feeder runs as",
     "copy the file into the inbox instead of linking to it",
     "put the file it names in place or remove the link",
@@ -274,7 +275,7 @@ def test_each_rejection_is_logged_once_and_listed_until_fixed_or_removed(
     logged = "".join(run.stderr for run in runs).splitlines()
     for name, (reason, _) in rejected.items():
         (line,) = [line for line in logged if f" {name}: rejected: " in line]
-        assert any(action in line for action in ACTIONS), line
+        assert any(action.format(config=config_path) in line for action in ACTIONS), line
         assert f"  {name}: [{reason.value}] " in listed
     fixed, removed = sorted(rejected)[::2], sorted(rejected)[1::2]
     for name in removed:
