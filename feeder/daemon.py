@@ -21,6 +21,7 @@ from threading import Event, Lock
 from types import FrameType
 from typing import Any, Protocol
 
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -79,6 +80,8 @@ class Daemon:
         self.ingest_requests = IngestCoalescer()
         # Held while the arrived-files job is looked up and added, which two threads may do.
         self._scheduling = Lock()
+        # The jobs whose next run times the heartbeat reports.
+        self._reported_jobs: list[Job] = []
 
     def run(self) -> None:
         """Block until SIGTERM or SIGINT, then stop cleanly."""
@@ -134,7 +137,7 @@ class Daemon:
     def _schedule_jobs(self) -> None:
         schedule = self.config.schedule
         now = self.clock()
-        self.scheduler.add_job(
+        ingest = self.scheduler.add_job(
             self._ingest_job,
             IntervalTrigger(seconds=schedule.ingest_interval),
             args=[True],
@@ -142,13 +145,14 @@ class Daemon:
             name="ingest",
             next_run_time=now,  # catch up on what arrived while the daemon was down
         )
-        self.scheduler.add_job(
+        maintenance = self.scheduler.add_job(
             self._guarded,
             self._maintenance_trigger(),
             args=["maintenance", jobs.maintenance.run, self.config, JOB_LOCK_TIMEOUT_SECONDS],
             id="maintenance",
             name="maintenance",
         )
+        self._reported_jobs = [ingest, maintenance]
         self.scheduler.add_job(
             self._heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS),
@@ -230,9 +234,7 @@ class Daemon:
             )
 
     def _heartbeat(self) -> None:
-        next_runs = {
-            job.id: job.next_run_time
-            for job in self.scheduler.get_jobs()
-            if job.next_run_time is not None and job.id in {"ingest", "maintenance"}
-        }
+        # Not scheduler.get_jobs(): a shutdown holds the lock it takes while it waits
+        # for running jobs, this one included, and the daemon would hang on SIGTERM.
+        next_runs = {job.id: job.next_run_time for job in self._reported_jobs if job.next_run_time}
         write_heartbeat(self.config, self.started, next_runs, self.clock())

@@ -13,7 +13,14 @@ from lxml import etree
 
 from feeder.config import Config, load_config
 from tests import conftest
-from tests.daemon_helpers import BASE_URL, daemon_log, deliver_files, running_daemon, wait_for
+from tests.daemon_helpers import (
+    BASE_URL,
+    daemon_log,
+    deliver_files,
+    running_daemon,
+    stop,
+    wait_for,
+)
 from tests.feedcheck import feed_files, parse_valid_feed
 
 pytestmark = pytest.mark.slow
@@ -77,6 +84,8 @@ def test_two_daemons_sharing_a_folder_never_break_each_other_s_files(tmp_path: P
         for config, daemon in zip(configs, (first, second), strict=True):
             state = json.loads(config.daemon_state_path.read_text())
             assert state["pid"] == daemon.pid
+        for daemon in (first, second):
+            assert stop(daemon) == 0  # a heartbeat running at the stop must not hang it
     for path, config in zip(paths, configs, strict=True):
         log = daemon_log(path)
         assert "failed" not in log and "Traceback" not in log, log[-3000:]
