@@ -85,7 +85,7 @@ def record_settings(config: Config) -> None:
     """After a publish: the output now carries the current settings."""
     values = {key: value for key, (value, _) in baked_settings(config).items()}
     data = json.dumps(values, ensure_ascii=False, indent=1, sort_keys=True).encode()
-    write_if_changed(config.output_dir / RECORD_NAME, data)
+    write_if_changed(config.output_dir / RECORD_NAME, data, temp_dir=config.output_temp_dir)
 
 
 def _read_record(output_dir: Path) -> dict[str, str] | None:
