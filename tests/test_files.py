@@ -34,5 +34,6 @@ def test_a_daemon_removes_its_own_heartbeat_leftovers_and_no_other_s(tmp_path: P
     my_leftover.write_text("{")
     their_leftover.write_text("{")
     remove_heartbeat_temp_files(mine)
-    write_heartbeat(mine, datetime.now(UTC), {})
+    now = datetime.now(UTC)
+    write_heartbeat(mine, now, {}, now)
     assert sorted(os.listdir(folder)) == sorted([their_leftover.name, mine.daemon_state_path.name])
