@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from feeder.config import Config
 from feeder.model import Entry
+from feeder.sitepaths import category_page_path
 
 # What an empty feed reports as its last change: nothing has happened yet.
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -138,7 +139,7 @@ def feed_model(
         title=title,
         description=title,
         location=config.url(feed_location(slug)),
-        alternate_url=config.url("index.html"),
+        alternate_url=config.url(category_page_path(slug)),
         language=config.language,
         updated=max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED),
         items=tuple(feed_item(config, entry) for entry in entries),

@@ -18,6 +18,8 @@ PAGE_MEDIA_TYPES = {
     ".opml": "text/x-opml",
     ".html": "text/html",
     ".xsl": "text/xsl",
+    ".xml": "application/xml",  # the sitemaps
+    ".txt": "text/plain",  # robots.txt
 }
 
 

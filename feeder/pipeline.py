@@ -80,6 +80,7 @@ def _catch_up_with_settings(config: Config, store: Store) -> None:
             store.mark_dirty([ALL_NEWS, *store.category_slugs()])
             if everything:
                 store.mark_all_pages_dirty()
+                store.mark_all_months_dirty()
     record_settings(config)
 
 
@@ -105,7 +106,7 @@ def ingest_and_publish(
     """
     with _recorded_work(config, "ingest", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock) as publisher:
+        with Publisher(store, config, work_lock, clock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config, clock).run(
                 only, complete, progress, stop, after_batch=publisher.write_pages
@@ -128,7 +129,7 @@ def regenerate(
 ) -> PublishReport:
     with _recorded_work(config, "regen", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock) as publisher:
+        with Publisher(store, config, work_lock, clock) as publisher:
             report = publisher.regenerate(category_slug, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
@@ -143,7 +144,7 @@ def maintain(
     """
     with _recorded_work(config, "maintenance", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock) as publisher:
+        with Publisher(store, config, work_lock, clock) as publisher:
             report = publisher.regenerate()
         integrity = store.integrity_check()
         store.optimize()

@@ -23,6 +23,7 @@ from pathlib import Path
 from threading import Event
 
 from feeder.batches import BATCH_SIZE, Progress
+from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.events import FILE_WRITTEN, FileWritten
@@ -32,6 +33,7 @@ from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
 from feeder.pagewriter import PageWriter, WrittenBatch
 from feeder.site import Site
+from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from feeder.xmlfeeds import STYLESHEET_PATH
@@ -54,10 +56,14 @@ class Publisher:
     (`feeder.pagewriter`), which is gone when it exits. `work_lock` is the
     descriptor of the work lock the caller holds, which the helper holds too."""
 
-    def __init__(self, store: Store, config: Config, work_lock: int) -> None:
+    def __init__(
+        self, store: Store, config: Config, work_lock: int, clock: Clock = utc_now
+    ) -> None:
         self.store = store
         self.config = config
         self.site = Site(config)
+        # The clock says which stories are the last two days' for the news sitemap.
+        self.site_pages = SitePublisher(store, config, self.site, self._write, clock)
         self.pages = PageWriter(work_lock, config.output_temp_dir)
         self.pages_written = 0
 
@@ -72,6 +78,7 @@ class Publisher:
     def write_pages(self, entries: list[Entry]) -> None:
         """The pages of the stories an ingest batch saved. They may still be being
         written on return, while the next batch is parsed; `publish_dirty` completes them."""
+        self.site_pages.apply_changes(rendering=entries)
         self._write_pages(iter([entries]))
 
     def publish_dirty(
@@ -101,19 +108,27 @@ class Publisher:
                 f"no category with slug {category_slug!r}; known slugs: {', '.join(known)}"
             )
         slugs = [category_slug] if category_slug else known
+        self.site_pages.prepare_regeneration(everything=all_pages)
         if all_pages:
             return self._publish(
-                slugs, self.store.entry_batches(BATCH_SIZE), self.store.article_count(), progress
+                slugs,
+                self.store.entry_batches(BATCH_SIZE),
+                self.store.article_count(),
+                progress,
+                regenerating=True,
             )
         missing = self._missing_pages()
         pages = itertools.chain(self._dirty_pages(), self._entries_by_page_keys(missing))
-        return self._publish(slugs, pages, self.store.dirty_page_count() + len(missing), progress)
+        page_total = self.store.dirty_page_count() + len(missing)
+        return self._publish(slugs, pages, page_total, progress, regenerating=True)
 
     def _dirty_pages(self) -> Iterator[list[Entry]]:
         """In story id order, so that pages handed to the writer, still marked dirty
         until it reports them written, are not read again later in the same pass;
-        those handed over before this pass are waited for first."""
+        those handed over before this pass are waited for first, and then the
+        neighbours of stories saved since the last pass are marked."""
         self._record(self.pages.finish())
+        self.site_pages.apply_changes()
         yield from self.store.dirty_page_batches(BATCH_SIZE)
 
     def _missing_pages(self) -> list[str]:
@@ -131,6 +146,7 @@ class Publisher:
         pages: Iterator[list[Entry]],
         page_total: int,
         progress: Progress | None,
+        regenerating: bool = False,
     ) -> PublishReport:
         report = PublishReport()
         # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
@@ -142,8 +158,7 @@ class Publisher:
         self._write_pages(pages, page_total, progress)
         self._record(self.pages.finish())
         report.pages_written = self.pages_written
-        total = sum(category.count for category in categories)
-        self._write("index.html", self.site.index(categories, total))
+        self.site_pages.publish(slugs, categories, everything=regenerating)
         self._write("feeds.opml", self.site.opml(categories))
         return report
 
@@ -168,10 +183,11 @@ class Publisher:
         data: bytes,
         feed_format: FeedFormat | None = None,
         slug: str | None = None,
+        durable: bool = True,
     ) -> bool:
         """Replace one file if its bytes changed, and when they did, tell `FILE_WRITTEN`."""
         path = self.config.output_dir / relative
-        if not write_if_changed(path, data, temp_dir=self.config.output_temp_dir):
+        if not write_if_changed(path, data, temp_dir=self.config.output_temp_dir, durable=durable):
             return False
         url, media_type = self.config.url(relative), media_type_for(relative)
         FILE_WRITTEN.emit(FileWritten(relative, path, url, media_type, data, feed_format, slug))
@@ -186,8 +202,12 @@ class Publisher:
         done = 0
         for batch in batches:
             stories = [(entry.story_id, entry.revision) for entry in batch]
+            neighbours = self.site_pages.neighbours(batch)
             pages = [
-                (self.config.output_dir / article_path(entry.page_key), self.site.article(entry))
+                (
+                    self.config.output_dir / article_path(entry.page_key),
+                    self.site.article(entry, neighbours[entry.story_id]),
+                )
                 for entry in batch
             ]
             self._record(self.pages.write(stories, pages))

@@ -40,15 +40,31 @@ from starlette.types import Scope
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.formats import FEED_FORMATS, media_type_for
+from feeder.site import page_for_feed
 
 log = logging.getLogger(__name__)
 
-# Every file publishing writes is text in UTF-8. A request whose Accept names
-# text/html is a person's browser opening a feed, so it gets the same bytes
-# under the format's type for browsers (XML, so the stylesheet runs); readers
-# get the registered types. Either way the response says `Vary: Accept`, so
-# caches keep the two apart.
+# Every file publishing writes is text in UTF-8.
 CHARSET = "; charset=utf-8"
+
+
+def wants_page(accept: str) -> bool:
+    """A person's browser opening a feed URL: its Accept names text/html and no
+    registered feed type. Feed readers name a feed type, or send */* or nothing;
+    a reader that names text/html beside a feed type keeps getting the feed. The
+    rule is textual on purpose, so a static server (nginx's `map`) can apply it
+    (docs/serving.md).
+
+    Such a request gets the page that shows the feed's stories (`page_for_feed`);
+    should it not exist yet, the feed under its format's type for browsers (XML,
+    so browsers that still run XSLT show it through its stylesheet). Either way
+    the response says `Vary: Accept`, so caches keep the two apart."""
+    accept = accept.lower()
+    return "text/html" in accept and not any(
+        feed_format.media_type in accept for feed_format in FEED_FORMATS
+    )
+
+
 # Below this many bytes gzip saves less than it costs.
 GZIP_MINIMUM_SIZE = 500
 # zlib's default level. On a 200 KB, 50-item feed it compresses 11.3-fold in 6 ms;
@@ -91,6 +107,11 @@ class OutputFiles(StaticFiles):
         vary = []
         if FEED_FORMATS.for_path(str(full_path)) is not None:
             vary.append("Accept")
+            if wants_page(request.get("accept", "")):
+                page = self._page_for(full_path)
+                if page is not None:
+                    full_path, stat_result = page
+                    media_type = f"{media_type_for(str(full_path))}{CHARSET}"
         compressible = media_type is not None and stat_result.st_size >= GZIP_MINIMUM_SIZE
         if compressible:
             vary.append("Accept-Encoding")
@@ -105,6 +126,15 @@ class OutputFiles(StaticFiles):
             return response
         gzipped = compressible and _accepts_gzip(request.get("accept-encoding", ""))
         return self._from_open_file(full_path, status_code, headers, media_type, gzipped, request)
+
+    def _page_for(self, feed: PathLike) -> tuple[str, os.stat_result] | None:
+        """The page that shows a person what feed file `feed` holds, if it exists."""
+        relative = os.path.relpath(feed, self.directory)
+        page = page_for_feed(PurePosixPath(*PurePosixPath(relative).parts).as_posix())
+        if page is None:
+            return None
+        full_path, stat_result = self.lookup_path(page)
+        return (full_path, stat_result) if stat_result is not None else None
 
     def _from_open_file(
         self,
@@ -156,7 +186,7 @@ class OutputFiles(StaticFiles):
 
 def _media_type(path: str, request: Headers) -> str | None:
     feed_format = FEED_FORMATS.for_path(path)
-    if feed_format is not None and "text/html" in request.get("accept", ""):
+    if feed_format is not None and wants_page(request.get("accept", "")):
         return feed_format.browser_media_type + CHARSET
     served = media_type_for(path)
     return served + CHARSET if served else None

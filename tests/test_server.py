@@ -61,7 +61,7 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 
 
 @pytest.mark.parametrize("path", ["/feeds/all.rss", "/feeds/all.atom"])
-def test_a_browser_gets_a_feed_as_plain_xml_so_it_applies_the_stylesheet(
+def test_a_browser_opening_a_feed_gets_the_page_showing_it_and_a_reader_the_feed(
     published: Config, client: Client, path: str
 ) -> None:
     for_reader = client.get(path, {"Accept": "application/rss+xml, application/atom+xml, */*"})
@@ -69,10 +69,40 @@ def test_a_browser_gets_a_feed_as_plain_xml_so_it_applies_the_stylesheet(
     assert for_reader.headers["Content-Type"].startswith(
         ("application/rss+xml", "application/atom+xml")
     )
-    assert for_browser.headers["Content-Type"] == "application/xml; charset=utf-8"
-    assert for_browser.body == for_reader.body
+    assert for_reader.body == (published.output_dir / path.lstrip("/")).read_bytes()
+    assert for_browser.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert for_browser.body == (published.output_dir / "index.html").read_bytes()
     for reply in (for_reader, for_browser):
         assert "Accept" in reply.headers["Vary"].split(", ")  # caches keep the two apart
+    revalidated = client.get(
+        path, {"Accept": BROWSER_ACCEPT, "If-None-Match": for_browser.headers["ETag"]}
+    )
+    assert revalidated.status == 304
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "",
+        "*/*",
+        "application/rss+xml, application/atom+xml, text/html;q=0.5",
+        "application/atom+xml,application/rdf+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.1",
+    ],
+)
+def test_readers_keep_getting_the_feed_whatever_else_they_accept(
+    published: Config, client: Client, accept: str
+) -> None:
+    reply = client.get("/feeds/politika.rss", {"Accept": accept} if accept else {})
+    assert reply.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+
+
+def test_a_browser_gets_the_feed_for_its_stylesheet_while_the_feed_has_no_page(
+    published: Config, client: Client
+) -> None:
+    (published.output_dir / "categories" / "politika.html").unlink()
+    reply = client.get("/feeds/politika.rss", {"Accept": BROWSER_ACCEPT})
+    assert reply.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert reply.body == (published.output_dir / "feeds" / "politika.rss").read_bytes()
 
 
 def test_the_site_root_is_the_index_page(published: Config, client: Client) -> None:

@@ -1,8 +1,8 @@
 """SQLite via sqlite-utils: the archive feeder keeps, one module per concern.
 
 `database` opens the file and runs the migrations of `schema`; `stories`,
-`inbox`, `feeds` and `runs` each hold the queries of one table and return
-frozen dataclasses. `Store` is all of them on one connection.
+`inbox`, `feeds`, `runs` and `site` (the pages' months and what to redo) each
+hold the queries of one concern and return frozen dataclasses. `Store` is all of them on one connection.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from feeder.store.feeds import FeedRecords
 from feeder.store.inbox import FileOutcome, InboxRecords, RecordedFile, StoredReject
 from feeder.store.runs import Run, RunRecords
 from feeder.store.schema import MIGRATIONS
+from feeder.store.site import SiteRecords
 from feeder.store.stories import StoredStory, StoryRecords
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords):
+class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords, SiteRecords):
     """The database feeder keeps; a context manager that closes it."""
 
     def __enter__(self) -> Store:

@@ -94,10 +94,55 @@ def _version_feeds_v4(db: sqlite_utils.Database) -> None:
     db.table("feeds").add_column("version", int, not_null_default=0)
 
 
+def _site_tables_v5(db: sqlite_utils.Database) -> None:
+    """Month counts, change records and pages a neighbour made stale, for the site
+    (see `feeder.store.site`). Stories already stored count as new, and their pages
+    are redone in the new design."""
+    db.execute(
+        "CREATE TABLE site_changes (id INTEGER PRIMARY KEY, story_id TEXT NOT NULL, "
+        "old_slug TEXT, old_published TEXT, new_slug TEXT NOT NULL, "
+        "new_published TEXT NOT NULL, updated TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE months (slug TEXT NOT NULL, month TEXT NOT NULL, stories INTEGER NOT NULL, "
+        "updated TEXT NOT NULL, dirty INTEGER NOT NULL, PRIMARY KEY (slug, month)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX months_dirty ON months(dirty) WHERE dirty = 1")
+    db.execute("CREATE TABLE site_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE stale_pages (story_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    # BEFORE INSERT, so the row a save replaces is still there to read.
+    db.execute(
+        "CREATE TRIGGER articles_site_change BEFORE INSERT ON articles BEGIN "
+        "INSERT INTO site_changes (story_id, old_slug, old_published, new_slug, new_published, updated) "
+        "SELECT NEW.story_id, old.category_slug, old.published, NEW.category_slug, NEW.published, "
+        "NEW.updated FROM (SELECT 1) LEFT JOIN articles AS old ON old.story_id = NEW.story_id; END"
+    )
+    db.execute(
+        "INSERT INTO site_changes (story_id, new_slug, new_published, updated) "
+        "SELECT story_id, category_slug, published, updated FROM articles ORDER BY story_id"
+    )
+    db.execute("UPDATE articles SET page_dirty = 1")
+    # Month archives, neighbours and sitemaps list stories by time without their
+    # bodies: the time indexes carry what they show, so no row is read for them
+    # (a row's later columns sit behind its body's overflow pages).
+    listed = "page_key, title, category, updated"
+    db.execute("DROP INDEX articles_newest")
+    db.execute(
+        f"CREATE INDEX articles_newest ON articles(published DESC, story_id DESC, "
+        f"category_slug, {listed})"
+    )
+    db.execute("DROP INDEX articles_category_newest")
+    db.execute(
+        f"CREATE INDEX articles_category_newest ON articles(category_slug, published DESC, "
+        f"story_id DESC, {listed})"
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
     _count_articles_per_feed_v2,
     _dirty_pages_by_story_id_v3,
     _version_feeds_v4,
+    _site_tables_v5,
 ]

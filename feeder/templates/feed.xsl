@@ -1,9 +1,12 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  Shows a feed as a page when a person opens its URL in a browser; feed readers
-  ignore it. One stylesheet serves both formats: every value is selected as the
-  union of its RSS 2.0 and its Atom 1.0 element, and a feed has only one of them.
-  Text is copied with value-of, so nothing in a feed can become markup here.
+  Shows a feed as a page in a browser that still runs XSLT, when the feed is
+  served by a static server without feeder's negotiation (docs/serving.md);
+  feed readers ignore it. One stylesheet serves both formats: every value is
+  selected as the union of its RSS 2.0 and its Atom 1.0 element. Text is copied
+  with value-of, so nothing in a feed can become markup here. It shows no
+  dates: XSLT 1.0 cannot put a UTC time into the site's time zone, and the
+  page it links to shows them.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -23,36 +26,29 @@
   <title><xsl:value-of select="title | atom:title"/></title>
   <style>
 {% include "style.css" +%}
-article h2 { font-size: 1.15em; margin: 1.4em 0 .2em; }
-.subscribe { background: #f3f6fb; padding: .6em .9em; border-radius: 4px; }
   </style>
   </head>
   <body>
+  <main>
   <h1><xsl:value-of select="title | atom:title"/></h1>
-  <p class="subscribe">This is a news feed. To subscribe, copy its address into your feed reader:
-    <a href="{$self}"><xsl:value-of select="$self"/></a></p>
-  <p class="hint"><a href="{link | atom:link[not(@rel) or @rel='alternate']/@href}">All categories and their feeds</a></p>
+  <section class="subscribe">
+  <p>{{ _("A feed brings every new story to your feed reader as soon as it is published. Copy an address into the reader:") }}
+    <code><xsl:value-of select="$self"/></code></p>
+  <p><a href="{link | atom:link[not(@rel) or @rel='alternate']/@href}">{{ _("The page of these news, with dates and the archive") }}</a></p>
+  </section>
+  <ol class="headlines">
   <xsl:apply-templates select="item | atom:entry"/>
+  </ol>
+  </main>
   </body>
   </html>
 </xsl:template>
 
 <xsl:template match="item | atom:entry">
-  <article>
-  <h2><a href="{link | atom:link[not(@rel) or @rel='alternate']/@href}"><xsl:value-of select="title | atom:title"/></a></h2>
-  <p class="meta"><xsl:apply-templates select="pubDate | atom:published"/></p>
+  <li>
+  <h3><a href="{link | atom:link[not(@rel) or @rel='alternate']/@href}"><xsl:value-of select="title | atom:title"/></a></h3>
   <p><xsl:value-of select="description | atom:summary"/></p>
-  </article>
-</xsl:template>
-
-<!-- "Thu, 21 Sep 2023 08:00:00 +0000" → "21 Sep 2023" -->
-<xsl:template match="pubDate">
-  <xsl:value-of select="substring(., 6, 11)"/>
-</xsl:template>
-
-<!-- "2023-09-21T08:00:00+00:00" → "2023-09-21" -->
-<xsl:template match="atom:published">
-  <xsl:value-of select="substring(., 1, 10)"/>
+  </li>
 </xsl:template>
 
 </xsl:stylesheet>

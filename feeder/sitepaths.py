@@ -1,0 +1,21 @@
+"""Where the site's pages live under the output directory (and the base URL).
+
+Feeds link to their category's page, the server maps a feed to the page that
+shows it, and the site renders them: one place says where each page is.
+"""
+
+from __future__ import annotations
+
+from feeder.slugs import ALL_NEWS
+
+FRONT_PAGE = "index.html"
+
+
+def category_page_path(slug: str) -> str:
+    """All news has no category page of its own: the front page is it."""
+    return FRONT_PAGE if slug == ALL_NEWS else f"categories/{slug}.html"
+
+
+def month_page_path(slug: str, month: str) -> str:
+    """`month` is YYYY-MM, a calendar month in the configured time zone."""
+    return f"archive/{slug}/{month}.html"

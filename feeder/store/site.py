@@ -1,0 +1,350 @@
+"""What the site's pages need from the database, and the record of what they must redo.
+
+A trigger on `articles` records every story saved, with where it was before
+(category, publish time) and where it is now, in the same transaction as the
+save, whoever saves it. `apply_changes` turns those records into dirty marks:
+the month archives on both sides (per category and for all news), and the
+stories before and after both positions in their category, whose prev/next
+links may have changed. So a new story costs its own month pages and one or
+two neighbours, never a walk of the archive, and a crash between the save and
+the pages leaves the records for the next run.
+
+Months are calendar months of `published` in the configured time zone. They are
+computed here rather than in SQL, which knows no time zones; the zone they were
+computed in is kept, and a changed zone rebuilds them all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from feeder.slugs import ALL_NEWS
+from feeder.store.database import Database, from_utc_text, utc_text
+
+# Change records turned into dirty marks per transaction.
+CHANGE_BATCH = 5_000
+_PAGES_SITEMAP = "pages_sitemap_dirty"
+_TIMEZONE = "timezone"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A story as a month archive and the sitemaps list it: no body."""
+
+    page_key: str
+    title: str
+    category: str
+    category_slug: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Month:
+    slug: str
+    month: str  # YYYY-MM
+    stories: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    page_key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The stories before (older) and after (newer) one story in its category."""
+
+    previous: Neighbour | None
+    next: Neighbour | None
+
+
+def month_of(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m")
+
+
+def month_bounds(month: str, zone: ZoneInfo) -> tuple[str, str]:
+    """The UTC text range [start, end) of a local calendar month, for the published index."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return utc_text(start), utc_text(end)
+
+
+class SiteRecords(Database):
+    """Months are those of the time zone given to `apply_changes` and `month_headlines`."""
+
+    # --- turning change records into dirty marks --------------------------------
+
+    def apply_changes(self, zone: ZoneInfo, rendering: list[str] | None = None) -> None:
+        """Dirty marks for every change recorded since the last call.
+
+        `rendering`: the stories whose pages are about to be rendered while earlier
+        pages may be in flight; None when nothing is in flight, which also marks
+        the pages noted stale since."""
+        months_zone = self._state(_TIMEZONE)
+        if months_zone is None:
+            with self.transaction():
+                self._set_state(_TIMEZONE, zone.key)
+        elif months_zone != zone.key:
+            self._rebuild(zone)
+        while rows := self.connection.execute(
+            "SELECT id, old_slug, old_published, new_slug, new_published, updated "
+            "FROM site_changes ORDER BY id LIMIT ?",
+            [CHANGE_BATCH],
+        ).fetchall():
+            self._apply(rows, zone, rendering)
+        if rendering is None:
+            with self.transaction():
+                self.connection.execute(
+                    "UPDATE articles SET page_dirty = 1 WHERE page_dirty = 0 "
+                    "AND story_id IN (SELECT story_id FROM stale_pages)"
+                )
+                self.connection.execute("DELETE FROM stale_pages")
+
+    def _rebuild(self, zone: ZoneInfo) -> None:
+        """Months from scratch for a new time zone: every story counts as new, and
+        every page shows dates, so every page is redone."""
+        with self.transaction():
+            self.connection.execute("DELETE FROM months")
+            self.connection.execute("DELETE FROM site_changes")
+            self.connection.execute(
+                "INSERT INTO site_changes (story_id, new_slug, new_published, updated) "
+                "SELECT story_id, category_slug, published, updated FROM articles ORDER BY story_id"
+            )
+            self.connection.execute("UPDATE articles SET page_dirty = 1")
+            self._set_state(_TIMEZONE, zone.key)
+
+    def _apply(
+        self,
+        rows: list[tuple[int, str | None, str | None, str, str, str]],
+        zone: ZoneInfo,
+        rendering: list[str] | None,
+    ) -> None:
+        added: Counter[tuple[str, str]] = Counter()
+        updated: dict[tuple[str, str], str] = {}
+        for _, old_slug, old_published, new_slug, new_published, changed in rows:
+            if old_slug is not None and old_published is not None:
+                month = month_of(from_utc_text(old_published), zone)
+                for slug in (old_slug, ALL_NEWS):
+                    added[slug, month] -= 1
+                    updated[slug, month] = max(updated.get((slug, month), ""), changed)
+            month = month_of(from_utc_text(new_published), zone)
+            for slug in (new_slug, ALL_NEWS):
+                added[slug, month] += 1
+                updated[slug, month] = max(updated.get((slug, month), ""), changed)
+        last = rows[-1][0]
+        with self.transaction():
+            self._mark_neighbours(last, rendering)
+            for (slug, month), change in sorted(updated.items()):
+                self._count(slug, month, added[slug, month], change)
+            self.connection.execute("DELETE FROM site_changes WHERE id <= ?", [last])
+
+    def _mark_neighbours(self, last: int, rendering: list[str] | None) -> None:
+        """The stories next to each old and new position now link to other stories.
+
+        A clean page is marked dirty; a dirty one not about to be rendered may be in
+        flight with its old links, and is noted stale."""
+        self.connection.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS neighbour_pages (story_id TEXT PRIMARY KEY)"
+        )
+        self.connection.execute("DELETE FROM temp.neighbour_pages")
+        self.connection.execute(
+            "WITH positions(story_id, slug, published) AS ("
+            " SELECT story_id, new_slug, new_published FROM site_changes WHERE id <= ?1"
+            " UNION SELECT story_id, old_slug, old_published FROM site_changes"
+            " WHERE id <= ?1 AND old_slug IS NOT NULL) "
+            "INSERT OR IGNORE INTO temp.neighbour_pages SELECT story_id FROM ("
+            f" SELECT ({_OLDER.format(story='p', slug='p.slug')}) AS story_id FROM positions AS p"
+            f" UNION SELECT ({_NEWER.format(story='p', slug='p.slug')}) FROM positions AS p)"
+            " WHERE story_id IS NOT NULL",
+            [last],
+        )
+        if rendering is not None:
+            self.connection.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS rendering_pages (story_id TEXT PRIMARY KEY)"
+            )
+            self.connection.execute("DELETE FROM temp.rendering_pages")
+            self.connection.executemany(
+                "INSERT OR IGNORE INTO temp.rendering_pages VALUES (?)",
+                [(story_id,) for story_id in rendering],
+            )
+            self.connection.execute(
+                "INSERT OR IGNORE INTO stale_pages SELECT n.story_id "
+                "FROM temp.neighbour_pages AS n JOIN articles AS a ON a.story_id = n.story_id "
+                "WHERE a.page_dirty = 1 AND n.story_id NOT IN temp.rendering_pages"
+            )
+        self.connection.execute(
+            "UPDATE articles SET page_dirty = 1 WHERE page_dirty = 0 "
+            "AND story_id IN temp.neighbour_pages"
+        )
+
+    def _count(self, slug: str, month: str, added: int, updated: str) -> None:
+        (stories,) = self.connection.execute(
+            "INSERT INTO months (slug, month, stories, updated, dirty) VALUES (?, ?, ?, ?, 1) "
+            "ON CONFLICT (slug, month) DO UPDATE SET stories = stories + excluded.stories, "
+            "updated = max(updated, excluded.updated), dirty = 1 RETURNING stories",
+            [slug, month, added, updated],
+        ).fetchone()
+        appeared = added > 0 and stories == added
+        if appeared or stories == 0:
+            # The months around it link to it, or no longer do, and so does the sitemap.
+            for neighbour in self._month_neighbours(slug, month):
+                if neighbour is not None:
+                    self.connection.execute(
+                        "UPDATE months SET dirty = 1 WHERE slug = ? AND month = ?",
+                        [slug, neighbour],
+                    )
+            self._set_state(_PAGES_SITEMAP, "1")
+
+    # --- months -------------------------------------------------------------------
+
+    def dirty_months(self) -> list[Month]:
+        return self._months("WHERE dirty = 1 ORDER BY slug, month", [])
+
+    def months(self, slug: str) -> list[Month]:
+        """The months of a category (or all news) that have stories, newest first."""
+        return self._months("WHERE slug = ? AND stories > 0 ORDER BY month DESC", [slug])
+
+    def all_months(self) -> list[Month]:
+        return self._months("WHERE stories > 0 ORDER BY slug, month", [])
+
+    def mark_months_clean(self, months: Iterable[Month]) -> None:
+        """Written months lose their mark; emptied ones (their page removed) their row."""
+        for month in months:
+            if month.stories:
+                self.connection.execute(
+                    "UPDATE months SET dirty = 0 WHERE slug = ? AND month = ?",
+                    [month.slug, month.month],
+                )
+            else:
+                self.connection.execute(
+                    "DELETE FROM months WHERE slug = ? AND month = ? AND stories = 0",
+                    [month.slug, month.month],
+                )
+
+    def mark_month_dirty(self, month: Month) -> None:
+        self.connection.execute(
+            "UPDATE months SET dirty = 1 WHERE slug = ? AND month = ?", [month.slug, month.month]
+        )
+
+    def mark_all_months_dirty(self) -> None:
+        self.connection.execute("UPDATE months SET dirty = 1")
+        self._set_state(_PAGES_SITEMAP, "1")
+
+    def month_neighbours(self, slug: str, month: str) -> tuple[str | None, str | None]:
+        """The nearest earlier and later months of `slug` that have stories."""
+        return self._month_neighbours(slug, month)
+
+    def _month_neighbours(self, slug: str, month: str) -> tuple[str | None, str | None]:
+        earlier = self.connection.execute(
+            "SELECT max(month) FROM months WHERE slug = ? AND month < ? AND stories > 0",
+            [slug, month],
+        ).fetchone()[0]
+        later = self.connection.execute(
+            "SELECT min(month) FROM months WHERE slug = ? AND month > ? AND stories > 0",
+            [slug, month],
+        ).fetchone()[0]
+        return earlier, later
+
+    def month_headlines(self, slug: str, month: str, zone: ZoneInfo) -> list[Headline]:
+        """Every story of a month, newest first, without bodies."""
+        start, end = month_bounds(month, zone)
+        category = "" if slug == ALL_NEWS else "AND category_slug = ?"
+        parameters = [start, end] if slug == ALL_NEWS else [start, end, slug]
+        return self._headlines(
+            f"WHERE published >= ? AND published < ? {category} "
+            "ORDER BY published DESC, story_id DESC",
+            parameters,
+        )
+
+    def headlines_since(self, moment: datetime, limit: int) -> list[Headline]:
+        """The newest stories published at `moment` or later, for the news sitemap."""
+        return self._headlines(
+            "WHERE published >= ? ORDER BY published DESC, story_id DESC LIMIT ?",
+            [utc_text(moment), limit],
+        )
+
+    def _headlines(self, where: str, parameters: Sequence[object]) -> list[Headline]:
+        rows = self.connection.execute(
+            "SELECT page_key, title, category, category_slug, published, updated "
+            f"FROM articles {where}",
+            parameters,
+        )
+        return [
+            Headline(key, title, name, slug, from_utc_text(published), from_utc_text(updated))
+            for key, title, name, slug, published, updated in rows
+        ]
+
+    def _months(self, where: str, parameters: Sequence[object]) -> list[Month]:
+        rows = self.connection.execute(
+            f"SELECT slug, month, stories, updated FROM months {where}", parameters
+        )
+        return [
+            Month(slug, month, stories, from_utc_text(updated))
+            for slug, month, stories, updated in rows
+        ]
+
+    # --- neighbours of stories --------------------------------------------------------
+
+    def neighbours(self, story_ids: list[str]) -> dict[str, Neighbours]:
+        """Each story's previous and next story in its category, in one query per call."""
+        found: dict[str, Neighbours] = {}
+        for start in range(0, len(story_ids), _IDS_PER_QUERY):
+            chunk = story_ids[start : start + _IDS_PER_QUERY]
+            rows = self.connection.execute(
+                "SELECT s.story_id, older.page_key, older.title, newer.page_key, newer.title "
+                "FROM articles AS s "
+                f"LEFT JOIN articles AS older ON older.story_id = ({_OLDER.format(story='s', slug='s.category_slug')}) "
+                f"LEFT JOIN articles AS newer ON newer.story_id = ({_NEWER.format(story='s', slug='s.category_slug')}) "
+                f"WHERE s.story_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for story_id, older_key, older_title, newer_key, newer_title in rows:
+                found[story_id] = Neighbours(
+                    Neighbour(older_key, older_title) if older_key else None,
+                    Neighbour(newer_key, newer_title) if newer_key else None,
+                )
+        return found
+
+    # --- singletons -------------------------------------------------------------------
+
+    def pages_sitemap_dirty(self) -> bool:
+        return self._state(_PAGES_SITEMAP) == "1"
+
+    def mark_pages_sitemap_clean(self) -> None:
+        self._set_state(_PAGES_SITEMAP, "0")
+
+    def _state(self, key: str) -> str | None:
+        row = self.connection.execute(
+            "SELECT value FROM site_state WHERE key = ?", [key]
+        ).fetchone()
+        return row[0] if row else None
+
+    def _set_state(self, key: str, value: str) -> None:
+        self.connection.execute(
+            "INSERT INTO site_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+
+_IDS_PER_QUERY = 500
+# The story just before / after {story} in category {slug}, by (published, story_id),
+# from the (category_slug, published, story_id) index.
+_OLDER = (
+    "SELECT a.story_id FROM articles AS a WHERE a.category_slug = {slug} "
+    "AND (a.published, a.story_id) < ({story}.published, {story}.story_id) "
+    "ORDER BY a.published DESC, a.story_id DESC LIMIT 1"
+)
+_NEWER = (
+    "SELECT a.story_id FROM articles AS a WHERE a.category_slug = {slug} "
+    "AND (a.published, a.story_id) > ({story}.published, {story}.story_id) "
+    "ORDER BY a.published, a.story_id LIMIT 1"
+)

@@ -1,0 +1,437 @@
+"""The site a reader opens: front page, categories, month archives, articles, sitemaps.
+
+Pages are read as parsed HTML, by the text a reader sees and the links they follow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ElementTree
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import feedparser
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from feeder.config import Config
+from feeder.feeds import FeedFormat, feed_path
+from feeder.formats import FEED_FORMATS
+from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.store import Store
+from tests.conftest import ROOT, config_for, deliver_day, wire_text
+from tests.site_pages import (
+    crawl,
+    deliver_at,
+    news_article,
+    output_files,
+    page,
+    strict_parse,
+    text,
+    texts,
+)
+
+BAKU = ZoneInfo("Asia/Baku")
+FORMATS = list(FEED_FORMATS)
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+
+
+def story_page(number: int) -> str:
+    return f"articles/{number:03d}_{number:016x}.html"
+
+
+def test_the_front_page_shows_the_newest_headlines_every_category_the_archive_and_feeds(
+    config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1, category="Политика", title="Первая", paragraphs=("Начало.", "Дальше."))
+    deliver_day(deliver, 2, category="Политика", title="Вторая")
+    deliver_day(deliver, 3, category="Экономика", title="Третья")
+    run_ingest()
+    front = page(config, "index.html")
+    assert texts(front, "//ol[@class='headlines']/li/h3") == ["Третья", "Вторая", "Первая"]
+    first = front.xpath("//ol[@class='headlines']/li")[2]
+    assert first.xpath("h3/a/@href") == [story_page(1)]
+    assert texts(first, "p") == ["Политика · 1 сентября 2023 г., 12:00", "Начало."]
+    assert first.xpath("p/a/@href") == ["categories/politika.html"]
+    assert texts(front, "//ul[@class='categories']/li") == [
+        "Политика 2 статьи, последняя 2 сентября 2023 г., 12:00",
+        "Экономика 1 статья, последняя 3 сентября 2023 г., 12:00",
+    ]
+    assert front.xpath("//ul[@class='categories']/li/a/@href") == [
+        "categories/politika.html",
+        "categories/ekonomika.html",
+    ]
+    assert texts(front, "//ul[@class='months']/li") == ["сентябрь 2023 г. 3 статьи"]
+    assert front.xpath("//ul[@class='months']/li/a/@href") == ["archive/all/2023-09.html"]
+    subscribe = front.xpath("//section[@class='subscribe']")[0]
+    assert texts(subscribe, ".//code") == [config.url(feed_path("all", f)) for f in FORMATS]
+    assert "Лента приносит каждую новую статью" in text(subscribe)
+    assert subscribe.xpath(".//a/@href") == ["feeds.opml"]
+    assert set(front.xpath("//head/link[@rel='alternate']/@href")) == {
+        config.url(feed_path(slug, f)) for slug in ("all", "politika", "ekonomika") for f in FORMATS
+    }
+
+
+def test_counts_take_russian_plural_forms(config: Config, deliver, run_ingest) -> None:
+    sizes = {"Политика": 1, "Экономика": 2, "Спорт": 5, "Культура": 21}
+    number = 0
+    for category, size in sizes.items():
+        for _ in range(size):
+            number += 1
+            deliver_day(deliver, number % 28 + 1, category=category, title=f"Новость {number}")
+            (config.inbox / f"{number % 28 + 1:03d}_{number % 28 + 1:016x}.txt").rename(
+                config.inbox / f"{number:03d}_story.txt"
+            )
+    run_ingest()
+    counts = {
+        slug: texts(page(config, f"categories/{slug}.html"), "//main/p[@class='meta']")[0]
+        for slug in ("politika", "ekonomika", "sport", "kultura")
+    }
+    assert counts == {
+        "politika": "1 статья",
+        "ekonomika": "2 статьи",
+        "sport": "5 статей",
+        "kultura": "21 статья",
+    }
+
+
+def test_a_story_filed_after_local_midnight_shows_its_local_day_everywhere(
+    config: Config, deliver, run_ingest
+) -> None:
+    """01:30 in Baku on 1 October is 21:30 UTC on 30 September."""
+    moment = datetime(2023, 10, 1, 1, 30, tzinfo=BAKU)
+    deliver_at(deliver, "night.txt", moment, title="Ночная новость")
+    run_ingest()
+    shown = "1 октября 2023 г., 01:30"
+    article = page(config, "articles/night.html")
+    assert texts(article, "//article/p[@class='meta']/time") == [shown]
+    assert article.xpath("//article/p[@class='meta']/time/@datetime") == [moment.isoformat()]
+    front = page(config, "index.html")
+    assert shown in texts(front, "//ol[@class='headlines']/li/p[@class='meta']")[0]
+    month = page(config, "archive/all/2023-10.html")
+    assert texts(month, "//main/section[ol]/h2") == ["вс, 1 октября 2023 г."]
+    assert texts(month, "//ol[@class='day']/li/time") == ["01:30"]
+    assert not (config.output_dir / "archive/all/2023-09.html").exists()
+    assert news_article(article)["datePublished"] == "2023-10-01T01:30:00+04:00"
+
+
+def test_an_article_page_links_its_neighbours_category_and_feeds_and_describes_itself(
+    config: Config, deliver, run_ingest
+) -> None:
+    for number in (1, 2, 3):
+        deliver_day(deliver, number, category="Политика", title=f"Политика {number}")
+    deliver_day(deliver, 4, category="Экономика", title="Экономика 4")
+    run_ingest()
+    article = page(config, story_page(2))
+    assert texts(article, "//h1") == ["Политика 2"]
+    assert texts(article, "//article/p[@class='meta']") == [
+        "Баку, 2 сентября 2023 г., 12:00 · Turan"
+    ]
+    assert article.xpath("//nav[@class='crumbs']/a/@href") == ["../categories/politika.html"]
+    neighbours = article.xpath("//nav[@class='neighbours']")[0]
+    assert texts(neighbours, ".//li") == [
+        "Предыдущая новость: Политика 1",
+        "Следующая новость: Политика 3",
+    ]
+    assert neighbours.xpath(".//a/@href") == [
+        f"{story_page(1).removeprefix('articles/')}",
+        f"{story_page(3).removeprefix('articles/')}",
+    ]
+    assert texts(page(config, story_page(3)), "//nav[@class='neighbours']//li") == [
+        "Предыдущая новость: Политика 2"
+    ]
+    assert texts(article, "//section[@class='subscribe']//code") == [
+        config.url(feed_path("politika", f)) for f in FORMATS
+    ]
+    assert news_article(article) == {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Политика 2",
+        "datePublished": "2023-09-02T12:00:00+04:00",
+        "dateModified": "2023-09-02T12:00:00+04:00",
+        "articleSection": "Политика",
+        "dateline": "Баку",
+        "inLanguage": "ru",
+        "mainEntityOfPage": config.url(story_page(2)),
+        "url": config.url(story_page(2)),
+        "author": {"@type": "Organization", "name": "Turan"},
+        "publisher": {"@type": "Organization", "name": "Тестовая лента"},
+    }
+    assert not article.xpath("//p[@class='corrected']")
+
+
+def test_a_corrected_story_says_so_and_when(config: Config, deliver, run_ingest) -> None:
+    moment = datetime(2023, 9, 21, 10, 0, tzinfo=BAKU)
+    deliver_at(deliver, "story.txt", moment, title="Было")
+    run_ingest()
+    deliver_at(deliver, "story.txt", moment + timedelta(hours=3, minutes=5), title="Стало")
+    run_ingest()
+    article = page(config, "articles/story.html")
+    assert texts(article, "//h1") == ["Стало"]
+    assert texts(article, "//p[@class='corrected']") == ["Исправлено 21 сентября 2023 г., 13:05"]
+    described = news_article(article)
+    assert (described["datePublished"], described["dateModified"]) == (
+        "2023-09-21T10:00:00+04:00",
+        "2023-09-21T13:05:00+04:00",
+    )
+
+
+def _archive(config: Config, deliver) -> None:
+    """Stories over three months and three categories, one corrected into another category."""
+    categories = ("Политика", "Экономика", "Спорт")
+    for number in range(30):
+        moment = datetime(2023, 8 + number // 10, 1 + number % 10, 9, number, tzinfo=BAKU)
+        deliver_at(
+            deliver,
+            f"s{number:02d}.txt",
+            moment,
+            title=f"Новость {number}",
+            category=categories[number % 3],
+        )
+    ingest_and_publish(config)
+    moment = datetime(2023, 8, 1, 9, 0, tzinfo=BAKU)
+    deliver_at(deliver, "s00.txt", moment, title="Новость 0, исправленная", category="Спорт")
+    ingest_and_publish(config)
+
+
+def test_links_from_the_front_page_reach_every_story_once_per_archive(
+    config: Config, deliver
+) -> None:
+    _archive(config, deliver)
+    pages = crawl(config)
+    stories = {path for path in pages if path.startswith("articles/")}
+    with Store(config.database) as store:
+        assert len(stories) == store.article_count() == 30
+    for slug in ("all", "politika", "ekonomika", "sport"):
+        listed = [
+            link
+            for path, links in pages.items()
+            if path.startswith(f"archive/{slug}/")
+            for link in links
+            if link.startswith("articles/")
+        ]
+        assert len(listed) == len(set(listed)), slug  # no story twice in one archive
+        if slug == "all":
+            assert set(listed) == stories
+    sport = page(config, "archive/sport/2023-08.html")
+    assert "Новость 0, исправленная" in texts(sport, "//ol[@class='day']/li/a")
+    politika = page(config, "archive/politika/2023-08.html")
+    assert "Новость 0" not in texts(politika, "//ol[@class='day']/li/a")
+    months = page(config, "archive/all/2023-09.html")
+    assert months.xpath("//nav[@class='months']/a/@href") == ["2023-08.html", "2023-10.html"]
+    assert texts(months, "//nav[@class='months']/a") == [
+        "Раньше: август 2023 г.",
+        "Позже: октябрь 2023 г.",
+    ]
+
+
+def test_every_page_is_valid_html(config: Config, deliver) -> None:
+    _archive(config, deliver)
+    html_files = sorted(config.output_dir.rglob("*.html"))
+    assert len(html_files) > 40
+    for path in html_files:
+        strict_parse(path.read_bytes())
+
+
+def test_sitemaps_list_every_page_and_robots_names_them(config: Config, deliver) -> None:
+    _archive(config, deliver)
+    today = datetime.now(BAKU).replace(hour=0, minute=30, second=0, microsecond=0)
+    deliver_at(deliver, "today.txt", today, title="Сегодняшняя <новость>")
+    ingest_and_publish(config)
+    index = ElementTree.parse(config.output_dir / "sitemap.xml").getroot()
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    listed = set()
+    for loc in index.iter(f"{SITEMAP}loc"):
+        sitemap = ElementTree.parse(config.output_dir / loc.text.removeprefix(config.base_url))
+        listed |= {url.text.removeprefix(config.base_url) for url in sitemap.iter(f"{SITEMAP}loc")}
+    pages = {str(path.relative_to(config.output_dir)) for path in config.output_dir.rglob("*.html")}
+    assert listed == pages
+    news = ElementTree.parse(config.output_dir / "news-sitemap.xml").getroot()
+    (url,) = news.findall(f"{SITEMAP}url")
+    assert url.findtext(f"{SITEMAP}loc") == config.url("articles/today.html")
+    assert url.findtext(f"{NEWS}news/{NEWS}title") == "Сегодняшняя <новость>"
+    assert url.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}name") == "Тестовая лента"
+    assert url.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}language") == "ru"
+    assert url.findtext(f"{NEWS}news/{NEWS}publication_date") == today.isoformat()
+    robots = (config.output_dir / "robots.txt").read_text().splitlines()
+    assert f"Sitemap: {config.url('sitemap.xml')}" in robots
+    assert f"Sitemap: {config.url('news-sitemap.xml')}" in robots
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
+def test_a_category_feed_links_to_its_category_page(
+    config: Config, deliver, run_ingest, feed_format: FeedFormat
+) -> None:
+    deliver_day(deliver, 1, category="Экономика")
+    run_ingest()
+    for slug, page_path in (("ekonomika", "categories/ekonomika.html"), ("all", "index.html")):
+        parsed = feedparser.parse((config.output_dir / feed_path(slug, feed_format)).read_bytes())
+        assert parsed.feed.link == config.url(page_path)
+
+
+HOSTILE_TITLE = 'Взрыв <script>alert(1)</script> "><img src=x onerror=alert(2)> \u202eвзад\u200b'
+HOSTILE_BODY = "</script><script>alert(3)</script> & \u2066изоляция\u2069"
+HOSTILE_CATEGORY = "Рубрика <b onmouseover=alert(4)>"
+
+
+def test_hostile_text_stays_text_in_every_page_the_json_ld_and_the_sitemaps(
+    config: Config, deliver, run_ingest
+) -> None:
+    today = datetime.now(BAKU).replace(hour=0, minute=45, second=0, microsecond=0)
+    deliver_at(
+        deliver,
+        "hostile.txt",
+        today,
+        title=HOSTILE_TITLE,
+        paragraphs=(HOSTILE_BODY, "Второй абзац."),
+        category=HOSTILE_CATEGORY,
+    )
+    deliver_at(
+        deliver, "plain.txt", today + timedelta(minutes=5), title="Сосед", category=HOSTILE_CATEGORY
+    )
+    run_ingest()
+    shown_title = 'Взрыв <script>alert(1)</script> "><img src=x onerror=alert(2)> взад'
+    for path in sorted(config.output_dir.rglob("*.html")):
+        data = path.read_bytes()
+        assert "\u202e".encode() not in data and "\u200b".encode() not in data, path
+        document = page(config, str(path.relative_to(config.output_dir)))
+        assert not document.xpath("//img | //b | //*[@onerror] | //*[@onmouseover]"), path
+        for script in document.xpath("//script[not(@type)]"):
+            assert "alert" not in (script.text or ""), path  # only the copy button's
+        for data in document.xpath("//script[@type='application/ld+json']"):
+            assert "<" not in data.text, path  # so no "</script>" ends it early
+    article = page(config, "articles/hostile.html")
+    assert texts(article, "//h1") == [shown_title]
+    assert texts(article, "//article/p")[1] == "</script><script>alert(3)</script> & изоляция"
+    described = news_article(article)
+    assert described["headline"] == shown_title
+    assert described["articleSection"] == HOSTILE_CATEGORY
+    neighbour = page(config, "articles/plain.html")
+    assert texts(neighbour, "//nav[@class='neighbours']//a") == [shown_title]
+    news = ElementTree.parse(config.output_dir / "news-sitemap.xml").getroot()
+    assert shown_title in [title.text for title in news.iter(f"{NEWS}title")]
+
+
+def test_an_english_site_speaks_english(tmp_path: Path, deliver) -> None:
+    config = config_for(tmp_path, language="en")
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="Политика")
+    ingest_and_publish(config)
+    front = page(config, "index.html")
+    assert texts(front, "//main/section/h2")[:2] == ["Newest news", "Categories"]
+    assert texts(front, "//ul[@class='categories']/li") == [
+        "Политика 2 stories, newest September 2, 2023, 12:00"
+    ]
+    assert texts(front, "//ul[@class='months']/li") == ["September 2023 2 stories"]
+    assert front.get("lang") == "en"
+
+
+def test_every_interface_string_has_a_russian_translation() -> None:
+    with (ROOT / "feeder" / "messages" / "ru.po").open("rb") as po_file:
+        catalogue = read_po(po_file, locale="ru")
+    templates = ROOT / "feeder" / "templates"
+    options = {"**": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("**.html", "jinja2"), ("**.xsl", "jinja2")]
+    used = {message for _, _, message, _, _ in extract_from_dir(templates, method_map, options)}
+    assert len(used) > 20
+    for message in used:
+        key = message[0] if isinstance(message, tuple) else message
+        translated = catalogue.get(key)
+        assert translated is not None and translated.string, f"no Russian for {key!r}"
+        if isinstance(message, tuple):
+            assert all(translated.string) and len(translated.string) == 3, key
+
+
+def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest) -> None:
+    deliver_day(deliver, 1, category="Политика")
+    deliver_day(deliver, 2, category="Политика")
+    run_ingest()
+    deliver_day(deliver, 1, category="Политика", title="Исправленный заголовок")
+    run_ingest()
+    allowed = {"RSS", "Atom", "OPML", "Turan"}  # format names and the agency's
+    for relative in (
+        "index.html",
+        "categories/politika.html",
+        "archive/politika/2023-09.html",
+        story_page(1),
+    ):
+        document = page(config, relative)
+        for code in document.xpath("//code | //script"):
+            code.drop_tree()  # addresses to copy, and data for machines
+        words = set(re.findall(r"[A-Za-z]{2,}", text(document.body)))
+        assert words <= allowed, (relative, words - allowed)
+
+
+def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
+    tmp_path: Path, deliver
+) -> None:
+    config = config_for(tmp_path)
+    categories = ("Политика", "Экономика", "Спорт", "Культура", "В мире")
+    start = datetime(2020, 1, 1, 8, 0, tzinfo=BAKU)
+    for number in range(10_000):
+        moment = start + timedelta(hours=2 * number)
+        (config.inbox / f"{number:05d}.txt").write_text(
+            wire_text(
+                title=f"Новость {number}",
+                date=moment.strftime("%d.%m.%y"),
+                category=categories[number % 5],
+                teasers=(),
+            )
+        )
+        stamp = moment.timestamp()
+        os.utime(config.inbox / f"{number:05d}.txt", (stamp, stamp))
+    ingest_and_publish(config)
+    before = output_files(config.output_dir)
+    newest = start + timedelta(hours=2 * 10_000)
+    deliver_at(deliver, "new.txt", newest, title="Свежая новость", category="Экономика")
+    ingest_and_publish(config)
+    after = output_files(config.output_dir)
+    changed = {path for path in after if before.get(path) != after[path]}
+    month = newest.strftime("%Y-%m")
+    previous_economy = max(n for n in range(10_000) if n % 5 == 1)
+    allowed = {
+        "articles/new.html",
+        f"articles/{previous_economy:05d}.html",  # its "next story" link
+        f"archive/all/{month}.html",
+        f"archive/ekonomika/{month}.html",
+        "categories/ekonomika.html",
+        "index.html",
+        "sitemap.xml",
+        f"sitemaps/articles-{month}.xml",
+        *(feed_path(slug, f) for slug in ("all", "ekonomika") for f in FORMATS),
+    }
+    assert changed <= allowed, changed - allowed
+    assert {"articles/new.html", f"archive/all/{month}.html", "index.html"} <= changed
+    print(f"one new story in an archive of 10,000 rewrote {len(changed)} files: {sorted(changed)}")
+    # A correction of an old story's title: the pages that show it, and no others.
+    corrected = 5_003
+    moment = start + timedelta(hours=2 * corrected)
+    path = config.inbox / f"{corrected:05d}.txt"
+    path.write_text(
+        wire_text(
+            title="Исправленный заголовок",
+            date=moment.strftime("%d.%m.%y"),
+            category=categories[corrected % 5],
+            teasers=(),
+        )
+    )
+    stamp = (moment + timedelta(minutes=30)).timestamp()
+    os.utime(path, (stamp, stamp))
+    ingest_and_publish(config)
+    corrected_files = output_files(config.output_dir)
+    changed = {path for path in corrected_files if after.get(path) != corrected_files[path]}
+    month = moment.strftime("%Y-%m")
+    assert changed == {
+        f"articles/{corrected:05d}.html",
+        f"articles/{corrected - 5:05d}.html",  # its neighbours show its title
+        f"articles/{corrected + 5:05d}.html",
+        f"archive/all/{month}.html",
+        f"archive/kultura/{month}.html",
+        f"sitemaps/articles-{month}.xml",  # its lastmod
+    }
+    regenerate(config)
+    assert output_files(config.output_dir).keys() == corrected_files.keys()
