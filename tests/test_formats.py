@@ -114,21 +114,25 @@ def test_a_registered_format_is_published_served_and_announced(
     assert config.url("feeds/ekonomika.titles") in index.xpath(
         "//head/link[@rel='alternate'][@type='text/plain']/@href"
     )
-    assert index.xpath("//a[text()='Titles']/@href")[:2] == [
-        "feeds/all.titles",
-        "feeds/politika.titles",
-    ]
+    assert config.url("feeds/all.titles") in index.xpath(
+        "//section[@class='subscribe']//code/text()"
+    )
+    category = etree.HTML((config.output_dir / "categories" / "politika.html").read_bytes())
+    assert config.url("feeds/politika.titles") in category.xpath(
+        "//section[@class='subscribe']//code/text()"
+    )
     article = etree.HTML((config.articles_dir / f"{2:03d}_{2:016x}.html").read_bytes())
     assert article.xpath("//head/link[@type='text/plain']/@title") == [
         "Тестовая лента — Экономика (Titles)"
     ]
 
 
-def test_a_browser_is_given_the_format_s_type_for_browsers(
-    titles_only: FeedFormat, deliver, run_ingest, client: Client
+def test_a_browser_is_given_the_format_s_type_for_browsers_while_the_feed_has_no_page(
+    titles_only: FeedFormat, config: Config, deliver, run_ingest, client: Client
 ) -> None:
     deliver_day(deliver, 1)
     run_ingest()
+    (config.output_dir / "categories" / "politika.html").unlink()
     reply = client.get("/feeds/politika.rss", {"Accept": BROWSER_ACCEPT})
     assert reply.headers["Content-Type"] == "application/xml; charset=utf-8"
     reply = client.get("/feeds/politika.titles", {"Accept": BROWSER_ACCEPT})
