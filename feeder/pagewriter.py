@@ -126,7 +126,7 @@ class PageWriter:
             assert self._child is not None and self._child.stdout is not None
             try:
                 outcome, detail = pickle.load(self._child.stdout)
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):  # it died, maybe mid-reply
                 raise self._died() from None
             stories = self._in_flight.popleft()
             if outcome == "error":
@@ -157,6 +157,8 @@ def serve(parent_pid: int, temp_dir: Path, requests: BinaryIO, replies: BinaryIO
             pages: list[Page] = pickle.load(requests)
         except EOFError:
             return  # the parent is done
+        except pickle.UnpicklingError:
+            return  # the parent was killed mid-batch: none of it is to be written
         try:
             written = 0
             for path, data in pages:
@@ -166,8 +168,11 @@ def serve(parent_pid: int, temp_dir: Path, requests: BinaryIO, replies: BinaryIO
             reply: tuple[str, object] = ("ok", written)
         except PublishError as error:
             reply = ("error", str(error))
-        pickle.dump(reply, replies)
-        replies.flush()
+        try:
+            pickle.dump(reply, replies)
+            replies.flush()
+        except BrokenPipeError:
+            return  # the parent is gone; what was written stays dirty for the next run
 
 
 def main() -> None:

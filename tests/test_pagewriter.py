@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,21 @@ def _wait_for_children(process: subprocess.Popen[bytes]) -> list[int]:
         return children(process.pid)
 
     return wait_for(started_helpers, timeout=60, interval=0.005)
+
+
+@pytest.mark.parametrize("cut_at", [1, 40], ids=["in-the-header", "in-the-pages"])
+def test_a_parent_killed_mid_batch_leaves_the_helper_exiting_quietly(
+    tmp_path: Path, cut_at: int
+) -> None:
+    """A SIGKILLed parent's pipe ends inside a pickle: the helper writes nothing of it,
+    and says nothing on stderr (it shares the daemon's journal)."""
+    batch = pickle.dumps([(tmp_path / "page.html", b"<p>" * 100)])
+    helper = subprocess.run(
+        [sys.executable, "-m", "feeder.pagewriter", str(os.getpid())],
+        input=batch[:cut_at],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert (helper.returncode, helper.stderr) == (0, b"")
+    assert not (tmp_path / "page.html").exists()
