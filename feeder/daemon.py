@@ -225,9 +225,15 @@ class Daemon:
     # --- plumbing ----------------------------------------------------------------
 
     def _guarded(self, name: str, job: Callable[..., Any], *args: Any) -> None:
-        """A failing job is logged with its traceback and retried at its next time; the daemon lives on."""
+        """A failing job is logged and retried at its next time; the daemon lives on.
+
+        A FeederError's message says what to do, so it is the whole line; anything
+        else is a bug, logged with its traceback (in the same one line).
+        """
         try:
             job(*args)
+        except FeederError as error:
+            log.error("%s job failed: %s; it runs again at its next scheduled time", name, error)
         except Exception as error:
             log.exception(
                 "%s job failed: %s; it runs again at its next scheduled time", name, error

@@ -80,7 +80,9 @@ def remove_temp_files(temp_dir: Path, target: Path | None = None) -> int:
     removed = 0
     for name in names:
         if name.startswith(prefix) and name.endswith(TEMP_SUFFIX):
-            with contextlib.suppress(FileNotFoundError):
+            # One that cannot be removed (a read-only mount) is hidden and harmless,
+            # and the write that follows reports the folder's problem in its own words.
+            with contextlib.suppress(OSError):
                 (temp_dir / name).unlink()
                 removed += 1
     return removed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 from feeder.startup import Needs, StartupError, base_url_port_warning, check_startup
 from tests.commands import feeder_cli, feeder_command
 from tests.conftest import config_for, write_config
+from tests.mounts import needs_mounts, read_only, run_mounted
 
 COMMANDS_NEEDING_THE_INBOX = ["ingest", "run"]
 COMMANDS_WRITING_OUTPUT = ["ingest", "regen", "run", "serve"]
@@ -121,35 +121,7 @@ def test_serve_warns_when_only_the_port_changed(tmp_path: Path) -> None:
     assert f"names port 8080, but feeder serves on port {port}" in stderr
 
 
-# --- read-only mounts: real ones, in a mount namespace of the test's own -------------------
-
-UNSHARE = shutil.which("unshare")
-
-
-def _can_mount() -> bool:
-    if UNSHARE is None:
-        return False
-    probe = subprocess.run(
-        [UNSHARE, "-m", "sh", "-c", "mount --bind -o ro / /mnt"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-needs_mounts = pytest.mark.skipif(
-    not _can_mount(), reason="needs root and mount namespaces (unshare -m) to mount read-only"
-)
-
-
-def run_with_read_only(folder: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
-    """`feeder ARGS` with `folder` bind-mounted read-only, as a full or read-only disk would be."""
-    script = f'mount --bind -o ro "{folder}" "{folder}" && exec "$@"'
-    return subprocess.run(
-        [UNSHARE, "-m", "sh", "-c", script, "sh", *feeder_command(config, *args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+# --- read-only mounts: real ones (tests/mounts.py) ----------------------------------------
 
 
 @needs_mounts
@@ -157,7 +129,7 @@ def run_with_read_only(folder: Path, config: Path, *args: str) -> subprocess.Com
 def test_a_read_only_output_folder_is_refused_at_start_up(tmp_path: Path, command: str) -> None:
     config = write_config(tmp_path, server={"port": 0})
     (tmp_path / "public").mkdir()
-    result = run_with_read_only(tmp_path / "public", config, command)
+    result = run_mounted(read_only(tmp_path / "public"), feeder_command(config, command))
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"Error: {tmp_path / 'public'} is on a read-only filesystem; "
@@ -169,7 +141,7 @@ def test_a_read_only_output_folder_is_refused_at_start_up(tmp_path: Path, comman
 def test_a_missing_output_folder_names_the_folder_that_refused(tmp_path: Path) -> None:
     config = write_config(tmp_path, output_dir="parent/public/site")
     (tmp_path / "parent").mkdir()
-    result = run_with_read_only(tmp_path / "parent", config, "regen")
+    result = run_mounted(read_only(tmp_path / "parent"), feeder_command(config, "regen"))
     assert result.returncode == 1
     assert (
         f"cannot create {tmp_path / 'parent/public/site'}: {tmp_path / 'parent'} is not writable"

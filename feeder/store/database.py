@@ -99,10 +99,32 @@ class Database:
             ) from None
         try:
             yield
-        except BaseException:
-            self.connection.execute("ROLLBACK")
+            self.connection.execute("COMMIT")
+        except BaseException as error:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            reported = self._write_error(error)
+            if reported is not None:
+                raise reported from error
             raise
-        self.connection.execute("COMMIT")
+
+    def _write_error(self, error: BaseException) -> StoreError | None:
+        """A full disk, a failing one or a read-only file: the operator's to fix, in one line."""
+        if not isinstance(error, sqlite3.OperationalError):
+            return None
+        advice = {
+            sqlite3.SQLITE_FULL: f"free space on the disk holding {self.path.parent}",
+            sqlite3.SQLITE_IOERR: f"check the disk holding {self.path.parent} (see the kernel log)",
+            sqlite3.SQLITE_READONLY: (
+                f"give the user feeder runs write access to {self.path} and its folder"
+            ),
+        }.get(error.sqlite_errorcode & 0xFF)
+        if advice is None:
+            return None  # a bug, not the machine: keep its traceback
+        return StoreError(
+            f"cannot write the database {self.path}: {error}; {advice}; nothing of this "
+            "transaction was stored, and the next run retries it"
+        )
 
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
