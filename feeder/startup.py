@@ -98,7 +98,7 @@ def _output_problem(config: Config) -> str | None:
     if problem:
         return problem
     for entry in sorted(os.scandir(config.output_dir), key=lambda entry: entry.name):
-        if entry.is_dir(follow_symlinks=True) and not entry.name.startswith("."):
+        if entry.is_dir(follow_symlinks=True):  # the hidden temp folder too
             problem = writable_folder_problem(Path(entry.path), "output_dir", config)
             if problem:
                 return problem
