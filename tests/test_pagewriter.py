@@ -156,7 +156,7 @@ def test_a_parent_killed_mid_batch_leaves_the_helper_exiting_quietly(
     and says nothing on stderr (it shares the daemon's journal)."""
     batch = pickle.dumps([(tmp_path / "page.html", b"<p>" * 100)])
     helper = subprocess.run(
-        [sys.executable, "-m", "feeder.pagewriter", str(os.getpid())],
+        [sys.executable, "-m", "feeder.pagewriter", str(os.getpid()), str(tmp_path)],
         input=batch[:cut_at],
         capture_output=True,
         timeout=30,
