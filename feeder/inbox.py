@@ -25,6 +25,10 @@ from feeder.wire import parse
 log = logging.getLogger(__name__)
 
 SUFFIX = ".txt"
+# File times the database can hold (64-bit nanoseconds: the years 1678 to 2262).
+# Filesystems with 64-bit seconds (tmpfs, btrfs) take times far outside it, even
+# before year 1, which no datetime can hold either.
+STORABLE_MTIME_NS = (-(2**63), 2**63 - 1)
 
 
 class InboxError(FeederError):
@@ -164,33 +168,40 @@ class InboxReader:
             return self._unreadable(name, error)
 
     def _read_link(self, name: str, now: datetime, complete: bool) -> Delivery | Deferred | None:
-        """A symbolic link is followed only to a file inside the inbox."""
-        link = self.config.inbox / name
-        target = Path(os.path.realpath(link))
-        if not target.is_relative_to(self.inbox):
-            message = (
-                f"the file is a symbolic link to {target}, outside the inbox; feeder reads "
-                "only files inside it: copy the file into the inbox instead of linking to it"
-            )
-            return _refused(name, None, RejectReason.OUTSIDE_INBOX, message)
+        """A symbolic link is followed only to a file inside the inbox.
+
+        What is checked is the file actually opened (the descriptor's path), not
+        the path before opening: a link or folder swapped between a check and the
+        open cannot lead the read out of the inbox.
+        """
         try:
-            return self._read_path(name, os.fspath(target), now, complete)
+            descriptor = os.open(self.config.inbox / name, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             message = (
-                f"the file is a symbolic link to {target}, which does not exist; "
-                "put the file it names in place or remove the link"
+                f"the file is a symbolic link to {_link_target(self.config.inbox / name)}, "
+                "which does not exist; put the file it names in place or remove the link"
             )
             return _refused(name, None, RejectReason.UNREADABLE, message)
         except OSError as error:
             return self._unreadable(name, error)
+        try:
+            target = _opened_path(descriptor)
+            if target is None or not target.is_relative_to(self.inbox):
+                message = (
+                    f"the file is a symbolic link to {target or 'a file'} outside the inbox; "
+                    "feeder reads only files inside it: copy the file into the inbox instead "
+                    "of linking to it"
+                )
+                return _refused(name, None, RejectReason.OUTSIDE_INBOX, message)
+            return self._read_open(name, descriptor, now, complete)
+        finally:
+            os.close(descriptor)
 
     def _read_path(
         self, name: str, path: str, now: datetime, complete: bool
     ) -> Delivery | Deferred | None:
-        """Raises OSError only when `path` cannot be opened; ELOOP when it is a link.
-
-        A link is refused here and checked before it is followed, so it cannot be
-        swapped between the check and the read. A FIFO named *.txt opens without
+        """Raises OSError only when `path` cannot be opened; ELOOP when it is a link,
+        which `_read_link` opens and then checks. A FIFO named *.txt opens without
         waiting for a writer, and is then skipped as not a regular file.
         """
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -206,6 +217,8 @@ class InboxReader:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
                 return None  # a directory or device that happens to be named *.txt
+            if not STORABLE_MTIME_NS[0] <= status.st_mtime_ns <= STORABLE_MTIME_NS[1]:
+                return _refused(name, None, RejectReason.IMPOSSIBLE_FILE_TIME, _bad_time(status))
             age = now.timestamp() - status.st_mtime
             if not complete and age < self.config.settle_seconds:
                 log.debug("%s: modified %.1f s ago, waiting for it to settle", name, age)
@@ -251,6 +264,32 @@ def _refused(
     """A rejection decided without reading the file's content."""
     size, mtime_ns = (status.st_size, status.st_mtime_ns) if status else (0, 0)
     return Delivery(name, size, mtime_ns, Rejection(name, "", reason, message))
+
+
+def _bad_time(status: os.stat_result) -> str:
+    return (
+        f"the file's modification time ({status.st_mtime:.0f} s from 1970) is impossible, "
+        "outside the years 1678 to 2262; give it the current time with `touch` and feeder "
+        "picks it up"
+    )
+
+
+def _opened_path(descriptor: int) -> Path | None:
+    """Where an open file really is, as the kernel resolved it; None when unknown
+    (a file deleted since, or no /proc), which is then not trusted as inside."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{descriptor}")
+    except OSError:
+        return None
+    return Path(target) if target.startswith("/") and not target.endswith(" (deleted)") else None
+
+
+def _link_target(link: Path) -> str:
+    """What a link names, for a message; one step, never resolved further."""
+    try:
+        return os.readlink(link)
+    except OSError as error:
+        return f"an unreadable target ({error.strerror})"
 
 
 def _read_up_to(descriptor: int, size: int) -> bytes:

@@ -10,6 +10,7 @@ its story is decided by `feeder.story`; this module looks up and stores.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from feeder.inbox import (
     storable_name,
 )
 from feeder.model import Entry, Rejection, RejectReason
-from feeder.slugs import category_slug, page_key
+from feeder.slugs import category_slug, display_name, page_key
 from feeder.store import Store
 from feeder.story import Outcome, StoryVersion, decide
 
@@ -36,9 +37,16 @@ log = logging.getLogger(__name__)
 
 # Fixing permissions or replacing a link with the file it names may change neither
 # size nor mtime, and a name that is not UTF-8 cannot be recorded as it is, so
-# these files are not recorded as seen and are checked every run.
+# these files are not recorded as seen and are checked every run; nor are a file
+# time the database cannot hold, and a failure feeder did not foresee (it may pass).
 RETRIED_EVERY_RUN = frozenset(
-    {RejectReason.UNREADABLE, RejectReason.OUTSIDE_INBOX, RejectReason.BAD_FILE_NAME}
+    {
+        RejectReason.UNREADABLE,
+        RejectReason.OUTSIDE_INBOX,
+        RejectReason.BAD_FILE_NAME,
+        RejectReason.IMPOSSIBLE_FILE_TIME,
+        RejectReason.FAILED,
+    }
 )
 
 
@@ -80,7 +88,8 @@ class BatchChanges:
         """A story saved in `saved.category_slug`, which was in `old` (None for a new story)."""
         new = saved.category_slug
         self.saved.append(entry)
-        self.names[new] = category
+        known = self.names.get(new)
+        self.names[new] = display_name(category, known) if known else category
         if old == new:
             return
         if old is not None:
@@ -135,7 +144,7 @@ class Ingester:
             changes = BatchChanges()
             with self.store.transaction():
                 for delivery in deliveries:
-                    self._store(delivery, report, changes)
+                    self._store_alone(delivery, report, changes)
                 self.store.update_feeds(changes.names, changes.added)
             report.changed_categories.update(changes.names)
             if after_batch:
@@ -156,14 +165,32 @@ class Ingester:
         now = self.clock()
         deliveries = []
         for name in names:
-            result = self.reader.read(name, now, name in complete)
+            try:
+                result = self.reader.read(name, now, name in complete)
+            except Exception as error:  # noqa: BLE001  # any cause: see _store_alone
+                result = Delivery(name, 0, 0, _failure(name, error))
             if isinstance(result, Deferred):
                 report.skipped += 1
             elif result is not None:
                 deliveries.append(result)
         return deliveries
 
+    def _store_alone(self, delivery: Delivery, report: IngestReport, changes: BatchChanges) -> None:
+        """Any failure storing one file, whatever its cause, becomes that file's
+        rejection and leaves the rest of the batch stored; a failing database
+        (full, locked) still ends the run, which the next one redoes."""
+        try:
+            with self.store.savepoint():
+                self._store(delivery, report, changes)
+        except sqlite3.Error:
+            raise
+        except Exception as error:  # noqa: BLE001  # any cause, by design
+            rejection = _failure(delivery.name, error)
+            self._store_rejection(Delivery(delivery.name, 0, 0, rejection), rejection, report)
+
     def _store(self, delivery: Delivery, report: IngestReport, changes: BatchChanges) -> None:
+        """Counts and changes are noted only once everything is written, so a file
+        that fails half-way leaves no trace in them."""
         article = delivery.result
         if isinstance(article, Rejection):
             self._store_rejection(delivery, article, report)
@@ -177,19 +204,8 @@ class Ingester:
             zone=self.config.timezone,
             duplicate_of=None if existing else self.store.story_with_content(article.sha256),
         )
-        report.count(decision.outcome)
-        if decision.outcome is Outcome.DUPLICATE:
-            log.info("%s: duplicate of story %s, skipped", delivery.name, decision.story_id)
+        entry = None
         if version := decision.version:
-            if decision.outcome is Outcome.NEW:
-                log.info("%s: new story in %s", delivery.name, version.category_slug)
-            else:
-                log.info(
-                    "%s: correction, story %s now at revision %d",
-                    delivery.name,
-                    article.story_id,
-                    version.revision,
-                )
             entry = self.store.save_article(
                 article,
                 page_key=page_key(article.story_id),
@@ -198,7 +214,6 @@ class Ingester:
                 updated=version.updated,
                 revision=version.revision,
             )
-            changes.add(version, decision.old_category, article.category, entry)
         self.store.clear_reject(delivery.name)
         self.store.record_file(
             delivery.name,
@@ -208,6 +223,20 @@ class Ingester:
             decision.outcome.value,
             decision.story_id,
         )
+        report.count(decision.outcome)
+        if decision.outcome is Outcome.DUPLICATE:
+            log.info("%s: duplicate of story %s, skipped", delivery.name, decision.story_id)
+        if entry is not None and (version := decision.version):
+            if decision.outcome is Outcome.NEW:
+                log.info("%s: new story in %s", delivery.name, version.category_slug)
+            else:
+                log.info(
+                    "%s: correction, story %s now at revision %d",
+                    delivery.name,
+                    article.story_id,
+                    version.revision,
+                )
+            changes.add(version, decision.old_category, article.category, entry)
 
     def _slug(self, category: str) -> str:
         # Transliteration is slow and categories are few.
@@ -226,3 +255,14 @@ class Ingester:
         self.store.record_file(
             delivery.name, delivery.size, delivery.mtime_ns, rejection.sha256, "rejected", None
         )
+
+
+def _failure(name: str, error: Exception) -> Rejection:
+    """A file feeder failed on for a reason it did not foresee: its rejection, so
+    the operator sees it and every other file is still published."""
+    log.debug("%s: failed", name, exc_info=error)
+    message = (
+        f"feeder failed on this file ({type(error).__name__}: {error}); it is retried every "
+        "run: check the file, and report it if it looks like an ordinary article"
+    )
+    return Rejection(name, "", RejectReason.FAILED, message)

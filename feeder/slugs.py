@@ -18,6 +18,8 @@ ALL_NEWS = "all"
 CONFIGURED_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _NOT_URL_SAFE = r"[^-A-Za-z0-9_]+"
 _URL_SAFE = re.compile(r"[-A-Za-z0-9_]+")
+_LATIN = re.compile("[A-Za-z]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def category_slug(name: str, overrides: Mapping[str, str]) -> str:
@@ -26,6 +28,17 @@ def category_slug(name: str, overrides: Mapping[str, str]) -> str:
         return overrides[name]
     slug = slugify(name) or _hashed("category", name)
     return f"{slug}-category" if slug == ALL_NEWS else slug
+
+
+def display_name(first: str, second: str) -> str:
+    """Of two names that share a slug, the one its feed shows, whatever the order
+    they arrived in: a name in one script before one mixing Latin and Cyrillic (a
+    look-alike letter), one not all capitals, then the first in code point order."""
+    return min(first, second, key=lambda name: (_mixes_scripts(name), name.isupper(), name))
+
+
+def _mixes_scripts(name: str) -> bool:
+    return bool(_LATIN.search(name) and _CYRILLIC.search(name))
 
 
 def page_key(story_id: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import unicodedata
 from datetime import date, datetime
 
-from feeder.decoding import NotText, decode
+from feeder.decoding import MixedEncodings, NotText, decode
 from feeder.model import Article, Rejection, RejectReason
 
 END_MARK = "--0--"
@@ -25,8 +26,9 @@ DATELINE = re.compile(
     r"^(?P<place>[^/]{1,60})/(?P<date>[^/]{0,20})/(?P<agency>[^/:]{1,60}):(?P<rest>.*)$"
 )
 DATE_SHAPES = {
-    re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$"): "%d.%m.%y",
-    re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$"): "%d.%m.%Y",
+    # ASCII digits only: `\d` would take fullwidth or Arabic-Indic ones too.
+    re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2}$"): "%d.%m.%y",
+    re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}$"): "%d.%m.%Y",
 }
 
 _FIX = "; fix the file in the inbox or ask the agency to deliver it again"
@@ -50,6 +52,12 @@ def parse(data: bytes, source_name: str) -> Article | Rejection:
         text = decode(data)
     except NotText as error:
         return reject(RejectReason.NOT_TEXT, f"not text in UTF-8, cp1251 or KOI8-R ({error})")
+    except MixedEncodings as error:
+        return reject(
+            RejectReason.MIXED_ENCODINGS,
+            f"{error}; published, it would show garbled letters; save the whole file in one "
+            "encoding",
+        )
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:
@@ -105,6 +113,12 @@ def parse(data: bytes, source_name: str) -> Article | Rejection:
             RejectReason.NO_CATEGORY,
             f"the line after the end mark is too long for a category: {_excerpt(tail[0])!r}",
         )
+    category = normalise_category(tail[0])
+    if not category:
+        return reject(
+            RejectReason.NO_CATEGORY,
+            f"the category line after the end mark ' {END_MARK}' holds only invisible characters",
+        )
     return Article(
         story_id=story_id_for(source_name),
         source_name=source_name,
@@ -113,15 +127,19 @@ def parse(data: bytes, source_name: str) -> Article | Rejection:
         agency=dateline["agency"].strip(),
         date=story_date,
         paragraphs=paragraphs,
-        category=normalise_category(tail[0]),
+        category=category,
         teasers=_teasers(tail[1:]),
         sha256=sha256,
     )
 
 
 def normalise_category(name: str) -> str:
-    """`  политика ` and `Политика` are one rubric: trim, fold spaces, capitalise."""
-    folded = " ".join(name.split())
+    """`  политика ` and `Политика` are one rubric: compatibility forms made plain
+    (NFKC: fullwidth letters, ligatures), invisible and bidi controls dropped,
+    spaces folded, the first letter capitalised. Empty if nothing visible is left."""
+    plain = unicodedata.normalize("NFKC", name)
+    visible = "".join(char for char in plain if unicodedata.category(char) != "Cf")
+    folded = " ".join(visible.split())
     return folded[:1].upper() + folded[1:]
 
 

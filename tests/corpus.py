@@ -149,6 +149,16 @@ MARKUP_IN_TITLE_AND_BODY = _joined(
 )
 NO_BODY = _joined([SEED_LINES[0], "Баку/21.09.23/Turan: --0--", *SEED_LINES[CATEGORY_LINE:]])
 CORRECTED = replaced(0, CORRECTED_TITLE)
+# The headline from the agency's KOI8-R system, the body from its cp1251 one.
+MIXED_ENCODINGS = (
+    SEED_LINES[0].translate(KOI8_R_LACKS).encode("koi8_r")
+    + b"\n"
+    + _joined(SEED_LINES[1:]).encode("cp1251")
+)
+# Invisible characters: zero-width space and joiner, a right-to-left override.
+INVISIBLE = "\u200b\u200d\u202e"
+# Far enough ahead that its nanoseconds since 1970 do not fit in 64 bits.
+YEAR_2300 = -300 * 365 * 86400
 
 # One file each: (key, the file). The subject is that file.
 SINGLE_FILES: list[tuple[str, File | Folder | Symlink]] = [
@@ -183,6 +193,12 @@ SINGLE_FILES: list[tuple[str, File | Folder | Symlink]] = [
     ("no-category", seed_file(without(lambda index, line: index == CATEGORY_LINE))),
     ("empty-category", seed_file(replaced(CATEGORY_LINE, " "))),
     ("paragraph-as-category", seed_file(replaced(CATEGORY_LINE, SEED_LINES[2]))),
+    ("category-invisible-characters", seed_file(replaced(CATEGORY_LINE, f"По{INVISIBLE}литика"))),
+    ("category-only-invisible", seed_file(replaced(CATEGORY_LINE, INVISIBLE))),
+    ("dateline-fullwidth-digits", seed_file(with_dateline("Баку/２１.０９.２３/Turan: "))),
+    ("dateline-arabic-indic-digits", seed_file(with_dateline("Баку/٢١.٠٩.٢٣/Turan: "))),
+    ("mixed-encodings", File(SEED_NAME, MIXED_ENCODINGS)),
+    ("file-time-impossible", seed_file(age_seconds=YEAR_2300)),
     ("empty", File(SEED_NAME, b"")),
     ("whitespace-only", File(SEED_NAME, b" \r\n\t\n  \n")),
     ("utf16-no-bom", File(SEED_NAME, SEED_TEXT.encode("utf-16-le"))),

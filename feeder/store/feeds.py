@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from feeder.model import Category
-from feeder.slugs import ALL_NEWS
+from feeder.slugs import ALL_NEWS, display_name
 from feeder.store.database import Database, from_utc_text
 
 
@@ -52,7 +52,7 @@ class FeedRecords(Database):
 
     def update_feeds(self, names: dict[str, str | None], added: dict[str, int]) -> None:
         """After articles were saved or moved: each touched category's feed takes its
-        name (None keeps it), its count changes by `added` and its newest date is
+        name (None keeps it; of two names, `display_name` chooses), its count changes by `added` and its newest date is
         looked up; it and the all-news feed are marked dirty.
 
         Called once per batch, not per article; the newest date comes from the
@@ -61,6 +61,11 @@ class FeedRecords(Database):
         if not names:
             return
         for slug, name in names.items():
+            known = self.connection.execute(
+                "SELECT name FROM feeds WHERE slug = ?", [slug]
+            ).fetchone()
+            if name is not None and known and known[0] is not None:
+                name = display_name(name, known[0])
             self.connection.execute(
                 "INSERT INTO feeds (slug, name, dirty, version, articles, newest) "
                 "VALUES (?1, ?2, 1, 1, ?3, "
