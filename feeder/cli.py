@@ -31,7 +31,7 @@ from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
 from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
-from feeder.startup import Needs, base_url_port_warning, check_startup
+from feeder.startup import Needs, check_startup, warn_about_the_served_port
 from feeder.store import Run, Store
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -191,7 +191,7 @@ def run(config: Config, no_serve: bool) -> None:
 
     check_startup(config, Needs(inbox=True, database=True, output=True))
     if not no_serve:
-        _warn_about_the_served_port(config)
+        warn_about_the_served_port(config)
     Daemon(config, services=[] if no_serve else [FeedServer(config)]).run()
 
 
@@ -235,7 +235,7 @@ def serve(config: Config) -> None:
     from feeder.server import serve_until_signalled  # see `run` for why here
 
     check_startup(config, Needs(output=True))
-    _warn_about_the_served_port(config)
+    warn_about_the_served_port(config)
     received = serve_until_signalled(
         config,
         lambda url: click.echo(f"Serving {config.output_dir} at {url} (Ctrl+C stops)"),
@@ -260,12 +260,6 @@ def backup(config: Config, destination: Path) -> None:
         f"Backed up {config.database} to {made.path} ({_plural(made.articles, 'article')}, "
         f"{made.size / 1e6:.1f} MB)."
     )
-
-
-def _warn_about_the_served_port(config: Config) -> None:
-    warning = base_url_port_warning(config, config.server.port)
-    if warning:
-        log.warning("%s", warning)
 
 
 def _plural(count: int, noun: str) -> str:

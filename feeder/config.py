@@ -47,6 +47,8 @@ class ServerConfig:
     port: int = 8080
     # Seconds a reader or proxy may reuse a file before asking again (conditionally).
     cache_max_age: int = 300
+    # One log line per request; off where nginx in front logs them already.
+    access_log: bool = True
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,7 @@ def _parse_server(reader: _Reader) -> ServerConfig:
         host=host,
         port=port,
         cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
+        access_log=reader.get("access_log", bool, defaults.access_log),
     )
     reader.reject_unknown()
     return server

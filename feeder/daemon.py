@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from threading import Event, Lock
 from types import FrameType
@@ -30,10 +31,12 @@ import jobs.ingest
 import jobs.maintenance
 from feeder.clock import Clock, utc_now
 from feeder.coalescing import IngestCoalescer, IngestWork
-from feeder.config import Config, ConfigError
+from feeder.config import Config, ConfigError, load_config
 from feeder.errors import FeederError
 from feeder.heartbeat import remove_heartbeat_temp_files, write_heartbeat
 from feeder.locking import LockBusy, file_lock, holder_pid
+from feeder.startup import warn_about_the_served_port
+from feeder.store import Store
 from feeder.watch import InboxWatcher
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,10 @@ MISFIRE_GRACE_SECONDS = 30
 JOB_LOCK_TIMEOUT_SECONDS = 30.0
 # A restart right after a stop may briefly overlap the old process's exit.
 DAEMON_LOCK_WAIT_SECONDS = 2.0
+# systemd's ExecReload sends it; so does `kill -HUP`.
+RELOAD_SIGNAL = signal.SIGHUP
+# What the running process is built around: changed, they need a restart.
+RESTART_ONLY = ("inbox", "database", "output_dir", "schedule", "server")
 
 
 class DaemonAlreadyRunning(FeederError):
@@ -82,6 +89,9 @@ class Daemon:
         self._scheduling = Lock()
         # The jobs whose next run times the heartbeat reports.
         self._reported_jobs: list[Job] = []
+        # Set by a signal to wake the main thread; a reload is then done there.
+        self._woken = Event()
+        self._reload_requested = False
 
     def run(self) -> None:
         """Block until SIGTERM or SIGINT, then stop cleanly."""
@@ -95,10 +105,46 @@ class Daemon:
                 "stop it first, or use `feeder status` to see what it is doing"
             ) from None
 
+    def reload(self) -> None:
+        """Read the config file again (SIGHUP): a valid one is used from the next job
+        on, an invalid one is logged and the running one kept.
+
+        What the running process is built around (the paths, the schedule, the
+        server) keeps its old value until a restart, and the log says so.
+        """
+        try:
+            new = load_config(self.config.source)
+        except ConfigError as error:
+            log.error("reload refused, the running configuration stays: %s", error)
+            return
+        kept = [key for key in RESTART_ONLY if getattr(new, key) != getattr(self.config, key)]
+        if kept:
+            log.warning(
+                "reload: %s changed in %s; that takes effect when feeder run restarts",
+                ", ".join(kept),
+                new.source,
+            )
+            new = replace(new, **{key: getattr(self.config, key) for key in kept})
+        self.config = new
+        log.info("reloaded %s; the next job uses it", new.source)
+        warn_about_the_served_port(new)
+        # So that changed settings reach the output now, not at the next interval.
+        self.scheduler.add_job(
+            self._ingest_job,
+            "date",
+            run_date=self.clock(),
+            args=[True],
+            id="ingest-after-reload",
+            name="ingest after reload",
+            replace_existing=True,
+            max_instances=2,  # beside a running ingest, which it then hands its work to
+        )
+
     def _serve_until_stopped(self) -> None:
         remove_heartbeat_temp_files(self.config)
         previous_handlers = {
-            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, RELOAD_SIGNAL)
         }
         watcher = (
             InboxWatcher(self.config.inbox, self._file_arrived)
@@ -117,7 +163,13 @@ class Daemon:
                 watcher.start()
                 started.append(watcher)
             log.info("feeder run started (pid %d) for %s", os.getpid(), self.config.database)
-            self.stop_event.wait()
+            self._log_outstanding_rejects()
+            while not self.stop_event.is_set():
+                self._woken.wait()
+                self._woken.clear()
+                if self._reload_requested and not self.stop_event.is_set():
+                    self._reload_requested = False
+                    self.reload()
             log.info("stopping: finishing the current job")
         finally:
             self.stop_event.set()
@@ -131,8 +183,26 @@ class Daemon:
         log.info("feeder run stopped")
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        """Only flags: the main loop does the work, outside the signal handler."""
         log.info("received %s", signal.Signals(number).name)
-        self.stop_event.set()
+        if number == RELOAD_SIGNAL:
+            self._reload_requested = True
+        else:
+            self.stop_event.set()
+        self._woken.set()
+
+    def _log_outstanding_rejects(self) -> None:
+        """After a restart, what still waits for the operator is worth one line."""
+        with Store(self.config.database) as store:
+            outstanding = len(store.rejects())
+        if outstanding:
+            log.warning(
+                "%d rejected file%s still in the inbox; `feeder status` lists them with the reason",
+                outstanding,
+                "" if outstanding == 1 else "s",
+            )
+        else:
+            log.info("no rejected files outstanding")
 
     def _schedule_jobs(self) -> None:
         schedule = self.config.schedule
@@ -146,9 +216,8 @@ class Daemon:
             next_run_time=now,  # catch up on what arrived while the daemon was down
         )
         maintenance = self.scheduler.add_job(
-            self._guarded,
+            self._maintenance_job,
             self._maintenance_trigger(),
-            args=["maintenance", jobs.maintenance.run, self.config, JOB_LOCK_TIMEOUT_SECONDS],
             id="maintenance",
             name="maintenance",
         )
@@ -207,6 +276,10 @@ class Daemon:
                     # coalescer makes the second hand its work to the first.
                     max_instances=2,
                 )
+
+    def _maintenance_job(self) -> None:
+        # self.config read when the job runs, so that a reload reaches it.
+        self._guarded("maintenance", jobs.maintenance.run, self.config, JOB_LOCK_TIMEOUT_SECONDS)
 
     def _ingest_job(self, scan_inbox: bool) -> None:
         self.ingest_requests.run(self._ingest, self.stop_event, scan=scan_inbox)

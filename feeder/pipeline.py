@@ -60,7 +60,15 @@ def _recorded_work(
             raise  # reported once, by the CLI or by the daemon's job runner
         duration = time.monotonic() - timer
         store.record_run(job, started, duration, counts, None)
-        log.info("%s done in %.2f s: %s", job, duration, describe_counts(counts))
+        # The daemon's rescan every minute usually finds nothing: that is no event.
+        idle = not any(value for name, value in counts.items() if name != "unchanged")
+        log.log(
+            logging.DEBUG if idle else logging.INFO,
+            "%s done in %.2f s: %s",
+            job,
+            duration,
+            describe_counts(counts),
+        )
 
 
 def _catch_up_with_settings(config: Config, store: Store) -> None:

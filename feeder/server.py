@@ -235,6 +235,7 @@ class FeedServer:
                 log_config=None,  # uvicorn's records go to feeder's handlers, not its own
                 lifespan="off",
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+                access_log=config.server.access_log,
             )
         )
         self._socket: socket.socket | None = None

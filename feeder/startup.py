@@ -136,6 +136,13 @@ def _nearest_existing(folder: Path) -> Path:
     return folder
 
 
+def warn_about_the_served_port(config: Config) -> None:
+    """At start-up and on reload of a command that serves HTTP."""
+    warning = base_url_port_warning(config, config.server.port)
+    if warning:
+        log.warning("%s", warning)
+
+
 def base_url_port_warning(config: Config, served_port: int) -> str | None:
     """base_url pointing at this machine on another port than the one served is a
     port changed in [server] and not in base_url: every link would be dead."""

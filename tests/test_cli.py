@@ -139,6 +139,7 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
             "did you mean 'schedule.ingest_interval'?",
         ),
         (("colour", '"blue"'), "key 'colour' is not a setting feeder knows; remove it"),
+        (("server", '{ access_log = "off" }'), "key 'server.access_log' must be true or false"),
         (
             ("category_slugs", '{ "Политика" = "../../../escaped/pwn" }'),
             """key 'category_slugs."Политика"' must be one path segment""",
@@ -324,3 +325,12 @@ def test_feeder_config_in_the_environment_names_the_config(
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == CONFIG_EXIT_STATUS
     assert f"{workdir / 'other.toml'}: config file not found" in result.output
+
+
+def test_a_run_that_finds_nothing_new_is_logged_only_when_debugging(workdir: Path) -> None:
+    """The daemon rescans every minute: an idle rescan is no event for the log."""
+    (workdir / "inbox" / SEED.name).write_bytes(SEED.read_bytes())
+    config = workdir / "config.toml"
+    assert "ingest done in" in feeder_cli(config, "ingest", log_level="info").stderr
+    assert "ingest done in" not in feeder_cli(config, "ingest", log_level="info").stderr
+    assert "ingest done in" in feeder_cli(config, "ingest", log_level="debug").stderr

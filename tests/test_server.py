@@ -8,6 +8,7 @@ import os
 import re
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -326,6 +327,19 @@ def test_one_access_log_line_per_request(
         strict=True,
     ):
         assert line.startswith("127.0.0.1:") and line.endswith(expected)
+
+
+def test_the_access_log_can_be_switched_off(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    """[server] access_log = false, for a server behind nginx, which logs requests itself."""
+    caplog.set_level(logging.INFO)
+    quiet = replace(config, server=ServerConfig(host="127.0.0.1", port=0, access_log=False))
+    with FeedServer(quiet) as server:
+        client = Client(server.url)
+        assert client.get("/nothing-here").status == 404
+        client.close()
+    assert [record for record in caplog.records if record.name == "uvicorn.access"] == []
 
 
 def test_opml_lists_every_category_feed_and_each_is_served(
