@@ -31,10 +31,11 @@ from feeder.inbox import names_in_inbox
 from feeder.logs import FORMATS, setup_logging
 from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
-from feeder.startup import Needs, check_startup, warn_about_the_served_port
+from feeder.startup import Needs, check_startup, inbox_problem, warn_about_the_served_port
 from feeder.store import Run, Store
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+JOBS = ("ingest", "regen", "maintenance")
 log = logging.getLogger("feeder.cli")
 
 # Below this many files a progress bar is more noise than help.
@@ -150,16 +151,15 @@ def ingest(config: Config, files: tuple[Path, ...]) -> None:
 @common_options
 @click.option(
     "--category",
-    "category_slug",
-    metavar="SLUG",
-    help="Only this category's feeds (e.g. politika).",
+    metavar="SLUG|NAME",
+    help="Only this category's feeds, by slug or name (e.g. politika, or Политика).",
 )
 @click.option(
     "--all-pages",
     is_flag=True,
     help="Also rewrite every article page, not only changed or missing ones.",
 )
-def regen(config: Config, category_slug: str | None, all_pages: bool) -> None:
+def regen(config: Config, category: str | None, all_pages: bool) -> None:
     """Regenerate the feeds now, all of them or one category's.
 
     Reads only the database, so it rebuilds the output from a backup on a machine
@@ -167,7 +167,7 @@ def regen(config: Config, category_slug: str | None, all_pages: bool) -> None:
     """
     check_startup(config, Needs(database=True, output=True))
     with _ProgressBar("Writing pages") as progress:
-        report = pipeline.regenerate(config, category_slug, all_pages, progress=progress)
+        report = pipeline.regenerate(config, category, all_pages, progress=progress)
     _echo_written(config, report.feeds_written, report.pages_written)
 
 
@@ -198,34 +198,46 @@ def run(config: Config, no_serve: bool) -> None:
 @main.command()
 @common_options
 def status(config: Config) -> None:
-    """Show the daemon, categories, the last runs and the rejected files with reasons."""
-    click.echo(_describe_daemon(config, daemon_state(config), utc_now()))
+    """Show the daemon, where feeder reads and publishes, categories, the last runs
+    and the rejected files with reasons."""
+    lines = _describe_daemon(config, daemon_state(config), utc_now()).splitlines()
+    problem = inbox_problem(config)
+    lines.append(f"Inbox {config.inbox}" + (f": MISSING: {problem}" if problem else ""))
+    lines.append(f"Published at {config.base_url} (base_url), files in {config.output_dir}")
+    lines.append(f"Served on {_served_address(config)} ([server]; `feeder run` or `feeder serve`)")
     with Store(config.database) as store:
         categories = store.categories()
-        click.echo(f"Database {config.database}: {store.article_count()} articles")
-        click.echo(f"Feeds in {config.feeds_dir}")
+        lines.append(f"Database {config.database}: {_plural(store.article_count(), 'article')}")
+        lines.append(f"Feeds in {config.feeds_dir}")
         for category in categories:
             newest = _local(config, category.newest) if category.newest else "—"
-            click.echo(
-                f"  {category.slug:<24} {category.count:>7} articles, newest {newest}  {category.name}"
-            )
-        for job in ("ingest", "regen", "maintenance"):
-            click.echo(_describe_run(config, job, store.last_run(job)))
+            count = _plural(category.count, "article")
+            lines.append(f"  {category.slug:<24} {count:>14}, newest {newest}  {category.name}")
+        lines += [_describe_run(config, job, store.last_run(job)) for job in JOBS]
         last_error = store.last_error()
         if last_error:
-            click.echo(
+            lines.append(
                 f"Last error: {_local(config, last_error.started)} {last_error.job}: {last_error.error}"
             )
         rejects = store.rejects()
-        click.echo(
-            f"Rejected files: {len(rejects)}"
-            + (" (fix or remove them; feeder retries)" if rejects else "")
+    lines.append(
+        f"Rejected files: {len(rejects)}"
+        + (" (fix or remove them; feeder retries)" if rejects else "")
+    )
+    for reject in rejects:
+        lines.append(f"  {reject.name}: [{reject.reason}] {reject.message}")
+        lines.append(
+            f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
         )
-        for reject in rejects:
-            click.echo(f"  {reject.name}: [{reject.reason}] {reject.message}")
-            click.echo(
-                f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
-            )
+    # File names and categories come from outside: no control character reaches the terminal.
+    for line in lines:
+        click.echo(printable(line))
+
+
+def _served_address(config: Config) -> str:
+    host, port = config.server.host, config.server.port
+    address = f"[{host}]" if ":" in host else host
+    return f"{address}, any free port" if port == 0 else f"http://{address}:{port}/"
 
 
 @main.command()
@@ -294,14 +306,13 @@ def _local(config: Config, moment: datetime) -> str:
 
 def _echo_written(config: Config, feeds_written: list[str], pages_written: int) -> None:
     click.echo(
-        f"Wrote {len(feeds_written)} feed files and {pages_written} article pages under {config.output_dir}."
+        f"Wrote {_plural(len(feeds_written), 'feed file')} and "
+        f"{_plural(pages_written, 'article page')} under {config.output_dir}."
     )
-    all_news = [
-        config.output_dir / feed_path(ALL_NEWS, feed_format) for feed_format in FEED_FORMATS
-    ]
-    if all(path.exists() for path in all_news):
-        feeds = ", ".join(path.as_uri() for path in all_news)
-        click.echo(f"All news: {feeds}  (index: {(config.output_dir / 'index.html').as_uri()})")
+    relative = [feed_path(ALL_NEWS, feed_format) for feed_format in FEED_FORMATS]
+    if all((config.output_dir / path).exists() for path in relative):
+        urls = ", ".join(config.url(path) for path in relative)
+        click.echo(f"Subscribe to all news: {urls}  (files in {config.feeds_dir})")
 
 
 class _ProgressBar:

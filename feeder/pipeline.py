@@ -129,7 +129,7 @@ def ingest_and_publish(
 
 def regenerate(
     config: Config,
-    category_slug: str | None = None,
+    category: str | None = None,
     all_pages: bool = False,
     progress: Progress | None = None,
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
@@ -138,7 +138,7 @@ def regenerate(
     with _recorded_work(config, "regen", lock_timeout, clock) as (store, counts, work_lock):
         _catch_up_with_settings(config, store)
         with Publisher(store, config, work_lock, clock) as publisher:
-            report = publisher.regenerate(category_slug, all_pages, progress)
+            report = publisher.regenerate(category, all_pages, progress)
         counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
         return report
 

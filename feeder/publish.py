@@ -97,17 +97,15 @@ class Publisher:
 
     def regenerate(
         self,
-        category_slug: str | None = None,
+        category: str | None = None,
         all_pages: bool = False,
         progress: Progress | None = None,
     ) -> PublishReport:
-        """Rebuild feeds whether dirty or not (output deleted, template or config changed)."""
-        known = [ALL_NEWS, *self.store.category_slugs()]
-        if category_slug and category_slug not in known:
-            raise UnknownCategory(
-                f"no category with slug {category_slug!r}; known slugs: {', '.join(known)}"
-            )
-        slugs = [category_slug] if category_slug else known
+        """Rebuild feeds whether dirty or not (output deleted, template or config changed).
+
+        `category` is a slug or a category's name, as the operator knows it.
+        """
+        slugs = [self._slug_of(category)] if category else [ALL_NEWS, *self.store.category_slugs()]
         self.site_pages.prepare_regeneration(everything=all_pages)
         if all_pages:
             return self._publish(
@@ -121,6 +119,20 @@ class Publisher:
         pages = itertools.chain(self._dirty_pages(), self._entries_by_page_keys(missing))
         page_total = self.store.dirty_page_count() + len(missing)
         return self._publish(slugs, pages, page_total, progress, regenerating=True)
+
+    def _slug_of(self, category: str) -> str:
+        """Names are matched ignoring case, as typed on a command line."""
+        categories = self.store.categories()
+        for known in categories:
+            if category in (known.slug, known.name) or category.casefold() == known.name.casefold():
+                return known.slug
+        if category == ALL_NEWS:
+            return ALL_NEWS
+        listed = ", ".join(f"{known.slug} ({known.name})" for known in categories)
+        raise UnknownCategory(
+            f"no category with slug or name {category!r}; known: {ALL_NEWS} (all news)"
+            + (f", {listed}" if listed else "")
+        )
 
     def _dirty_pages(self) -> Iterator[list[Entry]]:
         """In story id order, so that pages handed to the writer, still marked dirty

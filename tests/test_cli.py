@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import signal
 import socket
 import subprocess
@@ -47,7 +48,11 @@ def test_ingest_reports_counts_and_where_the_feeds_are(workdir: Path) -> None:
     result = feeder_cli(workdir / "config.toml", "ingest")
     assert result.exit_code == 0
     assert "1 new, 0 updated, 0 duplicate, 1 rejected" in result.output
-    assert (workdir / "public" / "feeds" / "all.atom").as_uri() in result.output
+    assert (
+        "Subscribe to all news: http://feeds.example.org/news/feeds/all.rss, "
+        "http://feeds.example.org/news/feeds/all.atom"
+    ) in result.output
+    assert f"(files in {workdir / 'public' / 'feeds'})" in result.output
     assert "feeder status" in result.output  # points at where the reasons are
 
 
@@ -95,8 +100,11 @@ def test_status_lists_categories_runs_and_rejects_with_reasons(workdir: Path) ->
     feeder_cli(workdir / "config.toml", "ingest")
     result = feeder_cli(workdir / "config.toml", "status")
     assert result.exit_code == 0
-    assert "1 articles" in result.output
-    assert "politika" in result.output and "Политика" in result.output
+    assert f"Database {workdir / 'var' / 'feeder.db'}: 1 article\n" in result.output
+    assert re.search(r"politika +1 article, newest .+ Политика", result.output)
+    assert f"Inbox {workdir / 'inbox'}\n" in result.output
+    assert "Published at http://feeds.example.org/news/ (base_url)" in result.output
+    assert "Served on http://127.0.0.1:8080/" in result.output
     assert "Last ingest:" in result.output and "1 new" in result.output
     assert "Rejected files: 1" in result.output
     assert (
@@ -112,7 +120,13 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
     assert (workdir / "public" / "feeds" / "politika.rss").exists()
     result = feeder_cli(workdir / "config.toml", "regen", "--category", "sport")
     assert result.exit_code == 1
-    assert "no category with slug 'sport'; known slugs: all, politika" in result.output
+    assert (
+        "no category with slug or name 'sport'; known: all (all news), politika (Политика)"
+        in result.output
+    )
+    (workdir / "public" / "feeds" / "politika.rss").unlink()
+    assert feeder_cli(workdir / "config.toml", "regen", "--category", "политика").exit_code == 0
+    assert (workdir / "public" / "feeds" / "politika.rss").exists()
 
 
 @pytest.mark.parametrize(
@@ -334,3 +348,30 @@ def test_a_run_that_finds_nothing_new_is_logged_only_when_debugging(workdir: Pat
     assert "ingest done in" in feeder_cli(config, "ingest", log_level="info").stderr
     assert "ingest done in" not in feeder_cli(config, "ingest", log_level="info").stderr
     assert "ingest done in" in feeder_cli(config, "ingest", log_level="debug").stderr
+
+
+def test_status_says_when_the_inbox_is_missing(workdir: Path) -> None:
+    (workdir / "inbox").rmdir()
+    result = feeder_cli(workdir / "config.toml", "status")
+    assert result.exit_code == 0
+    assert f"Inbox {workdir / 'inbox'}: MISSING: the inbox {workdir / 'inbox'} does not exist" in (
+        result.output
+    )
+
+
+def test_status_shows_plurals_as_english_has_them(workdir: Path) -> None:
+    for number in (1, 2):
+        (workdir / "inbox" / f"{number:03d}_{number:016x}.txt").write_text(
+            wire_text(title=f"Новость {number}", date=f"0{number}.09.23")
+        )
+    feeder_cli(workdir / "config.toml", "ingest")
+    assert ": 2 articles\n" in feeder_cli(workdir / "config.toml", "status").output
+
+
+def test_status_escapes_control_characters_from_file_names(workdir: Path) -> None:
+    """A file name with ANSI escapes must not clear the operator's terminal."""
+    (workdir / "inbox" / "\x1b[2J\x1b[Hevil\nline.txt").write_text("только заголовок")
+    feeder_cli(workdir / "config.toml", "ingest")
+    output = feeder_cli(workdir / "config.toml", "status").output
+    assert "\x1b" not in output
+    assert "  \\x1b[2J\\x1b[Hevil\\nline.txt: [" in output
