@@ -151,7 +151,7 @@ def ingest(config: Config, files: tuple[Path, ...]) -> None:
 @common_options
 @click.option(
     "--category",
-    metavar="SLUG|NAME",
+    metavar="SLUG_OR_NAME",
     help="Only this category's feeds, by slug or name (e.g. politika, or Политика).",
 )
 @click.option(
