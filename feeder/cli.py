@@ -255,6 +255,25 @@ def serve(config: Config) -> None:
     click.echo(f"Stopped by {received.name}.")
 
 
+@main.command("nginx-config")
+@common_options
+@click.option(
+    "--listen",
+    default="80",
+    show_default=True,
+    help="nginx's listen value: a port, or address:port.",
+)
+def nginx_config(config: Config, listen: str) -> None:
+    """Print an nginx server block serving output_dir as `feeder serve` does.
+
+    Redirect it into /etc/nginx/sites-available/ and enable it (docs/serving.md);
+    print it again after changing the config or upgrading feeder.
+    """
+    from feeder.nginx import nginx_config as server_block  # see `run` for why here
+
+    click.echo(server_block(config, listen), nl=False)
+
+
 @main.command()
 @common_options
 @click.argument("destination", type=click.Path(path_type=Path))

@@ -38,11 +38,15 @@ class PublishError(FeederError):
     """A file could not be written; the message names it and says what to check."""
 
 
-def write_if_changed(path: Path, data: bytes, *, temp_dir: Path, durable: bool = True) -> bool:
-    """Replace `path` atomically with `data` unless it already holds exactly that;
-    the temp file is made in `temp_dir`, which must be on the same filesystem."""
+def write_if_changed(
+    path: Path, data: bytes, *, temp_dir: Path, durable: bool = True, mtime_ns: int | None = None
+) -> bool:
+    """Replace `path` atomically with `data` unless it already holds exactly that
+    (and has the modification time `mtime_ns`, when given: a copy carrying the time
+    of its source is replaced with that time already set); the temp file is made
+    in `temp_dir`, which must be on the same filesystem."""
     try:
-        if path.read_bytes() == data:
+        if path.read_bytes() == data and mtime_ns in (None, path.stat().st_mtime_ns):
             return False
     except OSError:
         pass  # missing or unreadable: write it anew, and report if that fails
@@ -54,6 +58,8 @@ def write_if_changed(path: Path, data: bytes, *, temp_dir: Path, durable: bool =
             if durable:
                 temp_file.flush()
                 os.fsync(temp_file.fileno())
+        if mtime_ns is not None:
+            os.utime(temp, ns=(mtime_ns, mtime_ns))
         _replace(temp, path)
     except OSError as error:
         if temp is not None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
 
+from feeder import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
 from feeder.batches import BATCH_SIZE, Progress
 from feeder.clock import Clock, utc_now
 from feeder.config import Config

@@ -1,45 +1,48 @@
 """HTTP for subscribers: the output directory, served the way feed readers poll it.
 
-Starlette's StaticFiles does the file serving (ETag and Last-Modified from each
-file's mtime and size, 304 answers, HEAD, ranges, 405, no escape from the
-folder through `..` or symlinks) and uvicorn speaks HTTP. Publishing rewrites
-a file only when its bytes change, so an unchanged feed keeps its validators
-and a reader's poll costs a bodiless 304. What this module adds is particular
-to feeds: their content types, Cache-Control, gzip, hidden temp files kept
-hidden, and a server that `feeder serve` and the daemon both run in a thread.
+The headers follow `feeder.http_rules`, which the nginx configuration
+(`feeder nginx-config`) follows too: nginx's ETags, Cache-Control with RFC 5861
+stale directives, and the gzip copy publishing writes beside each polled file
+(`feeder.precompress`), served to clients that accept gzip instead of
+compressing per request. Publishing rewrites a file only when its bytes change,
+so an unchanged feed keeps its validators and a poll costs a bodiless 304.
 
-A feed is compressed once per change, not once per poll: compressed bodies are
-kept by file identity (inode, mtime, size), which publishing's atomic replace
-changes with every new version. The gzip response has an ETag of its own, as
-a different representation must (RFC 9110 8.8.3), and is built from the same
-open file it was read from, so its validators always match its bytes.
+Each response is built in a worker thread from one open file: its validators,
+its bytes and any range of them belong to the same version, whatever a publish
+replaces meanwhile, and no read ever blocks the event loop. Hidden names,
+symbolic links and unreadable files are never served. uvicorn speaks HTTP;
+`feeder serve` and the daemon both run the server in a thread.
 """
 
 from __future__ import annotations
 
-import gzip
+import errno
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.utils import formatdate
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+import anyio
 import uvicorn
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
-from starlette.responses import FileResponse, Response
+from starlette.datastructures import URL, Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount
-from starlette.staticfiles import NotModifiedResponse, PathLike, StaticFiles
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.formats import FEED_FORMATS, media_type_for
+from feeder.http_rules import GZIP_SUFFIX, cache_control, entity_tag, is_hidden
 from feeder.site import page_for_feed
 
 log = logging.getLogger(__name__)
@@ -65,13 +68,6 @@ def wants_page(accept: str) -> bool:
     )
 
 
-# Below this many bytes gzip saves less than it costs.
-GZIP_MINIMUM_SIZE = 500
-# zlib's default level. On a 200 KB, 50-item feed it compresses 11.3-fold in 6 ms;
-# level 9 (Starlette's default) 11.6-fold in 12 ms.
-GZIP_LEVEL = 6
-# Compressed bodies kept: every feed twice over, and the article pages polled most.
-GZIP_CACHE_ENTRIES = 256
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 STARTUP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets requests in flight finish before dropping their connections.
@@ -83,105 +79,165 @@ class ServerError(FeederError):
 
 
 class OutputFiles(StaticFiles):
-    """StaticFiles with feed content types and Cache-Control, never showing hidden files."""
+    """The output directory as subscribers get it: feed content types, Cache-Control,
+    the gzip copies publishing wrote, and nothing hidden, linked or unreadable.
+
+    Every request is answered from a worker thread (lookup, reads, all of it),
+    so a large file never stalls the event loop and the other requests on it.
+    """
 
     def __init__(self, config: Config) -> None:
         super().__init__(directory=config.output_dir, html=True)
-        self.cache_control = f"max-age={config.server.cache_max_age}"
-        # (path, inode, mtime, size) → gzip body, least recently used first.
-        self._compressed: OrderedDict[tuple[str, int, int, int], bytes] = OrderedDict()
+        self.root = os.path.realpath(config.output_dir)
+        self.cache_control = cache_control(config)
 
-    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-        # publish writes every file through a hidden temp file: a half-written one is never served.
-        if any(part.startswith(".") for part in PurePosixPath(path).parts):
-            return "", None
-        return super().lookup_path(path)
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
+        return await anyio.to_thread.run_sync(self._respond, path, scope)
 
-    def file_response(
-        self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200
-    ) -> Response:
-        """StaticFiles' own, plus our content types, gzip, and headers that the 304 repeats."""
-        request = Headers(scope=scope)
-        headers = {"cache-control": self.cache_control}
-        media_type = _media_type(str(full_path), request)
-        vary = []
-        if FEED_FORMATS.for_path(str(full_path)) is not None:
-            vary.append("Accept")
-            if wants_page(request.get("accept", "")):
-                page = self._page_for(full_path)
-                if page is not None:
-                    full_path, stat_result = page
-                    media_type = f"{media_type_for(str(full_path))}{CHARSET}"
-        compressible = media_type is not None and stat_result.st_size >= GZIP_MINIMUM_SIZE
-        if compressible:
-            vary.append("Accept-Encoding")
-        if vary:
-            headers["vary"] = ", ".join(vary)
-        if "range" in request:  # of the file as it is, uncompressed
-            response = FileResponse(
-                full_path, status_code, headers, media_type, stat_result=stat_result
-            )
-            if self.is_not_modified(response.headers, request):
-                return NotModifiedResponse(response.headers)
-            return response
-        gzipped = compressible and _accepts_gzip(request.get("accept-encoding", ""))
-        return self._from_open_file(full_path, status_code, headers, media_type, gzipped, request)
+    def _respond(self, path: str, scope: Scope) -> Response:
+        full_path = self._find(path)
+        if full_path is not None and os.path.isdir(full_path):
+            if not scope["path"].endswith("/"):
+                url = URL(scope=scope)
+                return RedirectResponse(url.replace(path=url.path + "/"))
+            full_path = self._find(os.path.join(path, "index.html"))
+        if full_path is None or not os.path.isfile(full_path):
+            raise HTTPException(status_code=404)
+        try:
+            return self._file_response(full_path, path, Headers(scope=scope))
+        except OSError as error:  # unreadable (permissions), or gone since the lookup
+            if not isinstance(error, FileNotFoundError):
+                log.warning("%s: %s; answered 404", path, error.strerror or error)
+            raise HTTPException(status_code=404) from error
 
-    def _page_for(self, feed: PathLike) -> tuple[str, os.stat_result] | None:
-        """The page that shows a person what feed file `feed` holds, if it exists."""
-        relative = os.path.relpath(feed, self.directory)
-        page = page_for_feed(PurePosixPath(*PurePosixPath(relative).parts).as_posix())
-        if page is None:
-            return None
-        full_path, stat_result = self.lookup_path(page)
-        return (full_path, stat_result) if stat_result is not None else None
+    def _find(self, path: str) -> str | None:
+        """The file or folder `path` names, None for anything not to be served.
 
-    def _from_open_file(
-        self,
-        full_path: PathLike,
-        status_code: int,
-        headers: dict[str, str],
-        media_type: str | None,
-        gzipped: bool,
-        request: Headers,
-    ) -> Response:
-        """Validators and bytes from one open file, so they always belong together: a
-        publish may replace the file between StaticFiles' stat and a later open.
-
-        HEAD gets the headers GET would (uvicorn drops the body), so a reader
-        checking with HEAD sees the validators it will be sent.
+        feeder writes no symbolic links, so none is followed (as nginx's
+        `disable_symlinks on`): a link could name a hidden file or loop. What is
+        refused for a reason other than absence gets one log line, naming it.
         """
-        with open(full_path, "rb") as file:
-            status = os.fstat(file.fileno())
-            # Starlette's validators, from this open file's status.
-            stat_headers = FileResponse(
-                full_path, status_code, headers, media_type, stat_result=status
-            ).headers
-            response_headers = {
-                name: value
-                for name, value in stat_headers.items()
-                if name not in {"content-length", "content-type"}
-            }
-            if gzipped:
-                response_headers["etag"] = stat_headers["etag"].removesuffix('"') + '-gzip"'
-                response_headers["content-encoding"] = "gzip"
-            validators = Headers(response_headers)
-            if self.is_not_modified(validators, request):
-                return NotModifiedResponse(validators)
-            body = self._compressed_body(file, status) if gzipped else file.read()
-        return Response(body, status_code, response_headers, media_type)
+        if path.startswith(("/", "\\")) or "\0" in path or is_hidden(path):
+            return None
+        full_path = os.path.normpath(os.path.join(self.root, path))
+        if os.path.commonpath([full_path, self.root]) != self.root:
+            return None  # `..`
+        try:
+            os.stat(full_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:  # a link loop, a folder the server may not enter
+            if error.errno != errno.ENAMETOOLONG:
+                log.warning("%s: %s; answered 404", path, error.strerror or error)
+            return None
+        if os.path.realpath(full_path) != full_path:
+            log.warning(
+                "%s: is or passes through a symbolic link, never served; answered 404", path
+            )
+            return None
+        return full_path
 
-    def _compressed_body(self, file: BinaryIO, status: os.stat_result) -> bytes:
-        key = (file.name, status.st_ino, status.st_mtime_ns, status.st_size)
-        body = self._compressed.get(key)
-        if body is None:
-            body = gzip.compress(file.read(), GZIP_LEVEL, mtime=0)
-            self._compressed[key] = body
-            if len(self._compressed) > GZIP_CACHE_ENTRIES:
-                self._compressed.popitem(last=False)
-        else:
-            self._compressed.move_to_end(key)
-        return body
+    def _file_response(self, full_path: str, path: str, request: Headers) -> Response:
+        """Validators and bytes from one open file, so they always belong together, also
+        for ranges: a publish may replace the file at any moment."""
+        media_type = _media_type(full_path, request)
+        headers = {"cache-control": self.cache_control}
+        vary = []
+        if FEED_FORMATS.for_path(full_path) is not None:
+            vary.append("Accept")
+            page = self._page_for(path) if wants_page(request.get("accept", "")) else None
+            if page is not None:
+                full_path, media_type = page, f"{media_type_for(page)}{CHARSET}"
+        with open(full_path, "rb") as source, _gzip_copy(full_path, source) as copy:
+            served: BinaryIO = source
+            if copy is not None:
+                vary.append("Accept-Encoding")
+                # Ranges are of the file as it is, as nginx serves them.
+                if "range" not in request and _accepts_gzip(request.get("accept-encoding", "")):
+                    served = copy
+                    headers["content-encoding"] = "gzip"
+            if served is source:
+                headers["accept-ranges"] = "bytes"
+            status = os.fstat(served.fileno())
+            headers["etag"] = entity_tag(status)
+            headers["last-modified"] = formatdate(status.st_mtime, usegmt=True)
+            if vary:
+                headers["vary"] = ", ".join(vary)
+            if self.is_not_modified(Headers(headers), request):
+                return NotModifiedResponse(Headers(headers))
+            body = served.read()
+        return _ranged(body, headers, media_type, request)
+
+    def _page_for(self, feed: str) -> str | None:
+        """The page that shows a person what feed file `feed` holds, if it exists."""
+        page = page_for_feed(PurePosixPath(feed).as_posix())
+        return self._find(page) if page is not None else None
+
+
+@contextmanager
+def _gzip_copy(full_path: str, source: BinaryIO) -> Iterator[BinaryIO | None]:
+    """The gzip copy publishing wrote of the open source's version, or None.
+
+    A copy whose mtime is not the source's belongs to another version (a publish
+    in between) and is not used."""
+    try:
+        copy = open(full_path + GZIP_SUFFIX, "rb")  # noqa: SIM115 (closed below)
+    except OSError:
+        yield None
+        return
+    with copy:
+        same = os.fstat(copy.fileno()).st_mtime_ns == os.fstat(source.fileno()).st_mtime_ns
+        yield copy if same else None
+
+
+def _ranged(
+    body: bytes, headers: dict[str, str], media_type: str | None, request: Headers
+) -> Response:
+    """The whole body, or the one range asked for; several ranges, or an If-Range
+    that no longer matches, get it whole."""
+    asked = request.get("range")
+    if_range = request.get("if-range")
+    if asked is None or (
+        if_range is not None and if_range not in (headers["etag"], headers["last-modified"])
+    ):
+        return Response(body, 200, headers, media_type)
+    size = len(body)
+    try:
+        span = _single_range(asked, size)
+    except _Unsatisfiable:
+        return Response(b"", 416, {**headers, "content-range": f"bytes */{size}"})
+    if span is None:
+        return Response(body, 200, headers, media_type)
+    start, end = span
+    headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+    return Response(body[start:end], 206, headers, media_type)
+
+
+class _Unsatisfiable(Exception):
+    """The range starts past the end."""
+
+
+def _single_range(value: str, size: int) -> tuple[int, int] | None:
+    """(start, end) of a one-range `bytes=` value, None to ignore it (RFC 9110 14.2)."""
+    unit, _, spec = value.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if unit.strip().lower() != "bytes" or "," in spec or not dash:
+        return None
+    try:
+        if not first:  # the last `last` bytes
+            length = int(last)
+            if length <= 0 or size == 0:
+                raise _Unsatisfiable
+            return max(size - length, 0), size
+        start = int(first)
+        end = int(last) + 1 if last else size
+    except ValueError:
+        return None
+    if start >= size:
+        raise _Unsatisfiable
+    return (start, min(end, size)) if end > start else None
 
 
 def _media_type(path: str, request: Headers) -> str | None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, then lints, type-checks and runs the whole suite.
-# Debian packages (the newsboat reader and the chromium browser) come from apt
+# Debian packages (the newsboat reader, the chromium browser, nginx) come from apt
 # when missing; Python packages go into ./.venv. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=()
 command -v newsboat >/dev/null || debian_packages+=(newsboat)
 command -v chromium >/dev/null || debian_packages+=(chromium)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || debian_packages+=(nginx)
 if ((${#debian_packages[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   echo "Installing Debian packages: ${debian_packages[*]}"

@@ -1,0 +1,41 @@
+"""What every response for a file says, decided once for feeder's server and for nginx.
+
+`feeder serve` and the nginx configuration `feeder nginx-config` prints must
+give a subscriber the same headers, so a reader or a CDN moved from one to the
+other keeps its validators and its caching. Both follow these rules; the
+nginx test compares the two servers header for header.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePosixPath
+
+from feeder.config import Config
+
+# After max-age, a CDN may keep serving its copy this long while it revalidates in the
+# background (RFC 5861), so a publish never makes readers wait on the origin.
+# Once the copy expires, an unreachable or failing origin (a restart, a deploy) leaves
+# readers with the copy for up to a day instead of an error.
+STALE_IF_ERROR_SECONDS = 86_400
+# Publishing writes a gzip copy of each polled file beside it, with the source's mtime.
+GZIP_SUFFIX = ".gz"
+
+
+def cache_control(config: Config) -> str:
+    age = config.server.cache_max_age
+    return f"max-age={age}, stale-while-revalidate={age}, stale-if-error={STALE_IF_ERROR_SECONDS}"
+
+
+def entity_tag(status: os.stat_result) -> str:
+    """nginx's strong ETag (hex mtime in seconds, hex size), so both servers agree.
+
+    The gzip copy has a size of its own, so its ETag differs from the identity
+    one, as a different representation's must (RFC 9110 8.8.3).
+    """
+    return f'"{int(status.st_mtime):x}-{status.st_size:x}"'
+
+
+def is_hidden(relative_path: str) -> bool:
+    """Hidden names are never served: publishing's temp files are hidden until renamed."""
+    return any(part.startswith(".") for part in PurePosixPath(relative_path).parts)

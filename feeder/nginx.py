@@ -1,0 +1,150 @@
+"""`feeder nginx-config`: an nginx server block that serves output_dir as feeder serves it.
+
+A popular feed is polled by more readers than one Python process should
+answer, and the output is static files, so nginx serves them and any CDN sits
+in front of nginx. The block is printed from the same rules `feeder serve`
+follows (`feeder.http_rules`, the format registry, the app's dynamic routes),
+so the two agree header for header; tests/test_nginx.py checks that against
+Debian's nginx.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.routing import Route
+
+from feeder.config import Config
+from feeder.formats import FEED_FORMATS, PAGE_MEDIA_TYPES
+from feeder.http_rules import cache_control
+
+# The internal prefix a browser's request for a feed is rewritten to (a hidden name:
+# no request can ask for it directly, and it is refused like every hidden name).
+BROWSER_PREFIX = "/.feeder-browser/"
+NOT_SERVED = "/.feeder-not-served"
+
+
+def nginx_config(config: Config, listen: str = "80") -> str:
+    root = str(config.output_dir.resolve())
+    cache = cache_control(config)
+    server_name = urlsplit(config.base_url).hostname or "_"
+    upstream = _upstream(config)
+    feed_suffixes = "|".join(feed_format.suffix for feed_format in FEED_FORMATS)
+    browser_types = sorted({feed_format.browser_media_type for feed_format in FEED_FORMATS})
+    types = _types()
+    charset_types = " ".join(sorted({media_type for media_type, _ in types} | set(browser_types)))
+    type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
+    proxied = "".join(_proxied(path, upstream) for path in _dynamic_paths(config))
+    return f"""\
+# nginx server block for feeder's output, printed by `feeder nginx-config` from
+# {config.source}. Print it again after changing that file or upgrading feeder.
+# Install: docs/serving.md ("Behind nginx").
+
+# A person's browser opening a feed (its Accept names text/html) gets the same
+# bytes as XML, so the browser applies the feed's stylesheet; readers get the
+# registered type. The same rule as feeder's server (feeder/server.py).
+map $http_accept $feeder_browser {{
+    default     0;
+    "~*text/html" 1;
+}}
+
+server {{
+    listen {listen};
+    server_name {server_name};
+    root {root};
+    index index.html;
+
+    # The types feeder serves, each with charset=utf-8, and nothing else guessed.
+    types {{
+{type_lines}
+    }}
+    default_type application/octet-stream;
+    charset utf-8;
+    charset_types {charset_types};
+
+    # Validators from each file's mtime and size, as feeder's own server makes them;
+    # publishing rewrites a file only when its bytes change, so polls get 304s.
+    etag on;
+    if_modified_since exact;
+    # Publishing writes <file>.gz beside each polled file with the source's mtime:
+    # nothing is compressed per request, and both servers send the same bytes.
+    gzip off;
+    gzip_static on;
+    gzip_vary on;
+
+    # Cache-Control as feeder sends it (RFC 5861: a CDN keeps serving during a
+    # publish or an origin restart). add_header is repeated in each location that
+    # adds headers of its own, because nginx then drops the outer ones.
+    add_header Cache-Control "{cache}";
+
+    # feeder writes no symbolic links: follow none (one could name a hidden file or
+    # loop). Refusals (links, unreadable files and folders) answer 404 as feeder's
+    # server does, and nginx's error log has one line naming the file.
+    disable_symlinks on from=$document_root;
+    error_page 400 403 =404 {NOT_SERVED};
+    location = {NOT_SERVED} {{
+        internal;
+        return 404;
+    }}
+
+    # Hidden names, among them the temp files publishing renames into place, never.
+    location ~ /\\. {{
+        return 404;
+    }}
+
+    location ~ ^/feeds/.+\\.({feed_suffixes})$ {{
+        add_header Cache-Control "{cache}";
+        add_header Vary Accept;
+        if ($feeder_browser) {{
+            rewrite ^/(.*)$ {BROWSER_PREFIX}$1 last;
+        }}
+    }}
+    location ^~ {BROWSER_PREFIX} {{
+        internal;
+        alias {root}/;
+        types {{ }}
+        default_type {browser_types[0]};
+        add_header Cache-Control "{cache}";
+        add_header Vary Accept;
+    }}
+{proxied}
+    # Behind a CDN or another proxy, take the client address from it (the real_ip
+    # module), so logs and the proxied endpoints see readers, not the CDN:
+    # set_real_ip_from 192.0.2.0/24;   # the proxy's addresses
+    # real_ip_header X-Forwarded-For;
+    # real_ip_recursive on;
+}}
+"""
+
+
+def _types() -> list[tuple[str, str]]:
+    """(media type, suffix) of every file publishing writes."""
+    types = [(feed_format.media_type, feed_format.suffix) for feed_format in FEED_FORMATS]
+    types += [(media_type, suffix.lstrip(".")) for suffix, media_type in PAGE_MEDIA_TYPES.items()]
+    return types
+
+
+def _upstream(config: Config) -> str:
+    host, port = config.server.host, config.server.port
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _dynamic_paths(config: Config) -> list[str]:
+    """Paths feeder's server answers itself rather than from files (the WebSub hub)."""
+    from feeder.server import create_app  # the HTTP stack only for this command
+
+    return [route.path for route in create_app(config).routes if isinstance(route, Route)]
+
+
+def _proxied(path: str, upstream: str) -> str:
+    return f"""
+    # Answered by `feeder serve` / `feeder run`, not a file.
+    location = {path} {{
+        proxy_pass {upstream};
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+"""

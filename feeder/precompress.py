@@ -1,0 +1,45 @@
+"""A gzip copy beside each file readers poll, so no server compresses per request.
+
+nginx's `gzip_static` and feeder's own server both send `<file>.gz` to a
+client that accepts gzip. The copy is written when publishing replaces its
+source (a `FILE_WRITTEN` listener), atomically, and with the source's
+modification time, so both servers give it the source's Last-Modified and
+feeder's server can tell a copy of another version (a different mtime) and
+skip it. Unchanged sources are not announced, so their copies stay untouched.
+
+Article pages are written by the page-writer process and are not announced:
+they get no copy (docs/serving.md has the disk cost that decided it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import PurePosixPath
+
+from feeder.events import FILE_WRITTEN, FileWritten
+from feeder.files import TEMP_FOLDER, write_if_changed
+from feeder.http_rules import GZIP_SUFFIX
+
+log = logging.getLogger(__name__)
+
+# Below this many bytes gzip saves less than the extra file and header cost.
+GZIP_MINIMUM_SIZE = 500
+# The best ratio: a copy is made once per version and served many times. On a
+# 180 KB, 50-item feed level 9 costs 12 ms against level 6's 6 ms.
+GZIP_LEVEL = 9
+
+
+def write_gzip_copy(event: FileWritten) -> None:
+    copy = event.path.with_name(event.path.name + GZIP_SUFFIX)
+    if len(event.data) < GZIP_MINIMUM_SIZE:
+        copy.unlink(missing_ok=True)  # a copy of an older, larger version
+        return
+    # mtime=0 in the gzip header: the same source always gives the same copy.
+    data = gzip.compress(event.data, GZIP_LEVEL, mtime=0)
+    temp_dir = event.path.parents[len(PurePosixPath(event.relative_path).parts) - 1] / TEMP_FOLDER
+    if write_if_changed(copy, data, temp_dir=temp_dir, mtime_ns=event.path.stat().st_mtime_ns):
+        log.debug("wrote %s%s", event.relative_path, GZIP_SUFFIX)
+
+
+FILE_WRITTEN.subscribe(write_gzip_copy)

@@ -1,0 +1,242 @@
+"""Debian's nginx with the block `feeder nginx-config` prints, against `feeder serve`.
+
+A reader or a CDN moved from one server to the other must see the same feed:
+same status, type, validators (so no full refetch), caching, gzip and refusals.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from feeder.config import Config, load_config
+from feeder.feeds import feed_path
+from feeder.formats import FEED_FORMATS
+from feeder.nginx import nginx_config
+from feeder.pipeline import ingest_and_publish
+from feeder.server import FeedServer
+from tests.client import Client, Reply
+from tests.conftest import config_for, deliver_day, feeder_cli, write_config
+from tests.nginx import error_log, running_nginx
+from tests.readers import newsboat_items
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+READER_ACCEPT = "application/rss+xml, application/atom+xml, */*"
+REQUESTS = [
+    {},
+    {"Accept-Encoding": "gzip"},
+    {"Accept": READER_ACCEPT, "Accept-Encoding": "gzip, deflate"},
+    {"Accept": BROWSER_ACCEPT},
+    {"Accept": BROWSER_ACCEPT, "Accept-Encoding": "gzip"},
+]
+# Where the two servers must agree; Date, Server, Connection differ by nature.
+COMPARED = ["Content-Type", "Content-Length", "Content-Encoding", "ETag", "Last-Modified"]
+COMPARED += ["Cache-Control"]
+
+
+@pytest.fixture
+def readable_root() -> Iterator[Path]:
+    """A folder nginx's workers can read: run as root, nginx drops them to nobody,
+    and pytest's own temp folders are private to root."""
+    root = Path(tempfile.mkdtemp(prefix="feeder-nginx-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def published(readable_root: Path) -> Config:
+    config = config_for(readable_root, server={"host": "127.0.0.1", "port": 0})
+    for number in range(1, 29):
+        category = "Политика" if number % 2 else "Экономика"
+        deliver_day(_deliverer(config), number, category=category, title=f"Новость {number}")
+    ingest_and_publish(config)
+    return config
+
+
+def _deliverer(config: Config) -> Callable[[str, str], None]:
+    """Deliveries dated well before now, so none is still settling."""
+
+    def deliver(name: str, content: str) -> None:
+        path = config.inbox / name
+        path.write_text(content)
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+
+    return deliver
+
+
+@pytest.fixture
+def both(published: Config, readable_root: Path) -> Iterator[tuple[Client, Client]]:
+    """(feeder serve, nginx) over the same output."""
+    with (
+        FeedServer(published) as feeder_server,
+        running_nginx(published, readable_root / "nginx") as nginx_url,
+    ):
+        feeder_client, nginx_client = Client(feeder_server.url), Client(nginx_url)
+        yield feeder_client, nginx_client
+        feeder_client.close()
+        nginx_client.close()
+
+
+def _paths() -> list[str]:
+    feeds = [f"/{feed_path(slug, f)}" for slug in ("all", "politika") for f in FEED_FORMATS]
+    return [*feeds, "/", "/index.html", "/feeds.opml", "/feeds/feed.xsl"]
+
+
+def _vary(headers: Message) -> set[str]:
+    """nginx sends one Vary line per header, feeder one list: the same to a cache."""
+    return {token.strip() for line in headers.get_all("Vary") or [] for token in line.split(",")}
+
+
+def _assert_same(feeder_reply: Reply, nginx_reply: Reply, what: str) -> None:
+    assert feeder_reply.status == nginx_reply.status, what
+    for name in COMPARED:
+        assert feeder_reply.headers[name] == nginx_reply.headers[name], f"{name} of {what}"
+    assert _vary(feeder_reply.headers) == _vary(nginx_reply.headers), what
+    assert feeder_reply.body == nginx_reply.body, what
+
+
+def test_nginx_serves_what_feeder_serves_header_for_header(
+    both: tuple[Client, Client],
+) -> None:
+    feeder_client, nginx_client = both
+    for path in _paths():
+        for request in REQUESTS:
+            what = f"GET {path} {request}"
+            first = feeder_client.get(path, request)
+            assert first.status == 200, what
+            _assert_same(first, nginx_client.get(path, request), what)
+            for condition, validator in (
+                ("If-None-Match", "ETag"),
+                ("If-Modified-Since", "Last-Modified"),
+            ):
+                again = {**request, condition: first.headers[validator]}
+                from_feeder = feeder_client.get(path, again)
+                from_nginx = nginx_client.get(path, again)
+                assert (from_feeder.status, from_nginx.status) == (304, 304), what
+                assert from_feeder.body == from_nginx.body == b""
+                for name in ("ETag", "Cache-Control"):
+                    assert from_feeder.headers[name] == from_nginx.headers[name], what
+                assert _vary(from_feeder.headers) == _vary(from_nginx.headers), what
+
+
+def test_gzip_is_the_copy_publishing_wrote_and_feeds_say_what_they_vary_on(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    for client in both:
+        reply = client.get("/feeds/all.rss", {"Accept-Encoding": "gzip"})
+        assert reply.headers["Content-Encoding"] == "gzip"
+        assert reply.body == (published.output_dir / "feeds/all.rss.gz").read_bytes()
+        assert _vary(reply.headers) == {"Accept", "Accept-Encoding"}
+        page = client.get("/index.html", {"Accept-Encoding": "gzip"})
+        assert _vary(page.headers) == {"Accept-Encoding"}
+
+
+def test_a_browser_gets_feeds_as_xml_from_both(both: tuple[Client, Client]) -> None:
+    for client in both:
+        for feed_format in FEED_FORMATS:
+            reply = client.get(f"/{feed_path('all', feed_format)}", {"Accept": BROWSER_ACCEPT})
+            assert (
+                reply.headers["Content-Type"] == f"{feed_format.browser_media_type}; charset=utf-8"
+            )
+            reader = client.get(f"/{feed_path('all', feed_format)}", {"Accept": READER_ACCEPT})
+            assert reader.headers["Content-Type"] == f"{feed_format.media_type}; charset=utf-8"
+
+
+SECRET = "NOT FOR SUBSCRIBERS"
+
+
+def test_both_refuse_hidden_temp_traversal_and_links(
+    published: Config, readable_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output = published.output_dir
+    (output / ".secret").write_text(SECRET)
+    (output / "feeds" / ".feeder-write.tmp").write_text(SECRET)
+    os.symlink(".secret", output / "notes.txt")  # an ordinary name for a hidden file
+    os.symlink("loop", output / "loop")
+    refused = [
+        "/.secret",
+        "/feeds/.feeder-write.tmp",
+        "/notes.txt",
+        "/loop",
+        "/../config.toml",
+        "/%2e%2e/config.toml",
+        "/feeds/%2e%2e/%2e%2e/config.toml",
+        "/feeds/missing.rss",
+        "/.feeder-browser/feeds/all.rss",
+    ]
+    with (
+        FeedServer(published) as feeder_server,
+        running_nginx(published, readable_root / "ng") as nginx_url,
+    ):
+        for base_url in (feeder_server.url, nginx_url):
+            client = Client(base_url)
+            for path in refused:
+                reply = client.get(path)
+                assert reply.status == 404, (base_url, path)
+                assert SECRET not in reply.body.decode(), (base_url, path)
+            client.close()
+    log = error_log(readable_root / "ng")
+    for name in ("notes.txt", "loop"):
+        assert f'"{output}/{name}" failed (40: Too many levels of symbolic links)' in log
+    ours = [record.getMessage() for record in caplog.records if record.name == "feeder.server"]
+    assert [line for line in ours if line.startswith("notes.txt:")] == [
+        "notes.txt: is or passes through a symbolic link, never served; answered 404"
+    ]
+    assert [line for line in ours if line.startswith("loop:")] == [
+        "loop: Too many levels of symbolic links; answered 404"
+    ]
+
+
+def test_nginx_answers_404_for_what_its_workers_cannot_read(
+    published: Config, readable_root: Path
+) -> None:
+    """Run as root, nginx's workers are nobody; run as a user, chmod binds them too."""
+    output = published.output_dir
+    (output / "private.html").write_text(SECRET)
+    (output / "private.html").chmod(0)
+    (output / "locked").mkdir()
+    (output / "locked" / "page.html").write_text(SECRET)
+    (output / "locked").chmod(0)
+    with running_nginx(published, readable_root / "ng") as nginx_url:
+        client = Client(nginx_url)
+        for path in ("/private.html", "/locked/page.html"):
+            assert client.get(path).status == 404, path
+        client.close()
+    log = error_log(readable_root / "ng")
+    assert 'private.html" failed (13: Permission denied)' in log
+    assert 'page.html" failed (13: Permission denied)' in log
+
+
+def test_newsboat_reads_the_feeds_through_nginx(
+    published: Config, readable_root: Path, tmp_path: Path
+) -> None:
+    prefix = readable_root / "nginx"
+    with running_nginx(published, prefix) as nginx_url:
+        for feed_format in FEED_FORMATS:
+            url = nginx_url + feed_path("all", feed_format)
+            items = newsboat_items(url, tmp_path / feed_format.suffix)
+            assert {item["title"] for item in items} == {f"Новость {n}" for n in range(1, 29)}
+            for _ in range(2):
+                assert newsboat_items(url, tmp_path / feed_format.suffix) == items
+    access = (prefix / "access.log").read_text().splitlines()
+    polls = [line for line in access if '"GET /feeds/all.' in line]
+    # newsboat keeps a feed's validators from its second fetch on, so the third is
+    # conditional, and nginx answers it with a bodiless 304.
+    statuses = [line.split('" ')[1].split()[0] for line in polls]
+    assert statuses == ["200", "200", "304"] * len(FEED_FORMATS)
+
+
+def test_feeder_nginx_config_prints_the_block_for_the_config(readable_root: Path) -> None:
+    config_path = write_config(readable_root, server={"port": 8090})
+    result = feeder_cli(config_path, "nginx-config", "--listen", "127.0.0.1:8081")
+    assert result.exit_code == 0, result.output
+    assert result.output == nginx_config(load_config(config_path), "127.0.0.1:8081")
+    assert f"root {(readable_root / 'public').resolve()};" in result.output
+    assert "listen 127.0.0.1:8081;" in result.output
