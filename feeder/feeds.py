@@ -10,6 +10,7 @@ unchanged feed keeps its HTTP validators).
 from __future__ import annotations
 
 import html
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,9 @@ class FeedModel:
     updated: datetime
     items: tuple[FeedItem, ...]
     links: tuple[FeedLink, ...] = ()
+    poll_minutes: int | None = None
+    """How long a reader may keep the feed before asking again (RSS `<ttl>`): what
+    the server's Cache-Control allows, so a polite reader never polls sooner."""
 
     def self_url(self, feed_format: FeedFormat) -> str:
         return f"{self.location}.{feed_format.suffix}"
@@ -144,6 +148,7 @@ def feed_model(
         updated=max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED),
         items=tuple(feed_item(config, entry) for entry in entries),
         links=links,
+        poll_minutes=max(1, math.ceil(config.server.cache_max_age / 60)),
     )
 
 

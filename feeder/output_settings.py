@@ -1,7 +1,8 @@
 """The settings baked into the published output, recorded beside it.
 
 base_url, the site title, the language, the id prefix, the time zone pages
-show and the number of entries per feed are written into every feed, page
+show, the number of entries per feed and the polling hint (RSS `<ttl>`, from
+`[server] cache_max_age`) are written into every feed, page
 and OPML file. A change to one of them reaches only the files written after
 it, so feeds carried the old base URL until something regenerated them all.
 Each publish records the settings its output was made with; a run that finds
@@ -44,6 +45,7 @@ def baked_settings(config: Config) -> dict[str, tuple[str, Reach]]:
         "timezone": (config.timezone.key, Reach.EVERYTHING),
         "id_prefix": (config.id_prefix, Reach.FEEDS),
         "max_items": (str(config.max_items), Reach.FEEDS),
+        "server.cache_max_age": (str(config.server.cache_max_age), Reach.FEEDS),  # RSS <ttl>
     }
 
 

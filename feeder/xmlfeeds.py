@@ -91,6 +91,8 @@ class _FeedgenFormat(FeedFormat):
         generator.generator("feeder", version=__version__)
         generator.updated(feed.updated)
         generator.lastBuildDate(feed.updated)
+        if feed.poll_minutes is not None:
+            generator.ttl(feed.poll_minutes)  # RSS only; Atom has no such element
         for item in feed.items:
             _add_entry(generator, item)
         return generator

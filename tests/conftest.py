@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -147,3 +149,13 @@ def client(server: FeedServer) -> Iterator[Client]:
     connection = Client(server.url)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def readable_root() -> Iterator[Path]:
+    """A temp folder every user can read: pytest's own are private to their owner,
+    and a server running as another user (nginx's workers, nobody) must read it."""
+    root = Path(tempfile.mkdtemp(prefix="feeder-readable-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

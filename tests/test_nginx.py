@@ -7,23 +7,22 @@ same status, type, validators (so no full refetch), caching, gzip and refusals.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
 
 import pytest
 
+from bench.nginx import error_log, running_nginx
 from feeder.config import Config, load_config
 from feeder.feeds import feed_path
+from feeder.files import TEMP_FOLDER, TEMP_SUFFIX
 from feeder.formats import FEED_FORMATS
 from feeder.nginx import nginx_config
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from tests.client import Client, Reply
 from tests.conftest import config_for, deliver_day, feeder_cli, write_config
-from tests.nginx import error_log, running_nginx
 from tests.readers import newsboat_items
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -38,16 +37,6 @@ REQUESTS = [
 # Where the two servers must agree; Date, Server, Connection differ by nature.
 COMPARED = ["Content-Type", "Content-Length", "Content-Encoding", "ETag", "Last-Modified"]
 COMPARED += ["Cache-Control"]
-
-
-@pytest.fixture
-def readable_root() -> Iterator[Path]:
-    """A folder nginx's workers can read: run as root, nginx drops them to nobody,
-    and pytest's own temp folders are private to root."""
-    root = Path(tempfile.mkdtemp(prefix="feeder-nginx-"))
-    root.chmod(0o755)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -157,12 +146,13 @@ def test_both_refuse_hidden_temp_traversal_and_links(
 ) -> None:
     output = published.output_dir
     (output / ".secret").write_text(SECRET)
-    (output / "feeds" / ".feeder-write.tmp").write_text(SECRET)
+    (output / TEMP_FOLDER).mkdir(exist_ok=True)
+    (output / TEMP_FOLDER / f"all.rss-0123{TEMP_SUFFIX}").write_text(SECRET)
     os.symlink(".secret", output / "notes.txt")  # an ordinary name for a hidden file
     os.symlink("loop", output / "loop")
     refused = [
         "/.secret",
-        "/feeds/.feeder-write.tmp",
+        f"/{TEMP_FOLDER}/all.rss-0123{TEMP_SUFFIX}",
         "/notes.txt",
         "/loop",
         "/../config.toml",

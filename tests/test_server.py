@@ -6,8 +6,12 @@ import gzip
 import logging
 import os
 import re
+import signal
 import statistics
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
@@ -16,7 +20,7 @@ import pytest
 from lxml import etree, html
 
 from feeder.config import Config, ConfigError, ServerConfig
-from feeder.files import TEMP_FOLDER
+from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.server import FeedServer, _accepts_gzip
 from tests.client import Client
@@ -421,3 +425,156 @@ def test_gzip_is_sent_only_when_accept_encoding_allows_it(
     accept_encoding: str, accepted: bool
 ) -> None:
     assert _accepts_gzip(accept_encoding) is accepted
+
+
+NOBODY = 65534
+
+
+@contextmanager
+def served_as_nobody(config: Config, log_path: Path) -> Iterator[str]:
+    """feeder's server running as an unprivileged user, its log lines in `log_path`.
+
+    Run as root (as CI is), the server is forked and drops to nobody once it
+    listens and has answered once (every import done), since root reads any file."""
+    handler = logging.FileHandler(log_path)
+    handler.setLevel(logging.WARNING)  # the refusals, not the start-up line
+    if os.geteuid() != 0:
+        logging.getLogger("feeder.server").addHandler(handler)
+        try:
+            with FeedServer(config) as running:
+                yield running.url
+        finally:
+            logging.getLogger("feeder.server").removeHandler(handler)
+        return
+    ready, told = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's exit status is all the parent sees)
+        try:
+            logging.getLogger("feeder.server").addHandler(handler)
+            running = FeedServer(config)
+            running.start()
+            Client(running.url).get("/index.html")
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(told, running.url.encode())
+            time.sleep(120)
+        finally:
+            os._exit(0)
+    try:
+        yield os.read(ready, 200).decode()
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+
+
+def test_what_the_server_cannot_read_is_404_with_one_log_line(
+    readable_root: Path,
+) -> None:
+    config = config_for(readable_root, server={"host": "127.0.0.1", "port": 0})
+    output = config.output_dir
+    output.mkdir(parents=True)
+    (output / "index.html").write_text("<p>index</p>")
+    (output / "private.html").write_text(SECRET)
+    (output / "private.html").chmod(0)
+    (output / "locked").mkdir()
+    (output / "locked" / "page.html").write_text(SECRET)
+    (output / "locked").chmod(0)
+    log_path = readable_root / "server.log"
+    with served_as_nobody(config, log_path) as url:
+        client = Client(url)
+        for path in ("/private.html", "/locked/page.html", "/locked/"):
+            reply = client.get(path)
+            assert reply.status == 404, path
+            assert SECRET not in reply.body.decode()
+        assert client.get("/index.html").status == 200
+        client.close()
+    assert log_path.read_text().splitlines() == [
+        "private.html: Permission denied; answered 404",
+        "locked/page.html: Permission denied; answered 404",
+        "locked/index.html: Permission denied; answered 404",
+    ]
+
+
+def test_every_range_is_a_slice_of_the_version_its_etag_names(
+    published: Config, server: FeedServer
+) -> None:
+    """Publishing replaces a feed while readers ask for ranges of it: a 206 must never
+    pair the new bytes with the old length or ETag."""
+    path = published.feeds_dir / "all.rss"
+    versions = [
+        path.read_bytes(),
+        path.read_bytes().replace(b"</channel>", b"<!-- x -->" * 400 + b"</channel>"),
+    ]
+    by_size = {len(version): version for version in versions}
+    done = threading.Event()
+
+    def publish_again_and_again() -> None:
+        turn = 0
+        while not done.is_set():
+            turn += 1
+            write_if_changed(
+                path, versions[turn % 2], temp_dir=published.output_temp_dir, durable=False
+            )
+
+    writer = threading.Thread(target=publish_again_and_again)
+    writer.start()
+    checked = 0
+    try:
+        client = Client(server.url)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for asked, start in (("bytes=100-", 100), ("bytes=0-499", 0), ("bytes=-300", None)):
+                reply = client.get("/feeds/all.rss", {"Range": asked})
+                assert reply.status == 206
+                size = int(reply.headers["ETag"].strip('"').split("-")[1], 16)
+                version = by_size[size]
+                first, last = (
+                    reply.headers["Content-Range"].removeprefix("bytes ").split("/")[0].split("-")
+                )
+                assert reply.headers["Content-Range"].endswith(f"/{size}")
+                assert start is None or int(first) == start
+                assert reply.body == version[int(first) : int(last) + 1]
+                checked += 1
+        client.close()
+    finally:
+        done.set()
+        writer.join()
+    assert checked > 100
+
+
+def test_if_range_and_unsatisfiable_ranges(published: Config, client: Client) -> None:
+    whole = client.get("/feeds/all.rss")
+    size = len(whole.body)
+    current = client.get(
+        "/feeds/all.rss", {"Range": "bytes=0-9", "If-Range": whole.headers["ETag"]}
+    )
+    assert (current.status, current.body) == (206, whole.body[:10])
+    stale = client.get("/feeds/all.rss", {"Range": "bytes=0-9", "If-Range": '"0-0"'})
+    assert (stale.status, stale.body) == (200, whole.body)
+    several = client.get("/feeds/all.rss", {"Range": "bytes=0-9,20-29"})
+    assert (several.status, several.body) == (200, whole.body)
+    beyond = client.get("/feeds/all.rss", {"Range": f"bytes={size}-"})
+    assert beyond.status == 416 and beyond.headers["Content-Range"] == f"bytes */{size}"
+    gzipped = client.get("/feeds/all.rss", {"Range": "bytes=0-9", "Accept-Encoding": "gzip"})
+    assert (gzipped.status, gzipped.body) == (206, whole.body[:10])  # of the file as it is
+
+
+def test_a_large_file_does_not_hold_up_other_requests(
+    published: Config, server: FeedServer
+) -> None:
+    """Files are read in worker threads: two 100 MB downloads leave the loop free."""
+    with open(published.output_dir / "big.html", "wb") as big:
+        big.truncate(100_000_000)
+    downloads = [Client(server.url) for _ in range(2)]
+    for download in downloads:
+        download.connection.request("GET", "/big.html")
+    other = Client(server.url)
+    started = time.perf_counter()
+    assert other.get("/feeds/all.rss").status == 200
+    elapsed = time.perf_counter() - started
+    for download in downloads:
+        assert len(download.connection.getresponse().read()) == 100_000_000
+        download.close()
+    other.close()
+    assert elapsed < 0.1, elapsed

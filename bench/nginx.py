@@ -1,6 +1,7 @@
 """Debian's nginx running the server block `feeder nginx-config` prints, on a free port.
 
-scripts/test.sh installs nginx when it is missing. nginx runs in the
+tests/test_nginx.py and bench/serve.py both run it; scripts/test.sh installs
+nginx when it is missing. nginx runs in the
 foreground as a child of the test with its own prefix (pid, logs, temp
 folders), so nothing of the system's nginx is touched.
 """
@@ -14,8 +15,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from feeder.config import Config
 from feeder.nginx import nginx_config
@@ -34,8 +33,12 @@ def nginx_binary() -> str:
         (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
     )
     if found is None:
-        pytest.fail("nginx is not installed: run `bash scripts/test.sh`, which installs it")
+        raise NginxMissing("nginx is not installed: run `bash scripts/test.sh`, which installs it")
     return found
+
+
+class NginxMissing(RuntimeError):
+    """Debian's nginx package is not installed."""
 
 
 def main_config(server_block: str, prefix: Path) -> str:
@@ -60,7 +63,10 @@ http {{
 
 @contextmanager
 def running_nginx(config: Config, prefix: Path) -> Iterator[str]:
-    """nginx serving config's output with the generated block; yields its base URL."""
+    """nginx serving config's output with the generated block; yields its base URL.
+
+    Its workers must be able to read the output: run as root, nginx makes them
+    nobody, so the output may not be under a folder private to root."""
     port = free_port()
     (prefix / "temp").mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
