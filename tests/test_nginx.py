@@ -22,7 +22,8 @@ from feeder.nginx import nginx_config
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from tests.client import Client, Reply
-from tests.conftest import config_for, deliver_day, feeder_cli, write_config
+from tests.commands import feeder_cli
+from tests.conftest import config_for, deliver_day, write_config
 from tests.readers import newsboat_items
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -438,19 +438,26 @@ def served_as_nobody(config: Config, log_path: Path) -> Iterator[str]:
     listens and has answered once (every import done), since root reads any file."""
     handler = logging.FileHandler(log_path)
     handler.setLevel(logging.WARNING)  # the refusals, not the start-up line
-    if os.geteuid() != 0:
-        logging.getLogger("feeder.server").addHandler(handler)
-        try:
+    logger = logging.getLogger("feeder.server")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # whatever level an earlier test left logging at
+    logger.addHandler(handler)
+    try:
+        if os.geteuid() != 0:
             with FeedServer(config) as running:
                 yield running.url
-        finally:
-            logging.getLogger("feeder.server").removeHandler(handler)
-        return
+        else:
+            yield from _forked_as_nobody(config)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _forked_as_nobody(config: Config) -> Iterator[str]:
     ready, told = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover (the child's exit status is all the parent sees)
         try:
-            logging.getLogger("feeder.server").addHandler(handler)
             running = FeedServer(config)
             running.start()
             Client(running.url).get("/index.html")
