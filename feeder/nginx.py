@@ -10,6 +10,7 @@ Debian's nginx.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.routing import Route
@@ -17,10 +18,13 @@ from starlette.routing import Route
 from feeder.config import Config
 from feeder.formats import FEED_FORMATS, PAGE_MEDIA_TYPES
 from feeder.http_rules import cache_control
+from feeder.sitepaths import category_page_path, month_page_path
+from feeder.slugs import ALL_NEWS
 
 # The internal prefix a browser's request for a feed is rewritten to (a hidden name:
 # no request can ask for it directly, and it is refused like every hidden name).
 BROWSER_PREFIX = "/.feeder-browser/"
+PAGE_LOCATION = "/.feeder-page"
 NOT_SERVED = "/.feeder-not-served"
 
 
@@ -34,18 +38,34 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     types = _types()
     charset_types = " ".join(sorted({media_type for media_type, _ in types} | set(browser_types)))
     type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
+    feed_type_lines = "\n".join(
+        f'    "~*{re.escape(feed_format.media_type)}" 0;' for feed_format in FEED_FORMATS
+    )
+    # The page paths with nginx's captures for the slug and the month.
+    front_page = category_page_path(ALL_NEWS)
+    category_page = category_page_path("$feeder_slug")
+    month_page = month_page_path("$feeder_slug", "$feeder_month")
+    all_news = re.escape(ALL_NEWS)
     proxied = "".join(_proxied(path, upstream) for path in _dynamic_paths(config))
     return f"""\
 # nginx server block for feeder's output, printed by `feeder nginx-config` from
 # {config.source}. Print it again after changing that file or upgrading feeder.
 # Install: docs/serving.md ("Behind nginx").
 
-# A person's browser opening a feed (its Accept names text/html) gets the same
-# bytes as XML, so the browser applies the feed's stylesheet; readers get the
-# registered type. The same rule as feeder's server (feeder/server.py).
-map $http_accept $feeder_browser {{
-    default     0;
+# A person's browser opening a feed gets the page that shows its stories: the
+# rule of feeder's server (`wants_page`, docs/serving.md "Feeds opened in a
+# browser"). Its Accept names text/html and none of the feed types.
+map $http_accept $feeder_wants_page {{
+    default 0;
+{feed_type_lines}
     "~*text/html" 1;
+}}
+# The page for each feed file (`page_for_feed`).
+map $feeder_feed $feeder_page {{
+    default /.feeder-no-page;
+    "~^/feeds/{all_news}\\.({feed_suffixes})$" /{front_page};
+    "~^/feeds/archive/(?<feeder_slug>[^/]+)/(?<feeder_month>[^/]+)\\.({feed_suffixes})$" /{month_page};
+    "~^/feeds/(?<feeder_slug>[^/.]+)\\.({feed_suffixes})$" /{category_page};
 }}
 
 server {{
@@ -95,9 +115,18 @@ server {{
     location ~ ^/feeds/.+\\.({feed_suffixes})$ {{
         add_header Cache-Control "{cache}";
         add_header Vary Accept;
-        if ($feeder_browser) {{
-            rewrite ^/(.*)$ {BROWSER_PREFIX}$1 last;
+        if ($feeder_wants_page) {{
+            set $feeder_feed $uri;
+            rewrite ^ {PAGE_LOCATION} last;
         }}
+    }}
+    # The page, or while it does not exist yet the feed as XML, so browsers that
+    # still run XSLT show it through its stylesheet.
+    location = {PAGE_LOCATION} {{
+        internal;
+        add_header Cache-Control "{cache}";
+        add_header Vary Accept;
+        try_files $feeder_page {BROWSER_PREFIX.rstrip("/")}$feeder_feed;
     }}
     location ^~ {BROWSER_PREFIX} {{
         internal;

@@ -76,7 +76,8 @@ def both(published: Config, readable_root: Path) -> Iterator[tuple[Client, Clien
 
 def _paths() -> list[str]:
     feeds = [f"/{feed_path(slug, f)}" for slug in ("all", "politika") for f in FEED_FORMATS]
-    return [*feeds, "/", "/index.html", "/feeds.opml", "/feeds/feed.xsl"]
+    pages = ["/", "/index.html", "/categories/politika.html", "/feeds.opml", "/feeds/feed.xsl"]
+    return [*feeds, *pages, "/sitemap.xml", "/news-sitemap.xml", "/robots.txt"]
 
 
 def _vary(headers: Message) -> set[str]:
@@ -128,12 +129,27 @@ def test_gzip_is_the_copy_publishing_wrote_and_feeds_say_what_they_vary_on(
         assert _vary(page.headers) == {"Accept-Encoding"}
 
 
-def test_a_browser_gets_feeds_as_xml_from_both(both: tuple[Client, Client]) -> None:
+def test_a_browser_gets_the_page_of_a_feed_from_both_or_xml_without_one(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    (published.output_dir / "categories" / "ekonomika.html").unlink()
     for client in both:
         for feed_format in FEED_FORMATS:
-            reply = client.get(f"/{feed_path('all', feed_format)}", {"Accept": BROWSER_ACCEPT})
+            for slug, page in (("all", "index.html"), ("politika", "categories/politika.html")):
+                reply = client.get(f"/{feed_path(slug, feed_format)}", {"Accept": BROWSER_ACCEPT})
+                assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+                assert reply.body == (published.output_dir / page).read_bytes()
+                assert "Accept" in _vary(reply.headers)
+            pageless = client.get(
+                f"/{feed_path('ekonomika', feed_format)}", {"Accept": BROWSER_ACCEPT}
+            )
             assert (
-                reply.headers["Content-Type"] == f"{feed_format.browser_media_type}; charset=utf-8"
+                pageless.headers["Content-Type"]
+                == f"{feed_format.browser_media_type}; charset=utf-8"
+            )
+            assert (
+                pageless.body
+                == (published.output_dir / feed_path("ekonomika", feed_format)).read_bytes()
             )
             reader = client.get(f"/{feed_path('all', feed_format)}", {"Accept": READER_ACCEPT})
             assert reader.headers["Content-Type"] == f"{feed_format.media_type}; charset=utf-8"
