@@ -366,6 +366,14 @@ def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest
         assert words <= allowed, (relative, words - allowed)
 
 
+def _sources(changed: set[str]) -> set[str]:
+    """The rewritten files without their gzip copies, each of which must be rewritten
+    with its source (feeder.precompress) and only then."""
+    copies = {path for path in changed if path.endswith(".gz")}
+    assert {path.removesuffix(".gz") for path in copies} <= changed, copies
+    return changed - copies
+
+
 def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     tmp_path: Path, deliver
 ) -> None:
@@ -404,6 +412,7 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
         f"sitemaps/articles-{month}.xml",
         *(feed_path(slug, f) for slug in ("all", "ekonomika") for f in FORMATS),
     }
+    changed = _sources(changed)
     assert changed <= allowed, changed - allowed
     assert {"articles/new.html", f"archive/all/{month}.html", "index.html"} <= changed
     print(f"one new story in an archive of 10,000 rewrote {len(changed)} files: {sorted(changed)}")
@@ -425,7 +434,7 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     corrected_files = output_files(config.output_dir)
     changed = {path for path in corrected_files if after.get(path) != corrected_files[path]}
     month = moment.strftime("%Y-%m")
-    assert changed == {
+    assert _sources(changed) == {
         f"articles/{corrected:05d}.html",
         f"articles/{corrected - 5:05d}.html",  # its neighbours show its title
         f"articles/{corrected + 5:05d}.html",
