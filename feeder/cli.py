@@ -10,6 +10,7 @@ import functools
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from feeder.errors import FeederError
 from feeder.feeds import feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.heartbeat import DaemonState, daemon_state
-from feeder.inbox import names_in_inbox
+from feeder.inbox import names_in_inbox, storable_name
+from feeder.ingest import IngestReport
 from feeder.logs import FORMATS, setup_logging
 from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
@@ -38,6 +40,9 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 JOBS = ("ingest", "regen", "maintenance")
 log = logging.getLogger("feeder.cli")
 
+# `feeder ingest --wait`: how often it looks again, and the least time it waits.
+WAIT_POLL_SECONDS = 0.5
+WAIT_MINIMUM_SECONDS = 60.0
 # Below this many files a progress bar is more noise than help.
 PROGRESS_MIN_FILES = 200
 
@@ -128,23 +133,103 @@ def main(
     context.obj = _GlobalOptions(config_path, log_level, log_format)
 
 
+class NamedFilesNotIngested(FeederError):
+    """Files a delivery hook named were rejected or could not be read; one line each."""
+
+
 @main.command()
 @common_options
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait for named FILES that are still being written (until unmodified for "
+    f"settle_seconds; at most ten times that, and at least {WAIT_MINIMUM_SECONDS} s), "
+    "instead of taking them as complete.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Read FILES (or the whole inbox) again even if they look unchanged since last read.",
+)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def ingest(config: Config, files: tuple[Path, ...]) -> None:
+def ingest(config: Config, files: tuple[Path, ...], wait: bool, force: bool) -> None:
     """Ingest new and corrected articles from the inbox now, then rewrite the feeds they changed.
 
     Given FILES (each in the inbox), only those are looked at and the rest of the
     inbox is not scanned: for a delivery hook that knows what it just delivered.
+    They are taken as complete and read at once, however recently written; the
+    exit status is 1 if any was rejected or could not be ingested, with each
+    reason printed.
     """
     check_startup(config, Needs(inbox=True, database=True, output=True))
-    only = names_in_inbox(config.inbox, files) if files else None
-    with _ProgressBar("Ingesting") as progress:
-        outcome = pipeline.ingest_and_publish(config, only=only, progress=progress)
-    click.echo(f"Ingested {config.inbox}: {pipeline.describe_counts(outcome.ingest.counts())}.")
-    _echo_written(config, outcome.publish.feeds_written, outcome.publish.pages_written)
-    if outcome.ingest.rejected:
+    names, problems = names_in_inbox(config.inbox, files)
+    if names or not files:
+        report = _ingest(config, names if files else None, wait=wait, force=force)
+        if files:
+            problems += _named_problems(config, names, report.deferred, wait)
+        else:
+            _echo_left_for_later(config, report)
+    if problems:
+        raise NamedFilesNotIngested("\n".join(problems))
+
+
+def _echo_left_for_later(config: Config, report: IngestReport) -> None:
+    if report.settled_by is not None:
+        click.echo(
+            f"{_plural(report.settling, 'file')} modified less than "
+            f"{config.settle_seconds:g} s ago were left to settle: run `feeder ingest` "
+            f"again after {_local(config, report.settled_by)} (a running daemon takes "
+            "them by itself)."
+        )
+    if report.future:
+        click.echo(
+            f"{_plural(report.future, 'file')} dated in the future wait for their time; "
+            "`feeder status` lists them, and `feeder ingest FILE` publishes one now."
+        )
+
+
+def _ingest(config: Config, only: list[str] | None, *, wait: bool, force: bool) -> IngestReport:
+    """One run, and with `wait` more runs for the named files left to settle."""
+    deadline = time.monotonic() + max(WAIT_MINIMUM_SECONDS, 10 * config.settle_seconds)
+    declared = only is not None and not wait
+    while True:
+        with _ProgressBar("Ingesting") as progress:
+            outcome = pipeline.ingest_and_publish(
+                config, only=only, progress=progress, declared=declared, force=force
+            )
+        report = outcome.ingest
+        click.echo(f"Ingested {config.inbox}: {pipeline.describe_counts(report.counts())}.")
+        _echo_written(config, outcome.publish.feeds_written, outcome.publish.pages_written)
+        if not (wait and only and report.deferred) or time.monotonic() > deadline:
+            break
+        click.echo(f"Waiting for {_plural(len(report.deferred), 'file')} still being written...")
+        time.sleep(WAIT_POLL_SECONDS)
+        only, force = report.deferred, False
+    if only is None and report.rejected:
         click.echo("Some files were rejected; `feeder status` lists them with the reason.")
+    return report
+
+
+def _named_problems(config: Config, names: list[str], deferred: list[str], wait: bool) -> list[str]:
+    """Why each named file that did not end up published or a duplicate did not."""
+    problems = []
+    waiting = set(deferred)
+    with Store(config.database) as store:
+        for name in names:
+            shown = printable(storable_name(name))
+            if reject := store.reject(storable_name(name)):
+                problems.append(f"{shown}: rejected [{reject.reason}]: {reject.message}")
+            elif name in waiting:
+                problems.append(
+                    f"{shown}: still being written; run `feeder ingest --wait` once "
+                    "the upload is done"
+                    if wait
+                    else f"{shown}: it changed while it was read: still being written? "
+                    "Rerun with --wait to wait for it"
+                )
+            elif store.file_outcome(storable_name(name)) is None:
+                problems.append(f"{shown}: gone from the inbox before it was read")
+    return problems
 
 
 @main.command()
@@ -220,6 +305,7 @@ def status(config: Config) -> None:
                 f"Last error: {_local(config, last_error.started)} {last_error.job}: {last_error.error}"
             )
         rejects = store.rejects()
+        future = store.future_files()
     lines.append(
         f"Rejected files: {len(rejects)}"
         + (" (fix or remove them; feeder retries)" if rejects else "")
@@ -229,6 +315,12 @@ def status(config: Config) -> None:
         lines.append(
             f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
         )
+    if future:
+        lines.append(
+            f"Files dated in the future: {len(future)} (each waits for its time; "
+            "`feeder ingest FILE` publishes it now, dated now)"
+        )
+        lines += [f"  {name}: dated {_local(config, mtime)}" for name, mtime in future]
     # File names and categories come from outside: no control character reaches the terminal.
     for line in lines:
         click.echo(printable(line))

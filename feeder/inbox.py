@@ -42,11 +42,17 @@ class Delivery:
     name: str
     size: int
     mtime_ns: int
+    ctime_ns: int
     result: Article | Rejection
 
     @property
     def mtime(self) -> datetime:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
+
+    @property
+    def stamp(self) -> tuple[int, int, int]:
+        """What tells a later scan the file is unchanged: size, mtime and ctime."""
+        return self.size, self.mtime_ns, self.ctime_ns
 
 
 class Deferred(enum.Enum):
@@ -54,6 +60,25 @@ class Deferred(enum.Enum):
 
     SETTLING = "modified too recently"
     GROWING = "still being written"
+    FUTURE = "dated in the future"
+
+
+class Readiness(enum.Enum):
+    """What is known of whether a file is fully written, which says when to read it."""
+
+    UNKNOWN = "found by a scan"
+    """Read once settled: unmodified for `settle_seconds`."""
+    CLOSED = "seen closed"
+    """The watcher saw it closed after writing: read now, but while it has not
+    settled, a file that is not an article waits instead of being rejected (an
+    upload in pieces closes the file after each one)."""
+    DECLARED = "named as complete"
+    """The caller says it is whole (`feeder ingest FILE`): read now, and what it
+    holds is final, whatever its time."""
+
+
+# A file dated this far ahead of the clock is in the future, not just written.
+FUTURE_TOLERANCE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -90,27 +115,31 @@ def inbox_names(config: Config) -> list[str]:
         ) from None
 
 
-def names_in_inbox(inbox: Path, paths: Iterable[Path]) -> list[str]:
-    """The names of files given by path, each checked to be an article file in the inbox."""
-    names = []
+def names_in_inbox(inbox: Path, paths: Iterable[Path]) -> tuple[list[str], list[str]]:
+    """The names of files given by path that are article files in the inbox, and
+    for each path that is not, why."""
+    names, problems = [], []
     for path in paths:
         if not os.path.lexists(path):
-            raise InboxError(f"{path}: no such file")
-        if os.path.realpath(path.absolute().parent) != os.path.realpath(inbox):
-            raise InboxError(f"{path} is not in the inbox {inbox}; feeder reads only files there")
-        if not is_article_name(path.name):
-            raise InboxError(
+            problems.append(f"{path}: no such file")
+        elif os.path.realpath(path.absolute().parent) != os.path.realpath(inbox):
+            problems.append(f"{path} is not in the inbox {inbox}; feeder reads only files there")
+        elif not is_article_name(path.name):
+            problems.append(
                 f"{path} is not an article file: articles are named *.txt and not hidden"
             )
-        names.append(path.name)
-    return names
+        else:
+            names.append(path.name)
+    return names, problems
 
 
 def changed_files(
-    inbox: Path, names: Collection[str], recorded: Iterator[tuple[str, int, int]]
+    inbox: Path, names: Collection[str], recorded: Iterator[tuple[str, int, int, int | None]]
 ) -> ChangedFiles:
-    """The names whose size or mtime differ from `recorded` (name, size, mtime_ns,
-    in name order), in delivery order: oldest mtime first, then by name.
+    """The names whose size, mtime or ctime differ from `recorded` (name, size,
+    mtime_ns, ctime_ns, in name order), in delivery order: oldest mtime first,
+    then by name. The ctime is what no tool can set: a same-size correction
+    whose mtime was kept (`touch -r`, `rsync -t`) still changes it.
 
     Handling files in the order they arrived makes the outcome independent of
     how deliveries fall into runs: the copy delivered second is the duplicate,
@@ -135,7 +164,7 @@ def changed_files(
         except OSError:
             changed.append((0, name))  # the read reports why
             continue
-        if record == (name, status.st_size, status.st_mtime_ns):
+        if record == (name, status.st_size, status.st_mtime_ns, status.st_ctime_ns):
             unchanged += 1
         elif stat.S_ISREG(status.st_mode):
             changed.append((status.st_mtime_ns, name))
@@ -150,24 +179,25 @@ class InboxReader:
         # Symbolic links are followed only to files inside the inbox.
         self.inbox = Path(os.path.realpath(config.inbox))
 
-    def read(self, name: str, now: datetime, complete: bool) -> Delivery | Deferred | None:
+    def read(self, name: str, now: datetime, readiness: Readiness) -> Delivery | Deferred | None:
         """None for what is not an article file or is gone.
 
-        `complete` says the file is known to be fully written (the watcher saw it
-        closed), so it need not wait `settle_seconds` after `now`.
+        `readiness` says what is known of whether the file is fully written.
         """
         if storable_name(name) != name:
             return self._bad_name(name)
         try:
-            return self._read_path(name, f"{self.config.inbox}/{name}", now, complete)
+            return self._read_path(name, f"{self.config.inbox}/{name}", now, readiness)
         except FileNotFoundError:
             return None  # removed since the listing
         except OSError as error:
             if error.errno == errno.ELOOP:
-                return self._read_link(name, now, complete)
+                return self._read_link(name, now, readiness)
             return self._unreadable(name, error)
 
-    def _read_link(self, name: str, now: datetime, complete: bool) -> Delivery | Deferred | None:
+    def _read_link(
+        self, name: str, now: datetime, readiness: Readiness
+    ) -> Delivery | Deferred | None:
         """A symbolic link is followed only to a file inside the inbox.
 
         What is checked is the file actually opened (the descriptor's path), not
@@ -193,12 +223,12 @@ class InboxReader:
                     "of linking to it"
                 )
                 return _refused(name, None, RejectReason.OUTSIDE_INBOX, message)
-            return self._read_open(name, descriptor, now, complete)
+            return self._read_open(name, descriptor, now, readiness)
         finally:
             os.close(descriptor)
 
     def _read_path(
-        self, name: str, path: str, now: datetime, complete: bool
+        self, name: str, path: str, now: datetime, readiness: Readiness
     ) -> Delivery | Deferred | None:
         """Raises OSError only when `path` cannot be opened; ELOOP when it is a link,
         which `_read_link` opens and then checks. A FIFO named *.txt opens without
@@ -206,12 +236,12 @@ class InboxReader:
         """
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
-            return self._read_open(name, descriptor, now, complete)
+            return self._read_open(name, descriptor, now, readiness)
         finally:
             os.close(descriptor)
 
     def _read_open(
-        self, name: str, descriptor: int, now: datetime, complete: bool
+        self, name: str, descriptor: int, now: datetime, readiness: Readiness
     ) -> Delivery | Deferred | None:
         try:
             status = os.fstat(descriptor)
@@ -220,7 +250,10 @@ class InboxReader:
             if not STORABLE_MTIME_NS[0] <= status.st_mtime_ns <= STORABLE_MTIME_NS[1]:
                 return _refused(name, None, RejectReason.IMPOSSIBLE_FILE_TIME, _bad_time(status))
             age = now.timestamp() - status.st_mtime
-            if not complete and age < self.config.settle_seconds:
+            settled = age >= self.config.settle_seconds
+            if readiness is not Readiness.DECLARED and age < -FUTURE_TOLERANCE_SECONDS:
+                return Deferred.FUTURE
+            if readiness is Readiness.UNKNOWN and not settled:
                 log.debug("%s: modified %.1f s ago, waiting for it to settle", name, age)
                 return Deferred.SETTLING
             limit = self.config.max_file_size
@@ -241,7 +274,11 @@ class InboxReader:
         ):
             log.info("%s: still being written, leaving it for the next run", name)
             return Deferred.GROWING
-        return Delivery(name, status.st_size, status.st_mtime_ns, parse(data, name))
+        result = parse(data, name)
+        if isinstance(result, Rejection) and readiness is Readiness.CLOSED and not settled:
+            log.debug("%s: not yet an article, waiting for it to settle: %s", name, result.reason)
+            return Deferred.SETTLING
+        return Delivery(name, status.st_size, status.st_mtime_ns, status.st_ctime_ns, result)
 
     def _unreadable(self, name: str, error: OSError) -> Delivery:
         message = (
@@ -262,8 +299,10 @@ def _refused(
     name: str, status: os.stat_result | None, reason: RejectReason, message: str
 ) -> Delivery:
     """A rejection decided without reading the file's content."""
-    size, mtime_ns = (status.st_size, status.st_mtime_ns) if status else (0, 0)
-    return Delivery(name, size, mtime_ns, Rejection(name, "", reason, message))
+    size, mtime_ns, ctime_ns = (
+        (status.st_size, status.st_mtime_ns, status.st_ctime_ns) if status else (0, 0, 0)
+    )
+    return Delivery(name, size, mtime_ns, ctime_ns, Rejection(name, "", reason, message))
 
 
 def _bad_time(status: os.stat_result) -> str:

@@ -10,10 +10,12 @@ its story is decided by `feeder.story`; this module looks up and stores.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from threading import Event
 
 from feeder.batches import BATCH_SIZE, Progress
@@ -23,6 +25,7 @@ from feeder.inbox import (
     Deferred,
     Delivery,
     InboxReader,
+    Readiness,
     changed_files,
     inbox_names,
     is_article_name,
@@ -59,6 +62,12 @@ class IngestReport:
     skipped: int = 0
     unchanged: int = 0
     changed_categories: set[str] = field(default_factory=set)
+    # Files left for a later run (counted as skipped): their names, how many of
+    # them wait to settle and when they all will have, how many are dated ahead.
+    deferred: list[str] = field(default_factory=list)
+    settling: int = 0
+    settled_by: datetime | None = None
+    future: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -113,14 +122,19 @@ class Ingester:
         progress: Progress | None = None,
         stop: Event | None = None,
         after_batch: Callable[[list[Entry]], None] | None = None,
+        declared: bool = False,
+        force: bool = False,
     ) -> IngestReport:
         """Ingest the whole inbox, or only the files named in `only` (the watcher's
         events, a delivery hook's arguments): their cost then does not grow with the
         inbox, as nothing else is listed or stat'ed.
 
         `complete` names files known to be fully written (the watcher saw them
-        closed), which need not wait `settle_seconds`; `after_batch` is given the
-        stories each batch saved, once it is committed.
+        closed), which need not wait `settle_seconds`; `declared` says the caller
+        vouches that every file of `only` is whole (a delivery hook), so each is read
+        now and its outcome is final; `force` reads files even when unchanged since
+        last read. `after_batch` is given the stories each batch saved, once it is
+        committed.
         """
         report = IngestReport()
         if only is None:
@@ -129,7 +143,8 @@ class Ingester:
             names = list({name for name in only if is_article_name(name)})
         # A name that is not UTF-8 is never recorded, and SQLite could not take it.
         lookup = None if only is None else sorted(n for n in names if storable_name(n) == n)
-        found = changed_files(self.config.inbox, names, self.store.recorded_files(lookup))
+        recorded = iter(()) if force else self.store.recorded_files(lookup)
+        found = changed_files(self.config.inbox, names, recorded)
         report.unchanged += found.unchanged
         changed = found.names
         done = len(names) - len(changed)
@@ -140,11 +155,18 @@ class Ingester:
                 )
                 return report
             batch = changed[start : start + BATCH_SIZE]
-            deliveries = self._read(batch, complete, report)
+            now = self.clock()
+            readiness = (
+                (lambda _: Readiness.DECLARED)
+                if declared
+                else lambda name: Readiness.CLOSED if name in complete else Readiness.UNKNOWN
+            )
+            deliveries, future = self._read(batch, now, readiness, report)
             changes = BatchChanges()
             with self.store.transaction():
+                self._note_future(future, now)
                 for delivery in deliveries:
-                    self._store_alone(delivery, report, changes)
+                    self._store_alone(delivery, now, report, changes)
                 self.store.update_feeds(changes.names, changes.added)
             report.changed_categories.update(changes.names)
             if after_batch:
@@ -157,40 +179,75 @@ class Ingester:
             with self.store.transaction():
                 for name in self.store.forget_missing_rejects(present):
                     log.info("%s: rejected file is gone from the inbox; forgetting it", name)
+                self.store.forget_missing_future(present)
         return report
 
     def _read(
-        self, names: list[str], complete: Collection[str], report: IngestReport
-    ) -> list[Delivery]:
-        now = self.clock()
-        deliveries = []
+        self,
+        names: list[str],
+        now: datetime,
+        readiness: Callable[[str], Readiness],
+        report: IngestReport,
+    ) -> tuple[list[Delivery], list[str]]:
+        """The deliveries read, and the names of files dated in the future."""
+        deliveries, future = [], []
         for name in names:
             try:
-                result = self.reader.read(name, now, name in complete)
+                result = self.reader.read(name, now, readiness(name))
             except Exception as error:  # noqa: BLE001  # any cause: see _store_alone
-                result = Delivery(name, 0, 0, _failure(name, error))
+                result = Delivery(name, 0, 0, 0, _failure(name, error))
             if isinstance(result, Deferred):
                 report.skipped += 1
+                report.deferred.append(name)
+                if result is Deferred.FUTURE:
+                    future.append(name)
+                    report.future += 1
+                elif result is Deferred.SETTLING:
+                    report.settling += 1
+                    report.settled_by = now + timedelta(seconds=self.config.settle_seconds)
             elif result is not None:
                 deliveries.append(result)
-        return deliveries
+        return deliveries, future
 
-    def _store_alone(self, delivery: Delivery, report: IngestReport, changes: BatchChanges) -> None:
+    def _note_future(self, names: list[str], now: datetime) -> None:
+        """A file dated ahead waits for its time; said once, and listed by `feeder status`."""
+        for name in names:
+            try:
+                mtime_ns = os.stat(self.config.inbox / name).st_mtime_ns
+            except OSError:
+                continue  # gone since it was read
+            mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+            if self.store.note_future_file(storable_name(name), mtime, now):
+                log.info(
+                    "%s: dated in the future (%s), left until then; `feeder ingest` naming "
+                    "the file publishes it now",
+                    name,
+                    mtime.astimezone(self.config.timezone).isoformat(timespec="seconds"),
+                )
+
+    def _store_alone(
+        self, delivery: Delivery, now: datetime, report: IngestReport, changes: BatchChanges
+    ) -> None:
         """Any failure storing one file, whatever its cause, becomes that file's
         rejection and leaves the rest of the batch stored; a failing database
         (full, locked) still ends the run, which the next one redoes."""
         try:
             with self.store.savepoint():
-                self._store(delivery, report, changes)
+                self.store.forget_future_file(delivery.name)
+                self._store(delivery, now, report, changes)
         except sqlite3.Error:
             raise
         except Exception as error:  # noqa: BLE001  # any cause, by design
             rejection = _failure(delivery.name, error)
-            self._store_rejection(Delivery(delivery.name, 0, 0, rejection), rejection, report)
+            self._store_rejection(Delivery(delivery.name, 0, 0, 0, rejection), rejection, report)
 
-    def _store(self, delivery: Delivery, report: IngestReport, changes: BatchChanges) -> None:
+    def _store(
+        self, delivery: Delivery, now: datetime, report: IngestReport, changes: BatchChanges
+    ) -> None:
         """Counts and changes are noted only once everything is written, so a file
-        that fails half-way leaves no trace in them."""
+        that fails half-way leaves no trace in them. A file dated in the future
+        (read because it was named) is taken as delivered now: no story is
+        published ahead of the clock."""
         article = delivery.result
         if isinstance(article, Rejection):
             self._store_rejection(delivery, article, report)
@@ -200,7 +257,7 @@ class Ingester:
             existing,
             article,
             category_slug=self._slug(article.category),
-            mtime=delivery.mtime,
+            mtime=min(delivery.mtime, now),
             zone=self.config.timezone,
             duplicate_of=None if existing else self.store.story_with_content(article.sha256),
         )
@@ -217,8 +274,7 @@ class Ingester:
         self.store.clear_reject(delivery.name)
         self.store.record_file(
             delivery.name,
-            delivery.size,
-            delivery.mtime_ns,
+            delivery.stamp,
             article.sha256,
             decision.outcome.value,
             decision.story_id,
@@ -252,9 +308,7 @@ class Ingester:
             log.warning("%s: rejected: %s", delivery.name, rejection.message)
         if rejection.reason in RETRIED_EVERY_RUN:
             return
-        self.store.record_file(
-            delivery.name, delivery.size, delivery.mtime_ns, rejection.sha256, "rejected", None
-        )
+        self.store.record_file(delivery.name, delivery.stamp, rejection.sha256, "rejected", None)
 
 
 def _failure(name: str, error: Exception) -> Rejection:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -37,9 +41,28 @@ class Rejection:
     message: str
 
 
+def content_hash(
+    title: str,
+    place: str,
+    agency: str,
+    story_date: str,
+    paragraphs: Sequence[str],
+    category: str,
+    teasers: Sequence[str],
+) -> str:
+    """What makes two deliveries the same story text: the parsed fields, not the
+    bytes, so line endings, a BOM, trailing spaces and the encoding (cp1251 or
+    UTF-8) do not count, nor Unicode's two spellings of one letter (NFC).
+    The store recomputes it from the same fields (a migration), so keep both in step."""
+    fields = [title, place, agency, story_date, list(paragraphs), category, list(teasers)]
+    text = unicodedata.normalize("NFC", json.dumps(fields, ensure_ascii=False))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Article:
-    """One story exactly as the agency delivered it, parsed and cleaned, not yet stored."""
+    """One story as the agency delivered it, parsed and cleaned, not yet stored;
+    `sha256` is its `content_hash`."""
 
     story_id: str
     source_name: str

@@ -105,9 +105,12 @@ def ingest_and_publish(
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
     stop: Event | None = None,
     clock: Clock = utc_now,
+    declared: bool = False,
+    force: bool = False,
 ) -> IngestOutcome:
     """Ingest the inbox (or `only` the files named), then rewrite whatever is
-    dirty (this run's changes, or a failed earlier write).
+    dirty (this run's changes, or a failed earlier write). `declared` and `force`
+    are `Ingester.run`'s.
 
     When `stop` is set the work ends at the next batch boundary; what is left
     stays unseen or dirty in the database, and the next run completes it.
@@ -117,7 +120,13 @@ def ingest_and_publish(
         with Publisher(store, config, work_lock, clock) as publisher:
             # Each batch's pages are written while the next batch is parsed.
             report = Ingester(store, config, clock).run(
-                only, complete, progress, stop, after_batch=publisher.write_pages
+                only,
+                complete,
+                progress,
+                stop,
+                after_batch=publisher.write_pages,
+                declared=declared,
+                force=force,
             )
             counts.update(report.counts())
             published = publisher.publish_dirty(stop=stop)

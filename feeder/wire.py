@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date, datetime
 
 from feeder.decoding import MixedEncodings, NotText, decode
-from feeder.model import Article, Rejection, RejectReason
+from feeder.model import Article, Rejection, RejectReason, content_hash
 
 END_MARK = "--0--"
 TEASER_MARK = "-"
@@ -41,6 +41,8 @@ def story_id_for(source_name: str) -> str:
 
 
 def parse(data: bytes, source_name: str) -> Article | Rejection:
+    """A rejection carries the hash of the bytes (a changed file is news), an
+    article that of its parsed content (a re-encoded copy is a duplicate)."""
     sha256 = hashlib.sha256(data).hexdigest()
 
     def reject(reason: RejectReason, message: str) -> Rejection:
@@ -119,17 +121,24 @@ def parse(data: bytes, source_name: str) -> Article | Rejection:
             RejectReason.NO_CATEGORY,
             f"the category line after the end mark ' {END_MARK}' holds only invisible characters",
         )
+    place, agency, teasers = (
+        dateline["place"].strip(),
+        dateline["agency"].strip(),
+        _teasers(tail[1:]),
+    )
     return Article(
         story_id=story_id_for(source_name),
         source_name=source_name,
         title=lines[0],
-        place=dateline["place"].strip(),
-        agency=dateline["agency"].strip(),
+        place=place,
+        agency=agency,
         date=story_date,
         paragraphs=paragraphs,
         category=category,
-        teasers=_teasers(tail[1:]),
-        sha256=sha256,
+        teasers=teasers,
+        sha256=content_hash(
+            lines[0], place, agency, story_date.isoformat(), paragraphs, category, teasers
+        ),
     )
 
 

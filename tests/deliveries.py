@@ -3,13 +3,14 @@ files delivered with increasing mtimes, and the check that all of it was publish
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
 from feeder.config import Config
 from feeder.files import TEMP_SUFFIX
+from feeder.model import Article
 from feeder.store import Store
+from feeder.wire import parse
 from tests.conftest import wire_text
 from tests.state import article_rows
 
@@ -68,12 +69,16 @@ class Inbox:
             self.deliver(name, wire_text(title=f"Сломанная {number}", end_mark=""))
 
 
+def _content_hash(text: str) -> str:
+    article = parse(text.encode(), "x.txt")
+    assert isinstance(article, Article)
+    return article.sha256
+
+
 def assert_everything_published(config: Config, inbox: Inbox) -> None:
     """Each good file's latest version is stored exactly once; the rest are accounted for."""
     stored = {row["source_name"]: row["sha256"] for row in article_rows(config.database)}
-    assert stored == {
-        name: hashlib.sha256(text.encode()).hexdigest() for name, text in inbox.good.items()
-    }
+    assert stored == {name: _content_hash(text) for name, text in inbox.good.items()}
     with Store(config.database) as store:
         outcomes = {name: store.file_outcome(name) for name in inbox.duplicates}
         assert all(o is not None and o.outcome == "duplicate" for o in outcomes.values())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config
-from feeder.inbox import Delivery, InboxReader
+from feeder.inbox import Delivery, InboxReader, Readiness
 from feeder.model import Article
 from feeder.pipeline import ingest_and_publish
 from feeder.store import Store
@@ -116,7 +116,9 @@ def test_a_folder_swapped_for_a_link_out_of_the_inbox_is_never_read(config: Conf
     swapper = threading.Thread(target=swap_forever)
     swapper.start()
     try:
-        results = [reader.read("link.txt", datetime.now(UTC), complete=True) for _ in range(2000)]
+        results = [
+            reader.read("link.txt", datetime.now(UTC), Readiness.DECLARED) for _ in range(2000)
+        ]
     finally:
         stop.set()
         swapper.join()

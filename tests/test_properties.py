@@ -181,10 +181,16 @@ def _deliver(config: Config, deliveries: list[Delivery], run_after: list[bool]) 
 
 
 def _database(config: Config) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything the database holds about the deliveries, less the clock's times and
-    the feeds' versions, which count the runs that changed them."""
+    """Everything the database holds about the deliveries, less the clock's times
+    (a file's ctime among them) and the feeds' versions, which count the runs that
+    changed them."""
     return tables(
-        config.database, leave_out={"rejects": {"first_seen", "last_seen"}, "feeds": {"version"}}
+        config.database,
+        leave_out={
+            "rejects": {"first_seen", "last_seen"},
+            "feeds": {"version"},
+            "files": {"ctime_ns"},
+        },
     )
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from feeder.config import Config
+from feeder.pipeline import ingest_and_publish
 from feeder.store import MIGRATIONS, Store, StoreError
+from tests.conftest import wire_text
 
 
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -96,3 +99,19 @@ def test_a_feed_marked_dirty_while_it_was_written_stays_dirty(tmp_path: Path) ->
         assert store.dirty_feeds() == ["politika"]
         store.mark_clean("politika", store.feed_version("politika"))
         assert store.dirty_feeds() == []
+
+
+def test_a_version_5_database_compares_stories_by_their_parsed_content(
+    config: Config, deliver
+) -> None:
+    """Hashes stored from raw bytes are recomputed, so a re-encoded copy of a story
+    stored before the upgrade is still its duplicate."""
+    deliver("001_story.txt", wire_text())
+    ingest_and_publish(config)
+    with Store(config.database) as store:
+        store.connection.execute("UPDATE articles SET sha256 = 'raw bytes hash'")
+        store.connection.execute("ALTER TABLE files DROP COLUMN ctime_ns")
+        store.connection.execute("DROP TABLE future_files")
+        store.connection.execute("PRAGMA user_version = 5")
+    deliver("002_copy.txt", wire_text().replace("\n", "\r\n").encode("cp1251"))
+    assert ingest_and_publish(config).ingest.duplicate == 1

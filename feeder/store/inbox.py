@@ -21,6 +21,7 @@ class RecordedFile(NamedTuple):
     name: str
     size: int
     mtime_ns: int
+    ctime_ns: int | None  # None: recorded before feeder kept it
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class InboxRecords(Database):
         if names is None:
             return map(
                 RecordedFile._make,
-                self.connection.execute("SELECT name, size, mtime_ns FROM files ORDER BY name"),
+                self.connection.execute(
+                    "SELECT name, size, mtime_ns, ctime_ns FROM files ORDER BY name"
+                ),
             )
         chunks = (
             names[start : start + NAMES_PER_QUERY]
@@ -61,7 +64,7 @@ class InboxRecords(Database):
             RecordedFile._make,
             itertools.chain.from_iterable(
                 self.connection.execute(
-                    f"SELECT name, size, mtime_ns FROM files WHERE name IN ({marks(chunk)}) "
+                    f"SELECT name, size, mtime_ns, ctime_ns FROM files WHERE name IN ({marks(chunk)}) "
                     "ORDER BY name",
                     chunk,
                 )
@@ -70,12 +73,18 @@ class InboxRecords(Database):
         )
 
     def record_file(
-        self, name: str, size: int, mtime_ns: int, sha256: str, outcome: str, story_id: str | None
+        self,
+        name: str,
+        stamp: tuple[int, int, int],
+        sha256: str,
+        outcome: str,
+        story_id: str | None,
     ) -> None:
+        """`stamp` is (size, mtime_ns, ctime_ns) as the file was read."""
         self.connection.execute(
-            "INSERT OR REPLACE INTO files (name, size, mtime_ns, sha256, outcome, story_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [name, size, mtime_ns, sha256, outcome, story_id],
+            "INSERT OR REPLACE INTO files (name, size, mtime_ns, ctime_ns, sha256, outcome, "
+            "story_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [name, *stamp, sha256, outcome, story_id],
         )
 
     def file_outcome(self, name: str) -> FileOutcome | None:
@@ -117,6 +126,42 @@ class InboxRecords(Database):
         for name in gone:
             self.clear_reject(name)
         return gone
+
+    def note_future_file(self, name: str, mtime: datetime, now: datetime) -> bool:
+        """Returns whether this is news (a file not noted before, or newly dated)."""
+        previous = self.connection.execute(
+            "SELECT mtime FROM future_files WHERE name = ?", [name]
+        ).fetchone()
+        if previous == (utc_text(mtime),):
+            return False
+        self.connection.execute(
+            "INSERT OR REPLACE INTO future_files (name, mtime, first_seen) VALUES (?, ?, ?)",
+            [name, utc_text(mtime), utc_text(now)],
+        )
+        return True
+
+    def forget_future_file(self, name: str) -> None:
+        self.connection.execute("DELETE FROM future_files WHERE name = ?", [name])
+
+    def forget_missing_future(self, present_names: set[str]) -> None:
+        for (name,) in self.connection.execute("SELECT name FROM future_files").fetchall():
+            if name not in present_names:
+                self.forget_future_file(name)
+
+    def future_files(self) -> list[tuple[str, datetime]]:
+        """Files waiting because they are dated in the future, with that date."""
+        rows = self.connection.execute("SELECT name, mtime FROM future_files ORDER BY mtime, name")
+        return [(name, from_utc_text(mtime)) for name, mtime in rows]
+
+    def reject(self, name: str) -> StoredReject | None:
+        row = self.connection.execute(
+            "SELECT name, reason, message, first_seen, last_seen FROM rejects WHERE name = ?",
+            [name],
+        ).fetchone()
+        if row is None:
+            return None
+        name, reason, message, first, last = row
+        return StoredReject(name, reason, message, from_utc_text(first), from_utc_text(last))
 
     def rejects(self) -> list[StoredReject]:
         rows = self.connection.execute(

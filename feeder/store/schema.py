@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,46 @@ def _site_tables_v5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _content_hashes_and_ctimes_v6(db: sqlite_utils.Database) -> None:
+    """Stories are compared by their parsed content, not their bytes, so a copy in
+    another encoding or with other line endings is a duplicate: every stored hash
+    is recomputed from the stored fields. Files are also known by their ctime,
+    which no tool can set, so a same-size correction with its mtime kept is seen."""
+    from feeder.model import content_hash
+
+    last = ""
+    while rows := db.execute(
+        "SELECT story_id, title, place, agency, story_date, paragraphs, category, teasers "
+        "FROM articles WHERE story_id > ? ORDER BY story_id LIMIT 1000",
+        [last],
+    ).fetchall():
+        db.conn.executemany(
+            "UPDATE articles SET sha256 = ? WHERE story_id = ?",
+            [
+                (
+                    content_hash(
+                        title,
+                        place,
+                        agency,
+                        day,
+                        json.loads(body or "[]"),
+                        category,
+                        json.loads(teasers or "[]"),
+                    ),
+                    story_id,
+                )
+                for story_id, title, place, agency, day, body, category, teasers in rows
+            ],
+        )
+        last = rows[-1][0]
+    db.table("files").add_column("ctime_ns", int)
+
+
+def _future_files_v7(db: sqlite_utils.Database) -> None:
+    """Files dated in the future wait for their time; `feeder status` lists them."""
+    db.table("future_files").create({"name": str, "mtime": str, "first_seen": str}, pk="name")
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -145,4 +186,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _dirty_pages_by_story_id_v3,
     _version_feeds_v4,
     _site_tables_v5,
+    _content_hashes_and_ctimes_v6,
+    _future_files_v7,
 ]
