@@ -7,6 +7,7 @@ reaches the user as one line and exit status 1, never as a traceback.
 from __future__ import annotations
 
 import functools
+import getpass
 import logging
 import os
 import sys
@@ -25,7 +26,7 @@ from feeder.backup import backup_database, backup_destination
 from feeder.clock import utc_now
 from feeder.config import CONFIG_ENVIRONMENT_VARIABLE, DEFAULT_CONFIG_PATH, Config, load_config
 from feeder.errors import FeederError
-from feeder.feeds import feed_path
+from feeder.feeds import article_path, feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.heartbeat import DaemonState, daemon_state
 from feeder.inbox import names_in_inbox, storable_name
@@ -35,6 +36,7 @@ from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
 from feeder.startup import Needs, check_startup, inbox_problem, warn_about_the_served_port
 from feeder.store import Run, Store
+from feeder.wire import story_id_for
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 JOBS = ("ingest", "regen", "maintenance")
@@ -306,6 +308,7 @@ def status(config: Config) -> None:
             )
         rejects = store.rejects()
         future = store.future_files()
+        withdrawals = store.withdrawals()
     lines.append(
         f"Rejected files: {len(rejects)}"
         + (" (fix or remove them; feeder retries)" if rejects else "")
@@ -315,6 +318,13 @@ def status(config: Config) -> None:
         lines.append(
             f"      first seen {_local(config, reject.first_seen)}, last seen {_local(config, reject.last_seen)}"
         )
+    if withdrawals:
+        lines.append(f"Withdrawn stories: {len(withdrawals)} (`feeder restore ID` undoes one)")
+        lines += [
+            f"  {gone.story_id}: {gone.title!r}, withdrawn {_local(config, gone.at)} "
+            f"by {gone.by}: {gone.reason}"
+            for gone in withdrawals
+        ]
     if future:
         lines.append(
             f"Files dated in the future: {len(future)} (each waits for its time; "
@@ -364,6 +374,55 @@ def nginx_config(config: Config, listen: str) -> None:
     from feeder.nginx import nginx_config as server_block  # see `run` for why here
 
     click.echo(server_block(config, listen), nl=False)
+
+
+@main.command()
+@common_options
+@click.argument("story_id")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why it is withdrawn: kept in the database and shown by `feeder status`, never published.",
+)
+@click.option(
+    "--by",
+    "withdrawn_by",
+    help="Who withdraws it [default: the user running the command].",
+)
+def withdraw(config: Config, story_id: str, reason: str, withdrawn_by: str | None) -> None:
+    """Withdraw a published story (legal reasons, an error): it leaves every feed, page
+    list, archive and sitemap now, its page becomes a short notice served as 410 Gone,
+    and Atom feeds announce its deletion for `tombstone_days`.
+
+    STORY_ID is the file name without .txt. A later delivery of the story does not
+    bring it back; `feeder restore STORY_ID` does. Safe while the daemon runs.
+    """
+    check_startup(config, Needs(database=True, output=True))
+    story = story_id_for(story_id)
+    withdrawn = pipeline.withdraw(config, story, reason, withdrawn_by or _user())
+    click.echo(
+        f"Withdrew story {story} ({withdrawn.title!r}) from {withdrawn.category_slug} and all "
+        f"news; its page {config.url(article_path(withdrawn.page_key))} is now a notice."
+    )
+
+
+@main.command()
+@common_options
+@click.argument("story_id")
+def restore(config: Config, story_id: str) -> None:
+    """Put a withdrawn story back in its feeds, pages and archives, as it was."""
+    check_startup(config, Needs(database=True, output=True))
+    story = story_id_for(story_id)
+    restored = pipeline.restore(config, story)
+    click.echo(
+        f"Restored story {story} ({restored.title!r}), withdrawn by {restored.by} on "
+        f"{_local(config, restored.at)}."
+    )
+
+
+def _user() -> str:
+    """The person behind the command: under sudo, who ran sudo."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 @main.command()

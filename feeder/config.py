@@ -64,6 +64,8 @@ class Config:
     max_items: int
     settle_seconds: float
     max_file_size: int
+    # How long Atom feeds keep a withdrawn story's tombstone (RFC 6721).
+    tombstone_days: int = 30
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -223,6 +225,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         max_items=reader.positive("max_items", int, 50),
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
+        tombstone_days=reader.positive("tombstone_days", int, 30),
         category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),

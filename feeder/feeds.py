@@ -52,6 +52,15 @@ class FeedItem:
 
 
 @dataclass(frozen=True)
+class DeletedEntry:
+    """A withdrawn story the feed announces as deleted (RFC 6721), so a reader that
+    has it drops it; by the entry id it was published under."""
+
+    id: str
+    when: datetime
+
+
+@dataclass(frozen=True)
 class FeedModel:
     """One feed, described once and rendered by every format.
 
@@ -71,6 +80,7 @@ class FeedModel:
     poll_minutes: int | None = None
     """How long a reader may keep the feed before asking again (RSS `<ttl>`): what
     the server's Cache-Control allows, so a polite reader never polls sooner."""
+    deleted: tuple[DeletedEntry, ...] = ()
 
     def self_url(self, feed_format: FeedFormat) -> str:
         return f"{self.location}.{feed_format.suffix}"
@@ -135,8 +145,10 @@ def feed_model(
     category: str | None,
     entries: list[Entry],
     links: tuple[FeedLink, ...] = (),
+    deleted: tuple[DeletedEntry, ...] = (),
 ) -> FeedModel:
-    """`category` is None for the all-news feed; `entries` come newest first."""
+    """`category` is None for the all-news feed; `entries` come newest first. A
+    withdrawal is a change of the feed, so its time counts for `updated`."""
     title = feed_title(config, category)
     return FeedModel(
         id=f"{config.id_prefix}/feed/{slug}",
@@ -145,10 +157,14 @@ def feed_model(
         location=config.url(feed_location(slug)),
         alternate_url=config.url(category_page_path(slug)),
         language=config.language,
-        updated=max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED),
+        updated=max(
+            [entry.updated for entry in entries] + [gone.when for gone in deleted],
+            default=EMPTY_FEED_UPDATED,
+        ),
         items=tuple(feed_item(config, entry) for entry in entries),
         links=links,
         poll_minutes=max(1, math.ceil(config.server.cache_max_age / 60)),
+        deleted=deleted,
     )
 
 

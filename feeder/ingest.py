@@ -31,7 +31,7 @@ from feeder.inbox import (
     is_article_name,
     storable_name,
 )
-from feeder.model import Entry, Rejection, RejectReason
+from feeder.model import Article, Entry, Rejection, RejectReason
 from feeder.slugs import category_slug, display_name, page_key
 from feeder.store import Store
 from feeder.story import Outcome, StoryVersion, decide
@@ -253,6 +253,9 @@ class Ingester:
             self._store_rejection(delivery, article, report)
             return
         existing = self.store.story(article.story_id)
+        if existing is None and self.store.is_withdrawn(article.story_id):
+            self._keep_withdrawn(delivery, article, report)
+            return
         decision = decide(
             existing,
             article,
@@ -293,6 +296,20 @@ class Ingester:
                     version.revision,
                 )
             changes.add(version, decision.old_category, article.category, entry)
+
+    def _keep_withdrawn(self, delivery: Delivery, article: Article, report: IngestReport) -> None:
+        """A re-delivery of a withdrawn story does not bring it back (`feeder restore` does)."""
+        self.store.clear_reject(delivery.name)
+        self.store.record_file(
+            delivery.name, delivery.stamp, article.sha256, "withdrawn", article.story_id
+        )
+        report.unchanged += 1
+        log.info(
+            "%s: story %s is withdrawn, not published again; `feeder restore %s` brings it back",
+            delivery.name,
+            article.story_id,
+            article.story_id,
+        )
 
     def _slug(self, category: str) -> str:
         # Transliteration is slow and categories are few.

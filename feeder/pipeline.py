@@ -17,12 +17,13 @@ from typing import Any
 from feeder.batches import Progress
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
+from feeder.errors import FeederError
 from feeder.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
 from feeder.output_settings import Reach, record_settings, settings_change
 from feeder.publish import Publisher, PublishReport
 from feeder.slugs import ALL_NEWS
-from feeder.store import DatabaseBusy, Store
+from feeder.store import DatabaseBusy, Store, Withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +170,64 @@ def maintain(
         if integrity != "ok":
             log.error("database %s failed its integrity check: %s", config.database, integrity)
         return integrity
+
+
+class WithdrawalError(FeederError):
+    """No such published story to withdraw, or no such withdrawn story to restore."""
+
+
+def withdraw(
+    config: Config,
+    story_id: str,
+    reason: str,
+    by: str,
+    lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
+    clock: Clock = utc_now,
+) -> Withdrawal:
+    """Take a story out of every feed, page list, archive and sitemap, and put a
+    notice in place of its page. One transaction records it and marks all that is
+    to be rewritten, so a crash before the rewrite leaves it to the next run."""
+    with _recorded_work(config, "withdraw", lock_timeout, clock) as (store, counts, work_lock):
+        with store.transaction():
+            withdrawn = store.withdraw(story_id, by, reason, clock())
+            if withdrawn is None:
+                raise WithdrawalError(_not_found(store, story_id, "withdraw"))
+            store.update_feeds({withdrawn.category_slug: None}, {withdrawn.category_slug: -1})
+        log.info("story %s withdrawn by %s: %s", story_id, by, reason)
+        counts.update(_publish_changes(config, store, work_lock, clock))
+        return withdrawn
+
+
+def restore(
+    config: Config,
+    story_id: str,
+    lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
+    clock: Clock = utc_now,
+) -> Withdrawal:
+    """Put a withdrawn story back as it was; returns the withdrawal it undid."""
+    with _recorded_work(config, "restore", lock_timeout, clock) as (store, counts, work_lock):
+        with store.transaction():
+            restored = store.restore(story_id)
+            if restored is None:
+                raise WithdrawalError(_not_found(store, story_id, "restore"))
+            store.update_feeds({restored.category_slug: None}, {restored.category_slug: 1})
+        log.info("story %s restored (withdrawn by %s)", story_id, restored.by)
+        counts.update(_publish_changes(config, store, work_lock, clock))
+        return restored
+
+
+def _publish_changes(config: Config, store: Store, work_lock: int, clock: Clock) -> dict[str, int]:
+    with Publisher(store, config, work_lock, clock) as publisher:
+        report = publisher.publish_dirty()
+    return {"feeds_written": len(report.feeds_written), "pages_written": report.pages_written}
+
+
+def _not_found(store: Store, story_id: str, action: str) -> str:
+    if action == "withdraw" and store.is_withdrawn(story_id):
+        return f"story {story_id} is already withdrawn; `feeder status` lists withdrawals"
+    if action == "restore" and store.story(story_id) is not None:
+        return f"story {story_id} is published, not withdrawn; nothing to restore"
+    return (
+        f"no story {story_id!r}: a story id is its file name without .txt; "
+        "`feeder status` lists withdrawn stories"
+    )

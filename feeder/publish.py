@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from threading import Event
 
@@ -28,7 +29,7 @@ from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.events import FILE_WRITTEN, FileWritten
-from feeder.feeds import FeedFormat, article_path, feed_model, feed_path
+from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_model, feed_path
 from feeder.files import remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
@@ -37,6 +38,7 @@ from feeder.site import Site
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
+from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Publisher:
     ) -> None:
         self.store = store
         self.config = config
+        self.clock = clock
         self.site = Site(config)
         # The clock says which stories are the last two days' for the news sitemap.
         self.site_pages = SitePublisher(store, config, self.site, self._write, clock)
@@ -109,6 +112,8 @@ class Publisher:
         slugs = [self._slug_of(category)] if category else [ALL_NEWS, *self.store.category_slugs()]
         self.site_pages.prepare_regeneration(everything=all_pages)
         if all_pages:
+            with self.store.transaction():
+                self.store.mark_all_notices_dirty()
             return self._publish(
                 slugs,
                 self.store.entry_batches(BATCH_SIZE),
@@ -170,6 +175,7 @@ class Publisher:
             self._publish_feed(slug, names.get(slug), report)
         self._write_pages(pages, page_total, progress)
         self._record(self.pages.finish())
+        self._write_withdrawals()
         report.pages_written = self.pages_written
         self.site_pages.publish(slugs, categories, everything=regenerating)
         self._write("feeds.opml", self.site.opml(categories))
@@ -180,7 +186,12 @@ class Publisher:
         entries = self.store.newest_entries(
             None if slug == ALL_NEWS else slug, self.config.max_items
         )
-        model = feed_model(self.config, slug, category, entries)
+        since = self.clock() - timedelta(days=self.config.tombstone_days)
+        withdrawn = self.store.tombstones(None if slug == ALL_NEWS else slug, since)
+        deleted = tuple(
+            DeletedEntry(entry_id(self.config, gone.story_id), gone.at) for gone in withdrawn
+        )
+        model = feed_model(self.config, slug, category, entries, deleted=deleted)
         for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
             data = feed_format.render(model)
@@ -189,6 +200,18 @@ class Publisher:
                 log.info("wrote %s (%d entries)", relative, len(entries))
         with self.store.transaction():
             self.store.mark_clean(slug, version)
+
+    def _write_withdrawals(self) -> None:
+        """Each newly withdrawn story's page becomes its notice (after the pages in
+        flight, so none lands on top of it), and the server's list of pages gone."""
+        notices = self.store.notices_to_write()
+        for withdrawal in notices:
+            notice = self.site.withdrawal_notice(withdrawal.page_key, withdrawal.at)
+            self._write(article_path(withdrawal.page_key), notice)
+        if notices:
+            with self.store.transaction():
+                self.store.mark_notices_written([withdrawal.story_id for withdrawal in notices])
+        self._write(WITHDRAWN_PAGES, withdrawn_list(self.store.withdrawn_page_keys()))
 
     def _write(
         self,

@@ -44,6 +44,7 @@ from feeder.errors import FeederError
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.http_rules import GZIP_SUFFIX, cache_control, entity_tag, is_hidden
 from feeder.site import page_for_feed
+from feeder.withdrawals import WithdrawnPages
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class OutputFiles(StaticFiles):
         super().__init__(directory=config.output_dir, html=True)
         self.root = os.path.realpath(config.output_dir)
         self.cache_control = cache_control(config)
+        self.withdrawn = WithdrawnPages(config.output_dir)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
@@ -106,11 +108,20 @@ class OutputFiles(StaticFiles):
         if full_path is None or not os.path.isfile(full_path):
             raise HTTPException(status_code=404)
         try:
+            if path in self.withdrawn:
+                return self._gone(full_path)
             return self._file_response(full_path, path, Headers(scope=scope))
         except OSError as error:  # unreadable (permissions), or gone since the lookup
             if not isinstance(error, FileNotFoundError):
                 log.warning("%s: %s; answered 404", path, error.strerror or error)
             raise HTTPException(status_code=404) from error
+
+    def _gone(self, notice: str) -> Response:
+        """A withdrawn story: 410 Gone, with the notice that replaced its page, so
+        search engines and caches drop it; no validators, so no 304 revives it."""
+        with open(notice, "rb") as file:
+            body = file.read()
+        return Response(body, 410, {"cache-control": self.cache_control}, f"text/html{CHARSET}")
 
     def _find(self, path: str) -> str | None:
         """The file or folder `path` names, None for anything not to be served.

@@ -21,7 +21,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import PurePosixPath
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
@@ -203,6 +203,11 @@ class Site:
             feeds=self._alternates(entry.category_slug, entry.category),
             news_article=self._news_article(entry, url),
         )
+
+    def withdrawal_notice(self, page_key: str, withdrawn_at: datetime) -> bytes:
+        """What a withdrawn story's page becomes: no word of the story, only that
+        it was withdrawn and when (the reason stays in the database)."""
+        return self._render("withdrawn.html", article_path(page_key), (), withdrawn_at=withdrawn_at)
 
     def _news_article(self, entry: Entry, url: str) -> dict[str, object]:
         """schema.org NewsArticle; the template's `tojson` keeps `</script>` out of it."""

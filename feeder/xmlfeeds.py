@@ -17,9 +17,10 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from feeder import __version__
-from feeder.feeds import FeedFormat, FeedItem, FeedLink, FeedModel
+from feeder.feeds import DeletedEntry, FeedFormat, FeedItem, FeedLink, FeedModel
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+TOMBSTONES_NAMESPACE = "http://purl.org/atompub/tombstones/1.0"
 
 # The XSLT stylesheet that turns a feed into a page when a person opens its URL
 # in a browser; readers ignore it. Feeds name it relative to themselves (it sits
@@ -57,6 +58,29 @@ class _ExtraLinks(BaseExtension):  # type: ignore[misc]  # feedgen ships no type
             xml_elem(f"{{{ATOM_NAMESPACE}}}link", parent, **_attributes(link))
 
 
+class _Tombstones(BaseExtension):  # type: ignore[misc]  # see _ExtraLinks
+    """RFC 6721 `at:deleted-entry` elements in Atom for withdrawn stories; RSS has
+    no such thing, and a reader of it simply no longer sees the item."""
+
+    deleted: tuple[DeletedEntry, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"at": TOMBSTONES_NAMESPACE} if self.deleted else {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        for gone in self.deleted:
+            xml_elem(
+                f"{{{TOMBSTONES_NAMESPACE}}}deleted-entry",
+                feed,
+                ref=gone.id,
+                when=gone.when.isoformat(timespec="seconds"),
+            )
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        return rss
+
+
 def _attributes(link: FeedLink) -> dict[str, str]:
     attributes = {"href": link.href, "rel": link.rel}
     if link.media_type:
@@ -81,6 +105,8 @@ class _FeedgenFormat(FeedFormat):
         generator.load_extension("dc", atom=False, rss=True)
         generator.register_extension("extra_links", _ExtraLinks, atom=True, rss=True)
         generator.extra_links.links = feed.links
+        generator.register_extension("tombstones", _Tombstones, atom=True, rss=False)
+        generator.tombstones.deleted = feed.deleted
         generator.id(feed.id)
         generator.title(feed.title)
         generator.description(feed.description)

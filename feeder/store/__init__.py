@@ -14,6 +14,7 @@ from feeder.store.runs import Run, RunRecords
 from feeder.store.schema import MIGRATIONS
 from feeder.store.site import SiteRecords
 from feeder.store.stories import StoredStory, StoryRecords
+from feeder.store.withdrawals import Tombstone, Withdrawal, WithdrawalRecords
 
 __all__ = [
     "MIGRATIONS",
@@ -25,10 +26,12 @@ __all__ = [
     "StoreError",
     "StoredReject",
     "StoredStory",
+    "Tombstone",
+    "Withdrawal",
 ]
 
 
-class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords, SiteRecords):
+class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords, SiteRecords, WithdrawalRecords):
     """The database feeder keeps; a context manager that closes it."""
 
     def __enter__(self) -> Store:

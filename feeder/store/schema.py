@@ -179,6 +179,41 @@ def _future_files_v7(db: sqlite_utils.Database) -> None:
     db.table("future_files").create({"name": str, "mtime": str, "first_seen": str}, pk="name")
 
 
+def _withdrawals_v8(db: sqlite_utils.Database) -> None:
+    """Withdrawn stories, kept whole for a restore (see `feeder.store.withdrawals`).
+    A story leaving `articles` is a site change too, recorded by a trigger with no
+    new position, as a story moving within it is by the insert trigger."""
+    db.execute(
+        "CREATE TABLE withdrawals (story_id TEXT PRIMARY KEY, page_key TEXT NOT NULL, "
+        "category_slug TEXT NOT NULL, title TEXT NOT NULL, withdrawn_by TEXT NOT NULL, "
+        "withdrawn_at TEXT NOT NULL, reason TEXT NOT NULL, article TEXT NOT NULL, "
+        "notice_dirty INTEGER NOT NULL)"
+    )
+    # The insert trigger names the table, so it goes while the table is rebuilt
+    # without its NOT NULLs (SQLite cannot drop a constraint in place).
+    (insert_trigger,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_site_change'"
+    ).fetchone()
+    db.execute("DROP TRIGGER articles_site_change")
+    db.execute(
+        "CREATE TABLE site_changes_v8 (id INTEGER PRIMARY KEY, story_id TEXT NOT NULL, "
+        "old_slug TEXT, old_published TEXT, new_slug TEXT, new_published TEXT, "
+        "updated TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO site_changes_v8 SELECT * FROM site_changes")
+    db.execute("DROP TABLE site_changes")
+    db.execute("ALTER TABLE site_changes_v8 RENAME TO site_changes")
+    db.execute(insert_trigger)
+    # REPLACE deletes without firing delete triggers (recursive_triggers is off),
+    # so a correction is not taken for a removal.
+    db.execute(
+        "CREATE TRIGGER articles_site_removal AFTER DELETE ON articles BEGIN "
+        "INSERT INTO site_changes (story_id, old_slug, old_published, updated) VALUES "
+        "(OLD.story_id, OLD.category_slug, OLD.published, "
+        "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')); END"
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -188,4 +223,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _site_tables_v5,
     _content_hashes_and_ctimes_v6,
     _future_files_v7,
+    _withdrawals_v8,
 ]

@@ -123,7 +123,7 @@ class SiteRecords(Database):
 
     def _apply(
         self,
-        rows: list[tuple[int, str | None, str | None, str, str, str]],
+        rows: list[tuple[int, str | None, str | None, str | None, str | None, str]],
         zone: ZoneInfo,
         rendering: list[str] | None,
     ) -> None:
@@ -135,6 +135,8 @@ class SiteRecords(Database):
                 for slug in (old_slug, ALL_NEWS):
                     added[slug, month] -= 1
                     updated[slug, month] = max(updated.get((slug, month), ""), changed)
+            if new_slug is None or new_published is None:
+                continue  # withdrawn: it left the archive
             month = month_of(from_utc_text(new_published), zone)
             for slug in (new_slug, ALL_NEWS):
                 added[slug, month] += 1

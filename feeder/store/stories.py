@@ -69,8 +69,8 @@ class StoryRecords(Database):
         # Plain SQL rather than sqlite-utils' upsert(): it re-reads the table's
         # schema on every call, which dominated bulk ingest.
         self.connection.execute(
-            f"INSERT OR REPLACE INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
-            f"VALUES ({marks(_ARTICLE_COLUMNS)})",
+            f"INSERT OR REPLACE INTO articles ({', '.join(ARTICLE_COLUMNS)}) "
+            f"VALUES ({marks(ARTICLE_COLUMNS)})",
             [
                 article.story_id,
                 page_key,
@@ -169,7 +169,7 @@ class StoryRecords(Database):
         return [_entry(row) for row in self.connection.execute(sql, parameters)]
 
 
-_ARTICLE_COLUMNS = (
+ARTICLE_COLUMNS = (
     "story_id",
     "page_key",
     "source_name",
