@@ -111,9 +111,10 @@ class Publisher:
         """
         slugs = [self._slug_of(category)] if category else [ALL_NEWS, *self.store.category_slugs()]
         self.site_pages.prepare_regeneration(everything=all_pages)
+        # Withdrawal notices are few: rewritten (if changed or missing) by every regeneration.
+        with self.store.transaction():
+            self.store.mark_all_notices_dirty()
         if all_pages:
-            with self.store.transaction():
-                self.store.mark_all_notices_dirty()
             return self._publish(
                 slugs,
                 self.store.entry_batches(BATCH_SIZE),

@@ -135,6 +135,16 @@ def test_a_withdrawal_cut_short_before_its_rewrite_is_finished_by_the_next_run(
     assert files_naming_the_story(config) - {WITHDRAWN_PAGES} == {f"articles/{KILLED}.html"}
 
 
+def test_a_plain_regen_restores_a_missing_notice(three_stories) -> None:
+    config = three_stories
+    withdraw(config, KILLED, "ошибка", "editor")
+    notice = config.articles_dir / f"{KILLED}.html"
+    written = notice.read_bytes()
+    notice.unlink()
+    regenerate(config)
+    assert notice.read_bytes() == written
+
+
 def test_tombstones_last_tombstone_days(three_stories) -> None:
     config = replace(three_stories, tombstone_days=2)
     withdrawn_at = datetime(2026, 12, 1, 12, tzinfo=UTC)
