@@ -444,3 +444,22 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     }
     regenerate(config)
     assert output_files(config.output_dir).keys() == corrected_files.keys()
+
+
+def test_a_new_time_zone_moves_stories_into_its_months(tmp_path: Path, deliver) -> None:
+    """01:30 in Baku on 1 October is still 30 September in UTC."""
+    config = config_for(tmp_path)
+    deliver_at(deliver, "night.txt", datetime(2023, 10, 1, 1, 30, tzinfo=BAKU), title="Ночная")
+    deliver_day(deliver, 5, title="Сентябрьская")
+    ingest_and_publish(config)
+    assert texts(page(config, "archive/all/2023-10.html"), "//ol[@class='day']/li/a") == ["Ночная"]
+    in_utc = config_for(tmp_path, timezone="UTC")
+    ingest_and_publish(in_utc)
+    september = page(in_utc, "archive/all/2023-09.html")
+    assert texts(september, "//ol[@class='day']/li/a") == ["Ночная", "Сентябрьская"]
+    assert texts(september, "//ol[@class='day']/li/time") == ["21:30", "08:00"]
+    assert texts(page(in_utc, "articles/night.html"), "//article/p[@class='meta']/time") == [
+        "30 сентября 2023 г., 21:30"
+    ]
+    front = page(in_utc, "index.html")
+    assert texts(front, "//ul[@class='months']/li") == ["сентябрь 2023 г. 2 статьи"]
