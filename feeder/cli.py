@@ -273,13 +273,17 @@ def run(config: Config, no_serve: bool) -> None:
     and `feeder regen` may run beside it.
     """
     # Imported here: the scheduler and the HTTP stack would slow every other command's start.
-    from feeder.daemon import Daemon
+    from feeder.daemon import Daemon, Service
     from feeder.server import FeedServer
+    from feeder.websub.worker import HubWorker
 
     check_startup(config, Needs(inbox=True, database=True, output=True))
     if not no_serve:
         warn_about_the_served_port(config)
-    Daemon(config, services=[] if no_serve else [FeedServer(config)]).run()
+    services: list[Service] = [] if no_serve else [FeedServer(config)]
+    if config.websub.enabled:
+        services.append(HubWorker(config))
+    Daemon(config, services=services).run()
 
 
 @main.command()

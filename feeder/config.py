@@ -52,6 +52,33 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class WebSubConfig:
+    """The [websub] table: feeder as its own WebSub hub (docs/websub.md)."""
+
+    enabled: bool = True
+    # Public URL of the hub endpoint; "" until parsed, then <base_url>websub by default.
+    hub_url: str = ""
+    # Other hubs told about every changed feed (hub.mode=publish), and advertised beside ours.
+    external_hubs: tuple[str, ...] = ()
+    # Leases are never infinite (W3C WebSub 8.2 suggests 10 days).
+    lease_seconds: int = 10 * 24 * 3600
+    min_lease_seconds: int = 3600
+    max_lease_seconds: int = 30 * 24 * 3600
+    # Deliveries and verifications in flight at once, and how long each may take.
+    concurrency: int = 50
+    timeout_seconds: float = 10.0
+    # A failed delivery is retried after retry_seconds, doubling up to retry_max_seconds,
+    # until it has been tried max_attempts times.
+    max_attempts: int = 8
+    retry_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    # Loopback and private-network callbacks let anyone reach this host's internal services.
+    allow_private_callbacks: bool = False
+    max_subscriptions_per_host: int = 100
+    max_subscriptions: int = 10_000
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -69,6 +96,7 @@ class Config:
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    websub: WebSubConfig = field(default_factory=WebSubConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -200,8 +228,9 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
 def parse_config(data: dict[str, object], source: Path) -> Config:
     reader = _Reader(data, source)
     base_url = reader.get("base_url", str)
-    if urlsplit(base_url).scheme not in {"http", "https"} or not urlsplit(base_url).netloc:
+    if not _is_http_url(base_url):
         raise reader.fail("base_url", f"must be an absolute http(s) URL, not {base_url!r}")
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
     id_prefix = reader.get("id_prefix", str)
     if not id_prefix.startswith("tag:") or "," not in id_prefix or ":" not in id_prefix[4:]:
         raise reader.fail(
@@ -217,7 +246,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         inbox=reader.path("inbox"),
         database=reader.path("database"),
         output_dir=reader.path("output_dir"),
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        base_url=base_url,
         site_title=reader.get("site_title", str),
         id_prefix=id_prefix.rstrip("/"),
         timezone=timezone,
@@ -229,6 +258,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
+        websub=_parse_websub(reader.table("websub"), base_url),
         source=source,
     )
     reader.reject_unknown()
@@ -286,3 +316,63 @@ def _parse_server(reader: _Reader) -> ServerConfig:
     )
     reader.reject_unknown()
     return server
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
+    defaults = WebSubConfig()
+    hub_url = reader.get("hub_url", str, base_url + "websub")
+    if not hub_url.startswith(base_url) or hub_url == base_url:
+        raise reader.fail(
+            "hub_url",
+            f"must be a URL under base_url ({base_url}), where feeder serves its hub, "
+            f"such as '{base_url}websub', not {hub_url!r}",
+        )
+    external_hubs = reader.raw("external_hubs", [])
+    if not isinstance(external_hubs, list) or not all(
+        isinstance(hub, str) and _is_http_url(hub) for hub in external_hubs
+    ):
+        raise reader.fail(
+            "external_hubs", 'must be a list of http(s) URLs, such as ["https://hub.example/"]'
+        )
+    min_lease = reader.positive("min_lease_seconds", int, defaults.min_lease_seconds)
+    max_lease = reader.positive("max_lease_seconds", int, defaults.max_lease_seconds)
+    if max_lease < min_lease:
+        raise reader.fail("max_lease_seconds", f"must be at least min_lease_seconds ({min_lease})")
+    lease = reader.positive("lease_seconds", int, defaults.lease_seconds)
+    if not min_lease <= lease <= max_lease:
+        raise reader.fail(
+            "lease_seconds",
+            f"must be from min_lease_seconds ({min_lease}) to max_lease_seconds "
+            f"({max_lease}), not {lease}",
+        )
+    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
+    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
+    if retry_max < retry:
+        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    websub = WebSubConfig(
+        enabled=reader.get("enabled", bool, defaults.enabled),
+        hub_url=hub_url,
+        external_hubs=tuple(external_hubs),
+        lease_seconds=lease,
+        min_lease_seconds=min_lease,
+        max_lease_seconds=max_lease,
+        concurrency=reader.positive("concurrency", int, defaults.concurrency),
+        timeout_seconds=reader.positive("timeout_seconds", float, defaults.timeout_seconds),
+        max_attempts=reader.positive("max_attempts", int, defaults.max_attempts),
+        retry_seconds=retry,
+        retry_max_seconds=retry_max,
+        allow_private_callbacks=reader.get(
+            "allow_private_callbacks", bool, defaults.allow_private_callbacks
+        ),
+        max_subscriptions_per_host=reader.positive(
+            "max_subscriptions_per_host", int, defaults.max_subscriptions_per_host
+        ),
+        max_subscriptions=reader.positive("max_subscriptions", int, defaults.max_subscriptions),
+    )
+    reader.reject_unknown()
+    return websub

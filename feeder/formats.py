@@ -13,6 +13,8 @@ from pathlib import PurePosixPath
 from feeder.feeds import FeedFormat
 from feeder.xmlfeeds import Atom, Rss
 
+# Every file publishing writes is text in UTF-8, and is served (and delivered) saying so.
+CHARSET = "; charset=utf-8"
 # The files publishing writes besides feeds, by suffix.
 PAGE_MEDIA_TYPES = {
     ".opml": "text/x-opml",

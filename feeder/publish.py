@@ -40,6 +40,7 @@ from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
+from feeder.websub import hook as websub_hook
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,7 @@ class Publisher:
             if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
+                websub_hook.feed_written(self.store, self.config, relative, data)
         with self.store.transaction():
             self.store.mark_clean(slug, version)
 

@@ -41,15 +41,14 @@ from starlette.types import Scope
 
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.formats import FEED_FORMATS, media_type_for
+from feeder.formats import CHARSET, FEED_FORMATS, media_type_for
 from feeder.http_rules import GZIP_SUFFIX, cache_control, entity_tag, is_hidden
 from feeder.site import page_for_feed
+from feeder.websub.endpoint import HubEndpoint
+from feeder.websub.links import link_header, topic_path
 from feeder.withdrawals import WithdrawnPages
 
 log = logging.getLogger(__name__)
-
-# Every file publishing writes is text in UTF-8.
-CHARSET = "; charset=utf-8"
 
 
 def wants_page(accept: str) -> bool:
@@ -89,6 +88,7 @@ class OutputFiles(StaticFiles):
 
     def __init__(self, config: Config) -> None:
         super().__init__(directory=config.output_dir, html=True)
+        self.config = config
         self.root = os.path.realpath(config.output_dir)
         self.cache_control = cache_control(config)
         self.withdrawn = WithdrawnPages(config.output_dir)
@@ -161,6 +161,9 @@ class OutputFiles(StaticFiles):
             page = self._page_for(path) if wants_page(request.get("accept", "")) else None
             if page is not None:
                 full_path, media_type = page, f"{media_type_for(page)}{CHARSET}"
+            elif self.config.websub.enabled and topic_path(self.config, self.config.url(path)):
+                # The feed itself (not the page shown in its place) names its hubs.
+                headers["link"] = link_header(self.config, self.config.url(path))
         with open(full_path, "rb") as source, _gzip_copy(full_path, source) as copy:
             served: BinaryIO = source
             if copy is not None:
@@ -281,7 +284,8 @@ def create_app(config: Config) -> Starlette:
         raise ServerError(
             f"cannot create {config.output_dir}: {error.strerror}; fix 'output_dir' in {config.source}"
         ) from error
-    return Starlette(routes=[Mount("/", app=OutputFiles(config))])
+    hub = [HubEndpoint(config).route()] if config.websub.enabled else []
+    return Starlette(routes=[*hub, Mount("/", app=OutputFiles(config))])
 
 
 class FeedServer:

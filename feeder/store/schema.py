@@ -214,6 +214,39 @@ def _withdrawals_v8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _websub_hub_v9(db: sqlite_utils.Database) -> None:
+    """The WebSub hub's state (feeder.websub.state): requests awaiting verification,
+    subscriptions, one pending delivery per subscription and pings to other hubs.
+    Times are Unix seconds (REAL): retries are due at fractions of a second."""
+    # One statement at a time: executescript would commit the migration's transaction.
+    statements = """
+        CREATE TABLE websub_intents (
+            id INTEGER PRIMARY KEY, callback TEXT NOT NULL, topic TEXT NOT NULL,
+            mode TEXT NOT NULL, lease_seconds INTEGER, secret TEXT,
+            callback_host TEXT NOT NULL, requested REAL NOT NULL,
+            UNIQUE (callback, topic));
+        CREATE INDEX websub_intents_host ON websub_intents(callback_host);
+        CREATE TABLE websub_subscriptions (
+            id INTEGER PRIMARY KEY, callback TEXT NOT NULL, topic TEXT NOT NULL,
+            callback_host TEXT NOT NULL, secret TEXT, lease_seconds INTEGER NOT NULL,
+            expires REAL NOT NULL, created REAL NOT NULL, delivered_version TEXT,
+            UNIQUE (callback, topic));
+        CREATE INDEX websub_subscriptions_topic ON websub_subscriptions(topic);
+        CREATE INDEX websub_subscriptions_host ON websub_subscriptions(callback_host);
+        CREATE TABLE websub_deliveries (
+            subscription_id INTEGER PRIMARY KEY, version TEXT NOT NULL,
+            generation INTEGER NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,
+            last_error TEXT, failed INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX websub_deliveries_due ON websub_deliveries(failed, due);
+        CREATE TABLE websub_pings (
+            hub TEXT NOT NULL, topic TEXT NOT NULL, generation INTEGER NOT NULL,
+            attempts INTEGER NOT NULL, due REAL NOT NULL, last_error TEXT,
+            failed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hub, topic))
+        """
+    for statement in statements.split(";"):
+        db.execute(statement)
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -224,4 +257,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _content_hashes_and_ctimes_v6,
     _future_files_v7,
     _withdrawals_v8,
+    _websub_hub_v9,
 ]

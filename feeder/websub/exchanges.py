@@ -1,0 +1,96 @@
+"""The hub's four conversations with the outside, each one request (WebSub 5.2, 5.3, 7)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import httpx
+
+from feeder.config import Config
+from feeder.websub.http import Answer, exchange, with_parameters
+from feeder.websub.links import link_header
+from feeder.websub.state import Attempt, Intent, Mode, Outcome
+
+
+async def verify(client: httpx.AsyncClient, config: Config, intent: Intent) -> str | None:
+    """Ask the subscriber whether it meant the request; None when it confirmed,
+    otherwise why not. Only a 2xx whose body is exactly the challenge confirms."""
+    challenge = secrets.token_urlsafe(32)
+    parameters = {
+        "hub.mode": intent.mode.value,
+        "hub.topic": intent.topic,
+        "hub.challenge": challenge,
+    }
+    if intent.mode is Mode.SUBSCRIBE:
+        parameters["hub.lease_seconds"] = str(intent.lease_seconds)
+    answer = await exchange(
+        client,
+        "GET",
+        with_parameters(intent.callback, parameters),
+        config.websub.timeout_seconds,
+    )
+    if isinstance(answer, str):
+        return answer
+    if not 200 <= answer.status < 300:
+        return f"the callback answered {answer.status}"
+    if answer.body != challenge.encode():
+        return "the callback's answer was not the challenge"
+    return None
+
+
+async def deny(
+    client: httpx.AsyncClient, config: Config, callback: str, topic: str, reason: str
+) -> None:
+    """Tell a subscriber its subscription is refused (WebSub 5.2); its answer does not matter."""
+    parameters = {"hub.mode": "denied", "hub.topic": topic, "hub.reason": reason}
+    await exchange(
+        client, "GET", with_parameters(callback, parameters), config.websub.timeout_seconds
+    )
+
+
+def signature(secret: str, body: bytes) -> str:
+    """X-Hub-Signature (WebSub 7.1): sha256, the strongest of the methods the spec names
+    that every subscriber library supports."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def distribute(
+    client: httpx.AsyncClient,
+    config: Config,
+    callback: str,
+    topic: str,
+    secret: str | None,
+    body: bytes,
+    content_type: str,
+) -> Answer | str:
+    """POST the feed as it is served: same bytes, same Content-Type, its Link headers."""
+    headers = {"content-type": content_type, "link": link_header(config, topic)}
+    if secret is not None:
+        headers["x-hub-signature"] = signature(secret, body)
+    return await exchange(
+        client, "POST", callback, config.websub.timeout_seconds, content=body, headers=headers
+    )
+
+
+async def ping(client: httpx.AsyncClient, config: Config, hub: str, topic: str) -> Answer | str:
+    """The de-facto publish ping other hubs accept: a form with hub.mode=publish, hub.url."""
+    return await exchange(
+        client,
+        "POST",
+        hub,
+        config.websub.timeout_seconds,
+        data={"hub.mode": "publish", "hub.url": topic},
+    )
+
+
+def judge(answer: Answer | str, version: str | None = None) -> Attempt:
+    """2xx delivered, 410 gone, anything else a failure to retry (the retry time is the caller's)."""
+    if isinstance(answer, str):
+        return Attempt(Outcome.FAILED, error=answer)
+    if 200 <= answer.status < 300:
+        return Attempt(Outcome.DELIVERED, version=version)
+    if answer.status == 410:
+        return Attempt(Outcome.GONE)
+    return Attempt(Outcome.FAILED, error=f"answered {answer.status}")

@@ -1,0 +1,315 @@
+"""The hub's state in SQLite: requests awaiting verification, subscriptions,
+pending deliveries and pings to other hubs (tables made by store migration 9).
+
+Everything a restart or a SIGKILL must not lose is here, and nothing else:
+what is in flight lives in the worker's memory only, so after a crash every
+delivery that was not recorded as done is simply due again (at least once).
+A subscription has at most one pending delivery, of the newest version of its
+feed: a version superseded before it went out is never sent, and one already
+delivered (`delivered_version`) is never queued again.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from feeder.store import Store
+
+
+def callback_host(callback: str) -> str:
+    """The host that subscription limits count against."""
+    return (urlsplit(callback).hostname or "").lower()
+
+
+class Mode(enum.Enum):
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A subscription request accepted (202) and not yet verified with the subscriber."""
+
+    id: int
+    callback: str
+    topic: str
+    mode: Mode
+    lease_seconds: int | None
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    callback: str
+    topic: str
+    expires: float
+    has_secret: bool
+    pending: bool
+    failed: bool
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    subscription_id: int
+    generation: int
+    attempts: int
+    callback: str
+    topic: str
+    secret: str | None
+    delivered_version: str | None
+
+
+@dataclass(frozen=True)
+class DuePing:
+    hub: str
+    topic: str
+    generation: int
+    attempts: int
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    # The callback answered 410 Gone: the subscriber wants no more (WebSub 7).
+    GONE = "gone"
+    FAILED = "failed"
+    # The subscriber already has the feed's current version.
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one delivery or ping came to; `retry_at` is when to try again after a failure."""
+
+    outcome: Outcome
+    version: str | None = None
+    error: str | None = None
+    retry_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    topic: str
+    subscribers: int
+    pending: int
+    failed: int
+
+
+class HubState:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.connection = store.connection
+
+    # --- requests --------------------------------------------------------------
+
+    def subscriptions_counted(
+        self, callback_host: str, callback: str, topic: str
+    ) -> tuple[int, int]:
+        """(for this host, in all) the subscriptions and pending requests that a new
+        one would add to; a renewal of the same callback and topic adds nothing."""
+        union = (
+            "SELECT callback, topic, callback_host FROM websub_subscriptions UNION "
+            "SELECT callback, topic, callback_host FROM websub_intents"
+        )
+        row = self.connection.execute(
+            f"SELECT COUNT(*) FILTER (WHERE callback_host = ?), COUNT(*) FROM ({union}) "
+            "WHERE NOT (callback = ? AND topic = ?)",
+            [callback_host, callback, topic],
+        ).fetchone()
+        return row[0], row[1]
+
+    def add_intent(
+        self,
+        callback: str,
+        topic: str,
+        mode: Mode,
+        lease_seconds: int | None,
+        secret: str | None,
+        callback_host: str,
+        now: float,
+    ) -> None:
+        """A newer request for the same callback and topic replaces an unverified one."""
+        with self.store.transaction():
+            self.connection.execute(
+                "INSERT OR REPLACE INTO websub_intents "
+                "(callback, topic, mode, lease_seconds, secret, callback_host, requested) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [callback, topic, mode.value, lease_seconds, secret, callback_host, now],
+            )
+
+    def intents(self, limit: int) -> list[Intent]:
+        rows = self.connection.execute(
+            "SELECT id, callback, topic, mode, lease_seconds, secret FROM websub_intents "
+            "ORDER BY id LIMIT ?",
+            [limit],
+        )
+        return [
+            Intent(id, callback, topic, Mode(mode), lease, secret)
+            for id, callback, topic, mode, lease, secret in rows
+        ]
+
+    def settle_intent(
+        self, intent: Intent, confirmed: bool, now: float, version: str | None
+    ) -> None:
+        """The verification's answer: a confirmed subscribe starts or renews the lease
+        (a renewal keeps what was delivered), a confirmed unsubscribe ends it.
+
+        A new subscriber counts as having the feed's current `version`: it is sent
+        the next change, not the feed it just subscribed to.
+        """
+        with self.store.transaction():
+            self.connection.execute("DELETE FROM websub_intents WHERE id = ?", [intent.id])
+            if not confirmed:
+                return
+            if intent.mode is Mode.UNSUBSCRIBE:
+                self._delete_subscriptions(
+                    "callback = ? AND topic = ?", [intent.callback, intent.topic]
+                )
+                return
+            assert intent.lease_seconds is not None
+            self.connection.execute(
+                "INSERT INTO websub_subscriptions (callback, topic, callback_host, secret, "
+                "lease_seconds, expires, created, delivered_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (callback, topic) DO UPDATE SET secret = excluded.secret, "
+                "lease_seconds = excluded.lease_seconds, expires = excluded.expires",
+                [
+                    intent.callback,
+                    intent.topic,
+                    callback_host(intent.callback),
+                    intent.secret,
+                    intent.lease_seconds,
+                    now + intent.lease_seconds,
+                    now,
+                    version,
+                ],
+            )
+
+    # --- subscriptions -----------------------------------------------------------
+
+    def subscriptions(self) -> list[Subscription]:
+        rows = self.connection.execute(
+            "SELECT s.callback, s.topic, s.expires, s.secret IS NOT NULL, "
+            "d.subscription_id IS NOT NULL AND d.failed = 0, coalesce(d.failed, 0), d.last_error "
+            "FROM websub_subscriptions s LEFT JOIN websub_deliveries d "
+            "ON d.subscription_id = s.id ORDER BY s.topic, s.callback"
+        )
+        return [
+            Subscription(callback, topic, expires, bool(secret), bool(pending), bool(failed), error)
+            for callback, topic, expires, secret, pending, failed, error in rows
+        ]
+
+    def remove_callback(self, callback: str) -> int:
+        """Every subscription of one callback URL; returns how many there were."""
+        with self.store.transaction():
+            return self._delete_subscriptions("callback = ?", [callback])
+
+    def expire(self, now: float) -> list[tuple[str, str]]:
+        """Subscriptions whose lease has ended, removed; returns their (callback, topic)."""
+        with self.store.transaction():
+            ended = self.connection.execute(
+                "SELECT callback, topic FROM websub_subscriptions WHERE expires <= ?", [now]
+            ).fetchall()
+            if ended:
+                self._delete_subscriptions("expires <= ?", [now])
+        return ended
+
+    def _delete_subscriptions(self, where: str, parameters: list[object]) -> int:
+        self.connection.execute(
+            "DELETE FROM websub_deliveries WHERE subscription_id IN "
+            f"(SELECT id FROM websub_subscriptions WHERE {where})",
+            parameters,
+        )
+        return self.connection.execute(
+            f"DELETE FROM websub_subscriptions WHERE {where}", parameters
+        ).rowcount
+
+    def summary(self) -> list[TopicSummary]:
+        rows = self.connection.execute(
+            "SELECT s.topic, COUNT(*), COUNT(d.subscription_id) FILTER (WHERE d.failed = 0), "
+            "COUNT(d.subscription_id) FILTER (WHERE d.failed = 1) "
+            "FROM websub_subscriptions s LEFT JOIN websub_deliveries d "
+            "ON d.subscription_id = s.id GROUP BY s.topic ORDER BY s.topic"
+        )
+        return [TopicSummary(*row) for row in rows]
+
+    def pending_intents(self) -> int:
+        return self.connection.execute("SELECT COUNT(*) FROM websub_intents").fetchone()[0]
+
+    # --- distribution ------------------------------------------------------------
+
+    def due_deliveries(self, now: float, limit: int) -> list[DueDelivery]:
+        rows = self.connection.execute(
+            "SELECT d.subscription_id, d.generation, d.attempts, s.callback, s.topic, s.secret, "
+            "s.delivered_version FROM websub_deliveries d JOIN websub_subscriptions s "
+            "ON s.id = d.subscription_id WHERE d.failed = 0 AND d.due <= ? AND s.expires > ? "
+            "ORDER BY d.due LIMIT ?",
+            [now, now, limit],
+        )
+        return [DueDelivery(*row) for row in rows]
+
+    def due_pings(self, now: float, limit: int) -> list[DuePing]:
+        rows = self.connection.execute(
+            "SELECT hub, topic, generation, attempts FROM websub_pings "
+            "WHERE failed = 0 AND due <= ? ORDER BY due LIMIT ?",
+            [now, limit],
+        )
+        return [DuePing(*row) for row in rows]
+
+    def next_due(self) -> float | None:
+        """When the earliest waiting delivery or ping is due."""
+        row = self.connection.execute(
+            "SELECT min(due) FROM (SELECT min(due) AS due FROM websub_deliveries WHERE failed = 0 "
+            "UNION ALL SELECT min(due) FROM websub_pings WHERE failed = 0)"
+        ).fetchone()
+        return row[0]
+
+    def record_deliveries(
+        self, attempts: Iterable[tuple[DueDelivery, Attempt]], max_attempts: int
+    ) -> None:
+        """In one transaction, so a thousand deliveries cost one commit.
+
+        Each change applies only to the generation that was sent: if a newer
+        version was queued meanwhile, that row stays pending.
+        """
+        with self.store.transaction():
+            for delivery, attempt in attempts:
+                key = [delivery.subscription_id, delivery.generation]
+                if attempt.outcome is Outcome.GONE:
+                    self._delete_subscriptions("id = ?", [delivery.subscription_id])
+                    continue
+                if attempt.outcome is Outcome.FAILED:
+                    self.connection.execute(
+                        "UPDATE websub_deliveries SET attempts = attempts + 1, due = ?, "
+                        "last_error = ?, failed = attempts + 1 >= ? "
+                        "WHERE subscription_id = ? AND generation = ?",
+                        [attempt.retry_at, attempt.error, max_attempts, *key],
+                    )
+                    continue
+                if attempt.outcome is Outcome.DELIVERED:
+                    self.connection.execute(
+                        "UPDATE websub_subscriptions SET delivered_version = ? WHERE id = ?",
+                        [attempt.version, delivery.subscription_id],
+                    )
+                self.connection.execute(
+                    "DELETE FROM websub_deliveries WHERE subscription_id = ? AND generation = ?",
+                    key,
+                )
+
+    def record_pings(self, attempts: Iterable[tuple[DuePing, Attempt]], max_attempts: int) -> None:
+        with self.store.transaction():
+            for ping, attempt in attempts:
+                key = [ping.hub, ping.topic, ping.generation]
+                if attempt.outcome is Outcome.FAILED:
+                    self.connection.execute(
+                        "UPDATE websub_pings SET attempts = attempts + 1, due = ?, last_error = ?, "
+                        "failed = attempts + 1 >= ? WHERE hub = ? AND topic = ? AND generation = ?",
+                        [attempt.retry_at, attempt.error, max_attempts, *key],
+                    )
+                else:
+                    self.connection.execute(
+                        "DELETE FROM websub_pings WHERE hub = ? AND topic = ? AND generation = ?",
+                        key,
+                    )

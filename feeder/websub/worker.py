@@ -1,0 +1,304 @@
+"""The delivery worker: verifies subscription requests and delivers changed feeds.
+
+It runs in `feeder run` beside the scheduler, in a thread of its own with its
+own asyncio loop, so nothing it waits for can hold up ingest or publishing;
+publishing only records what is due (feeder.websub.hook) and wakes it. At
+most `concurrency` requests are in flight, each under `timeout_seconds`
+for the whole exchange, so a subscriber that hangs or answers slowly costs
+one slot for that long and no one else waits. SQLite is used from one extra
+thread, never from the loop, and outcomes are recorded a batch per commit.
+
+What is in flight is known only here: after a crash, every delivery not yet
+recorded as done is due again and goes out once the daemon is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from feeder.config import Config
+from feeder.store import Store
+from feeder.websub import hook
+from feeder.websub.callbacks import address_problem
+from feeder.websub.exchanges import deny, distribute, judge, ping, verify
+from feeder.websub.http import loggable, new_client
+from feeder.websub.links import content_type, topic_path
+from feeder.websub.state import (
+    Attempt,
+    DueDelivery,
+    DuePing,
+    HubState,
+    Intent,
+    Mode,
+    Outcome,
+)
+
+log = logging.getLogger(__name__)
+
+# Runs a store call on the hub's database thread.
+Db = Callable[..., Awaitable[Any]]
+
+# Work from other processes (a `feeder serve` taking requests, a manual
+# `feeder ingest` publishing) is noticed within this long; this process's own wakes at once.
+POLL_SECONDS = 1.0
+EXPIRY_CHECK_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class HubWorker:
+    """A daemon service: start() returns once it runs, stop() ends it within a bound."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.settings = config.websub
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._stopping = False
+        # Feed bytes by topic, read again only when the file changes (inode, mtime, size).
+        self._bodies: dict[str, tuple[tuple[int, int, int], bytes, str]] = {}
+        self._in_flight: set[object] = set()
+        self._delivered: list[tuple[DueDelivery, Attempt]] = []
+        self._pinged: list[tuple[DuePing, Attempt]] = []
+        self._verified: list[tuple[Intent, bool, str | None]] = []
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="feeder-websub", daemon=True)
+        self._thread.start()
+        self._started.wait(STOP_TIMEOUT_SECONDS)
+        hook.add_listener(self.wake)
+        log.info("WebSub hub at %s delivering", self.settings.hub_url)
+
+    def stop(self) -> None:
+        hook.remove_listener(self.wake)
+        self._stopping = True
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS + self.settings.timeout_seconds)
+
+    def wake(self) -> None:
+        """From any thread: something may be due now."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None and not loop.is_closed():
+            # RuntimeError: the loop closed between the check and the call.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wakeup.set)
+
+    # --- the loop ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        database = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feeder-websub-db")
+        try:
+            asyncio.run(self._main(database))
+        finally:
+            database.shutdown(wait=True)
+
+    async def _main(self, database: concurrent.futures.ThreadPoolExecutor) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        store = await self._loop.run_in_executor(database, Store, self.config.database)
+        state = HubState(store)
+
+        def db(call: Callable[..., Any], *args: object) -> Awaitable[Any]:
+            assert self._loop is not None
+            return self._loop.run_in_executor(database, call, *args)
+
+        self._started.set()
+        tasks: set[asyncio.Task[None]] = set()
+        next_expiry = 0.0
+        try:
+            async with new_client(self.settings.concurrency) as client:
+                while not self._stopping:
+                    self._wakeup.clear()
+                    now = time.time()
+                    if now >= next_expiry:
+                        for callback, topic in await db(state.expire, now):
+                            log.info("lease of %s on %s ended", loggable(callback), topic)
+                        next_expiry = now + EXPIRY_CHECK_SECONDS
+                    await self._start_due(client, state, db, tasks, now)
+                    next_due = await db(state.next_due)
+                    await self._wait(tasks, next_due)
+                    await self._record(state, db)
+                if tasks:
+                    await asyncio.wait(tasks, timeout=self.settings.timeout_seconds)
+                await self._record(state, db)
+        finally:
+            await db(store.close)
+
+    async def _start_due(
+        self,
+        client: httpx.AsyncClient,
+        state: HubState,
+        db: Db,
+        tasks: set[asyncio.Task[None]],
+        now: float,
+    ) -> None:
+        """Start as much due work as there are free slots, oldest first."""
+        free = self.settings.concurrency - len(tasks)
+        if free <= 0:
+            return
+        # Asking for the in-flight ones too, which are skipped, still leaves `free` new ones.
+        wanted = free + len(self._in_flight)
+        work: list[tuple[object, Callable[[], Coroutine[Any, Any, None]]]] = []
+        for intent in await db(state.intents, wanted):
+            work.append((("i", intent.id), functools.partial(self._verify, client, intent)))
+        for delivery in await db(state.due_deliveries, now, wanted):
+            key = ("d", delivery.subscription_id)
+            work.append((key, functools.partial(self._deliver, client, delivery)))
+        for due in await db(state.due_pings, now, wanted):
+            work.append((("p", due.hub, due.topic), functools.partial(self._ping, client, due)))
+        for key, start in [item for item in work if item[0] not in self._in_flight][:free]:
+            self._in_flight.add(key)
+            task = asyncio.ensure_future(start())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def _wait(self, tasks: set[asyncio.Task[None]], next_due: float | None) -> None:
+        """Until woken, a task ends, the next retry is due, or the poll interval passes."""
+        assert self._wakeup is not None
+        timeout = POLL_SECONDS
+        if next_due is not None and next_due > time.time():
+            # What is due already is in flight, or waits for a slot: a task's end wakes us.
+            timeout = min(timeout, next_due - time.time())
+        if self._delivered or self._pinged or self._verified:
+            timeout = 0.0
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait([waiter, *tasks], timeout=timeout, return_when="FIRST_COMPLETED")
+        finally:
+            waiter.cancel()
+
+    async def _record(self, state: HubState, db: Db) -> None:
+        delivered, self._delivered = self._delivered, []
+        pinged, self._pinged = self._pinged, []
+        verified, self._verified = self._verified, []
+        if delivered:
+            await db(state.record_deliveries, delivered, self.settings.max_attempts)
+        if pinged:
+            await db(state.record_pings, pinged, self.settings.max_attempts)
+        for intent, confirmed, version in verified:
+            await db(state.settle_intent, intent, confirmed, time.time(), version)
+        self._in_flight.difference_update(
+            [("d", delivery.subscription_id) for delivery, _ in delivered]
+            + [("p", due.hub, due.topic) for due, _ in pinged]
+            + [("i", intent.id) for intent, _, _ in verified]
+        )
+
+    # --- one piece of work each -------------------------------------------------------
+
+    async def _verify(self, client: httpx.AsyncClient, intent: Intent) -> None:
+        callback = loggable(intent.callback)
+        problem = await address_problem(self.config, intent.callback)
+        version = None
+        if problem is None and intent.mode is Mode.SUBSCRIBE:
+            feed = self._feed(intent.topic)
+            if feed is None:
+                problem = "the topic is no longer a feed of this hub"
+                await deny(client, self.config, intent.callback, intent.topic, problem)
+            else:
+                version = feed[1]
+        if problem is None:
+            problem = await verify(client, self.config, intent)
+        if problem is None:
+            log.info("%s of %s to %s verified", intent.mode.value, callback, intent.topic)
+        else:
+            log.info(
+                "%s of %s to %s not verified: %s",
+                intent.mode.value,
+                callback,
+                intent.topic,
+                problem,
+            )
+        self._verified.append((intent, problem is None, version))
+        self.wake()
+
+    async def _deliver(self, client: httpx.AsyncClient, delivery: DueDelivery) -> None:
+        callback = loggable(delivery.callback)
+        feed = self._feed(delivery.topic)
+        if feed is None or feed[1] == delivery.delivered_version:
+            attempt = Attempt(Outcome.UNCHANGED)
+        else:
+            body, version = feed
+            problem = await address_problem(self.config, delivery.callback)
+            if problem is None:
+                answer = await distribute(
+                    client,
+                    self.config,
+                    delivery.callback,
+                    delivery.topic,
+                    delivery.secret,
+                    body,
+                    content_type(delivery.topic.removeprefix(self.config.base_url)),
+                )
+                attempt = judge(answer, version)
+            else:
+                attempt = Attempt(Outcome.FAILED, error=problem)
+            if attempt.outcome is Outcome.FAILED:
+                attempt = self._retry(attempt, delivery.attempts, callback, delivery.topic)
+            elif attempt.outcome is Outcome.GONE:
+                log.info(
+                    "%s answered 410 Gone: its subscription to %s ends", callback, delivery.topic
+                )
+            else:
+                log.debug("delivered %s to %s", delivery.topic, callback)
+        self._delivered.append((delivery, attempt))
+        self.wake()
+
+    async def _ping(self, client: httpx.AsyncClient, due: DuePing) -> None:
+        attempt = judge(await ping(client, self.config, due.hub, due.topic))
+        if attempt.outcome is Outcome.FAILED:
+            attempt = self._retry(attempt, due.attempts, due.hub, due.topic)
+        else:
+            log.info("told %s that %s changed", due.hub, due.topic)
+        self._pinged.append((due, attempt))
+        self.wake()
+
+    def _retry(self, attempt: Attempt, attempts_before: int, target: str, topic: str) -> Attempt:
+        """Exponential backoff: retry_seconds, doubling, at most retry_max_seconds apart."""
+        settings = self.settings
+        if attempts_before + 1 >= settings.max_attempts:
+            log.warning(
+                "gave up on %s for %s after %d attempts: %s",
+                target,
+                topic,
+                attempts_before + 1,
+                attempt.error,
+            )
+            return attempt
+        delay = min(settings.retry_seconds * 2**attempts_before, settings.retry_max_seconds)
+        log.info("%s for %s failed (%s); retry in %g s", target, topic, attempt.error, delay)
+        return Attempt(attempt.outcome, attempt.version, attempt.error, time.time() + delay)
+
+    def _feed(self, topic: str) -> tuple[bytes, str] | None:
+        """The topic's current bytes and version (their sha256), or None when it has no feed."""
+        relative = topic_path(self.config, topic)
+        if relative is None:
+            return None
+        path: Path = self.config.output_dir / relative
+        try:
+            with path.open("rb") as file:
+                status = os.fstat(file.fileno())
+                key = (status.st_ino, status.st_mtime_ns, status.st_size)
+                cached = self._bodies.get(topic)
+                if cached is not None and cached[0] == key:
+                    return cached[1], cached[2]
+                body = file.read()
+        except OSError:
+            return None
+        version = hashlib.sha256(body).hexdigest()
+        self._bodies[topic] = (key, body, version)
+        return body, version
