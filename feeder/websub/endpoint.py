@@ -31,8 +31,9 @@ from feeder.websub.state import HubState, callback_host
 log = logging.getLogger(__name__)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-# A request is a few short fields; anything longer is not one.
-MAX_REQUEST_BYTES = 8192
+# A request is a few short fields; anything longer is not one (room enough to
+# tell an overlong secret by name).
+MAX_REQUEST_BYTES = 16 * 1024
 # Denials to unknown topics in flight at once; past that, the 4xx answer alone tells.
 MAX_DENIALS_IN_FLIGHT = 8
 

@@ -1,0 +1,367 @@
+"""feeder as a WebSub hub, as a subscriber written from the spec sees it.
+
+The hub (feeder's HTTP server and its delivery worker) runs in this process
+on a free loopback port; stories are ingested and published as in
+production, and the subscriber (tests/websub_subscriber.py) listens on a
+port of its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from feeder.config import Config
+from feeder.pipeline import ingest_and_publish
+from feeder.server import FeedServer
+from feeder.websub.worker import HubWorker
+from tests.conftest import config_for, wire_text
+from tests.daemon_helpers import wait_for
+from tests.websub_subscriber import Behaviour, Subscriber, post_form
+
+
+@dataclass
+class Hub:
+    config: Config
+    publish: Callable[..., None]
+
+    @property
+    def url(self) -> str:
+        return self.config.websub.hub_url
+
+    def feed(self, name: str) -> str:
+        return self.config.url(f"feeds/{name}")
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.config.database) as connection:
+            return connection.execute(f"SELECT * FROM {table}").fetchall()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def hub_config(tmp_path: Path, **websub: Any) -> Config:
+    port = free_port()
+    settings = {
+        "allow_private_callbacks": True,
+        "timeout_seconds": 2,
+        "retry_seconds": 0.2,
+        "retry_max_seconds": 0.5,
+        "min_lease_seconds": 1,
+        **websub,
+    }
+    return config_for(
+        tmp_path,
+        base_url=f"http://127.0.0.1:{port}/",
+        server={"host": "127.0.0.1", "port": port},
+        websub=settings,
+    )
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
+    """A running hub with one story published, so the feeds exist; its [websub] settings
+    may be changed by keyword."""
+    running: list[Any] = []
+
+    def start(**websub: Any) -> Hub:
+        config = hub_config(tmp_path, **websub)
+        stories = iter(range(1, 100))
+
+        def publish(number: int | None = None, category: str = "Политика", **fields: Any) -> None:
+            number = number or next(stories)
+            path = config.inbox / f"{number:03d}_{number:016x}.txt"
+            path.write_text(wire_text(date=f"{number:02d}.09.23", category=category, **fields))
+            ingest_and_publish(config)
+
+        publish(category="Политика")
+        for service in (FeedServer(config), HubWorker(config)):
+            service.start()
+            running.append(service)
+        return Hub(config, publish)
+
+    yield start
+    for service in reversed(running):
+        service.stop()
+
+
+@pytest.fixture
+def hub(start_hub: Callable[..., Hub]) -> Hub:
+    return start_hub()
+
+
+def subscribed(hub: Hub, subscriber: Subscriber, feed: str, secret: str | None = None) -> str:
+    """Discover the feed's hub and topic as a subscriber does, subscribe, wait for the
+    verification; returns the topic."""
+    discovery = subscriber.discover(hub.feed(feed))
+    assert discovery.hubs == [hub.url]
+    before = len(subscriber.verifications)
+    assert subscriber.subscribe(discovery.hubs[0], discovery.self_url, secret) == 202
+    subscriber.wait_verified(before + 1)
+    wait_for(lambda: any(row[1] == subscriber.callback for row in hub.rows("websub_subscriptions")))
+    return discovery.self_url
+
+
+def test_a_subscriber_gets_each_change_of_the_feeds_it_subscribed_to(hub: Hub) -> None:
+    with Subscriber() as subscriber:
+        politics = subscribed(hub, subscriber, "politika.atom", secret="s3cret")
+        all_news = subscribed(hub, subscriber, "all.rss")
+        verification = subscriber.verifications[0]
+        assert verification["hub.mode"] == "subscribe"
+        assert verification["hub.topic"] == politics
+        assert int(verification["hub.lease_seconds"]) == hub.config.websub.lease_seconds
+
+        hub.publish(title="Новая история")  # a new story in Политика
+        deliveries = subscriber.wait_deliveries(2)
+        hub.publish(1, title="Исправленный заголовок")  # a correction of the first story
+        deliveries = subscriber.wait_deliveries(4)
+        hub.publish(category="Экономика")  # another category: only all news changes
+        deliveries = subscriber.wait_deliveries(5)
+        time.sleep(0.5)
+
+        assert [delivery.topic for delivery in subscriber.deliveries] in (
+            [politics, all_news] * 2 + [all_news],
+            [all_news, politics] * 2 + [all_news],
+            [politics, all_news, all_news, politics, all_news],
+            [all_news, politics, politics, all_news, all_news],
+        )
+        for topic, secret_kept in ((politics, True), (all_news, False)):
+            served = subscriber.discover(topic)
+            last = [delivery for delivery in deliveries if delivery.topic == topic][-1]
+            assert last.body == served.body
+            assert last.headers["content-type"] == served.content_type
+            assert last.headers.get_all("link") == [
+                f'<{hub.url}>; rel="hub", <{topic}>; rel="self"'
+            ]
+            assert last.signature_valid is (True if secret_kept else None)
+        assert (
+            "Исправленный заголовок"
+            in [d for d in deliveries if d.topic == politics][-1].body.decode()
+        )
+
+
+def test_an_unsubscribed_callback_gets_nothing_more(hub: Hub) -> None:
+    with Subscriber() as subscriber:
+        topic = subscribed(hub, subscriber, "all.atom")
+        assert subscriber.unsubscribe(hub.url, topic) == 202
+        subscriber.wait_verified(2)
+        wait_for(lambda: not hub.rows("websub_subscriptions"))
+        hub.publish()
+        time.sleep(1)
+        assert subscriber.deliveries == []
+
+
+@pytest.mark.parametrize("verify", ["wrong", "refuse"])
+def test_a_callback_that_does_not_echo_the_challenge_never_becomes_active(
+    hub: Hub, verify: str
+) -> None:
+    with Subscriber(Behaviour(verify=verify)) as subscriber:
+        assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
+        wait_for(lambda: not hub.rows("websub_intents"))
+        hub.publish()
+        time.sleep(1)
+        assert hub.rows("websub_subscriptions") == []
+        assert subscriber.deliveries == []
+
+
+def test_a_subscriber_that_was_down_gets_the_delivery_when_it_is_back(hub: Hub) -> None:
+    with Subscriber() as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        subscriber.go_down()
+        hub.publish()
+        wait_for(lambda: [row[3] for row in hub.rows("websub_deliveries")] in ([2], [3]))
+        subscriber.come_back()
+        (delivery,) = subscriber.wait_deliveries(1)
+        assert delivery.body == subscriber.discover(hub.feed("all.atom")).body
+        wait_for(lambda: not hub.rows("websub_deliveries"))
+
+
+def test_a_hanging_subscriber_does_not_hold_up_a_healthy_one(hub: Hub) -> None:
+    with Subscriber(Behaviour(hang_seconds=20)) as hanging, Subscriber() as healthy:
+        subscribed(hub, hanging, "all.atom")
+        subscribed(hub, healthy, "all.atom")
+        started = time.time()
+        hub.publish()
+        (delivery,) = healthy.wait_deliveries(1)
+        assert delivery.received - started < 1
+        # The hung one times out and is retried, not lost.
+        wait_for(lambda: any(row[3] >= 1 for row in hub.rows("websub_deliveries")))
+
+
+def test_a_huge_answer_is_not_read(hub: Hub) -> None:
+    with Subscriber(Behaviour(answer_bytes=10 * 1024 * 1024)) as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        hub.publish()
+        subscriber.wait_deliveries(1)
+        wait_for(lambda: not hub.rows("websub_deliveries"))
+        assert hub.rows("websub_subscriptions")[0][8] is not None  # delivered_version
+
+
+def test_gone_ends_the_subscription(hub: Hub) -> None:
+    with Subscriber(Behaviour(delivery_status=410)) as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        hub.publish()
+        wait_for(lambda: not hub.rows("websub_subscriptions"))
+        assert not hub.rows("websub_deliveries")
+
+
+def test_failures_are_retried_with_backoff_until_the_limit(start_hub: Callable[..., Hub]) -> None:
+    hub = start_hub(max_attempts=3)
+    with Subscriber(Behaviour(delivery_status=500)) as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        started = time.monotonic()
+        hub.publish()
+        wait_for(lambda: [(row[3], row[6]) for row in hub.rows("websub_deliveries")] == [(3, 1)])
+        # Retried after 0.2 s, then after 0.4 s: the backoff doubles.
+        assert time.monotonic() - started >= 0.6
+        (row,) = hub.rows("websub_deliveries")
+        assert row[5] == "answered 500"
+        # Still subscribed: the next version is tried afresh.
+        subscriber.behaviour.delivery_status = 200
+        hub.publish()
+        subscriber.wait_deliveries(1)
+
+
+def test_a_lease_that_ends_stops_deliveries(hub: Hub) -> None:
+    with Subscriber() as subscriber:
+        discovery = subscriber.discover(hub.feed("all.atom"))
+        assert subscriber.subscribe(hub.url, discovery.self_url, lease_seconds=1) == 202
+        (verification,) = subscriber.wait_verified(1)
+        assert verification["hub.lease_seconds"] == "1"
+        wait_for(lambda: hub.rows("websub_subscriptions"))
+        time.sleep(1.2)
+        hub.publish()
+        time.sleep(1)
+        assert subscriber.deliveries == []
+
+
+def test_a_request_for_a_foreign_topic_is_refused_and_denied(hub: Hub) -> None:
+    with Subscriber() as subscriber:
+        foreign = "http://elsewhere.example/feed.xml"
+        assert subscriber.subscribe(hub.url, foreign) == 400
+        (denial,) = subscriber.wait_denials(1)
+        assert denial["hub.topic"] == foreign
+        assert "not a feed of this hub" in denial["hub.reason"]
+        assert hub.rows("websub_intents") == []
+
+
+def _form(**fields: str) -> bytes:
+    return urlencode(
+        {name.replace("hub_", "hub.", 1): value for name, value in fields.items()}
+    ).encode()
+
+
+CALLBACK = "http://127.0.0.1:9/push"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (_form(hub_callback=CALLBACK, hub_topic="TOPIC"), None, 400),  # no mode
+        (_form(hub_mode="publish", hub_callback=CALLBACK, hub_topic="TOPIC"), None, 400),
+        (_form(hub_mode="subscribe", hub_topic="TOPIC"), None, 400),
+        (_form(hub_mode="subscribe", hub_callback=CALLBACK), None, 400),
+        (
+            _form(hub_mode="subscribe", hub_callback="file:///etc/passwd", hub_topic="TOPIC"),
+            None,
+            400,
+        ),
+        (_form(hub_mode="subscribe", hub_callback="gopher://x/", hub_topic="TOPIC"), None, 400),
+        (_form(hub_mode="subscribe", hub_callback="not a url", hub_topic="TOPIC"), None, 400),
+        (_form(hub_mode="subscribe", hub_callback="HUB", hub_topic="TOPIC"), None, 400),
+        (_form(hub_mode="subscribe", hub_callback=CALLBACK + "#x", hub_topic="TOPIC"), None, 400),
+        (
+            _form(
+                hub_mode="subscribe",
+                hub_callback=CALLBACK,
+                hub_topic="TOPIC",
+                hub_secret="x" * 10240,
+            ),
+            None,
+            400,
+        ),
+        (
+            _form(
+                hub_mode="subscribe",
+                hub_callback=CALLBACK,
+                hub_topic="TOPIC",
+                hub_lease_seconds="soon",
+            ),
+            None,
+            400,
+        ),
+        (_form(hub_mode="subscribe", hub_callback=CALLBACK, hub_topic="TOPIC.missing"), None, 400),
+        (b"hub.mode=subscribe&hub.mode=unsubscribe", None, 400),
+        (b"\xff\xfe", None, 400),
+        (b"x=" + b"y" * 20000, None, 413),
+        (
+            _form(hub_mode="subscribe", hub_callback=CALLBACK, hub_topic="TOPIC"),
+            "application/json",
+            415,
+        ),
+        (
+            _form(hub_mode="subscribe", hub_callback=CALLBACK, hub_topic="TOPIC"),
+            "multipart/form-data",
+            415,
+        ),
+    ],
+)
+def test_a_malformed_or_hostile_request_gets_a_4xx_and_stores_nothing(
+    hub: Hub, body: bytes, content_type: str | None, status: int
+) -> None:
+    body = body.replace(b"TOPIC", urlencode({"": hub.feed("all.atom")})[1:].encode())
+    body = body.replace(b"HUB", urlencode({"": hub.url})[1:].encode())
+    answer = post_form(hub.url, body, content_type or "application/x-www-form-urlencoded")
+    assert answer == status
+    assert hub.rows("websub_intents") == [] and hub.rows("websub_subscriptions") == []
+    assert post_form(hub.url, b"", "text/plain") == 415  # still serving
+
+
+def test_loopback_and_private_callbacks_are_refused_unless_allowed(
+    start_hub: Callable[..., Hub],
+) -> None:
+    hub = start_hub(allow_private_callbacks=False)
+    for callback in (
+        CALLBACK,
+        "http://localhost:8000/",
+        "http://10.1.2.3/",
+        "http://[::1]/",
+        "http://192.168.0.1/x",
+        "http://169.254.169.254/",
+    ):
+        body = _form(hub_mode="subscribe", hub_callback=callback, hub_topic=hub.feed("all.atom"))
+        assert post_form(hub.url, body) == 400, callback
+    assert hub.rows("websub_intents") == []
+
+
+def test_one_host_cannot_make_more_than_its_share_of_subscriptions(
+    start_hub: Callable[..., Hub],
+) -> None:
+    hub = start_hub(max_subscriptions_per_host=5, max_subscriptions=50, timeout_seconds=10)
+    # Its callbacks take their time to answer verification, so the requests stay pending.
+    with Subscriber(Behaviour(verify="hang", hang_seconds=4)) as slow:
+        statuses = [
+            post_form(
+                hub.url,
+                _form(
+                    hub_mode="subscribe",
+                    hub_callback=f"{slow.callback}&n={number}",
+                    hub_topic=hub.feed("all.atom"),
+                ),
+            )
+            for number in range(1000)
+        ]
+        assert statuses[:5] == [202] * 5
+        assert set(statuses[5:]) == {429}
+        assert len(hub.rows("websub_intents")) == 5
