@@ -313,6 +313,7 @@ def status(config: Config) -> None:
         rejects = store.rejects()
         future = store.future_files()
         withdrawals = store.withdrawals()
+        hub = _describe_hub(config, store)
     lines.append(
         f"Rejected files: {len(rejects)}"
         + (" (fix or remove them; feeder retries)" if rejects else "")
@@ -335,7 +336,9 @@ def status(config: Config) -> None:
             "`feeder ingest FILE` publishes it now, dated now)"
         )
         lines += [f"  {name}: dated {_local(config, mtime)}" for name, mtime in future]
-    # File names and categories come from outside: no control character reaches the terminal.
+    lines += hub.splitlines()
+    # File names, categories and callbacks come from outside: no control character
+    # reaches the terminal.
     for line in lines:
         click.echo(printable(line))
 
@@ -451,6 +454,71 @@ def backup(config: Config, destination: Path) -> None:
 def _plural(count: int, noun: str) -> str:
     """English counts for the terminal: "1 article", "2 articles"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+@main.group()
+def websub() -> None:
+    """The WebSub hub's subscriptions, for operators (docs/websub.md)."""
+
+
+@websub.command("list")
+@common_options
+def websub_list(config: Config) -> None:
+    """List every subscription: callback, topic, lease end and delivery state (never secrets)."""
+    from feeder.websub.state import HubState
+
+    with Store(config.database) as store:
+        subscriptions = HubState(store).subscriptions()
+    if not subscriptions:
+        click.echo("No subscriptions.")
+    for subscription in subscriptions:
+        expires = _local(config, datetime.fromtimestamp(subscription.expires, UTC))
+        if subscription.failed:
+            delivery = f"delivery FAILED: {subscription.last_error}"
+        elif subscription.pending:
+            delivery = "delivery pending" + (
+                f" (last try: {subscription.last_error})" if subscription.last_error else ""
+            )
+        else:
+            delivery = "up to date"
+        signed = ", signed" if subscription.has_secret else ""
+        click.echo(f"{subscription.callback}\n    {subscription.topic}")
+        click.echo(f"    lease ends {expires}{signed}; {delivery}")
+
+
+@websub.command("remove")
+@common_options
+@click.argument("callback")
+def websub_remove(config: Config, callback: str) -> None:
+    """Remove every subscription of CALLBACK (a URL exactly as `feeder websub list` shows it)."""
+    from feeder.websub.state import HubState
+
+    with Store(config.database) as store:
+        removed = HubState(store).remove_callback(callback)
+    if not removed:
+        raise click.ClickException(
+            f"no subscription has the callback {callback}; `feeder websub list` shows them"
+        )
+    click.echo(f"Removed {removed} subscription{'s' if removed != 1 else ''} of {callback}.")
+
+
+def _describe_hub(config: Config, store: Store) -> str:
+    if not config.websub.enabled:
+        return "WebSub hub: off ([websub] enabled = false)"
+    from feeder.websub.state import HubState
+
+    state = HubState(store)
+    topics = state.summary()
+    lines = [
+        f"WebSub hub {config.websub.hub_url}: {sum(topic.subscribers for topic in topics)} "
+        f"subscriptions, {state.pending_intents()} requests awaiting verification"
+    ]
+    lines += [
+        f"  {topic.topic}: {topic.subscribers} subscribers, {topic.pending} deliveries "
+        f"pending, {topic.failed} failed"
+        for topic in topics
+    ]
+    return "\n".join(lines)
 
 
 def _describe_daemon(config: Config, state: DaemonState, now: datetime) -> str:

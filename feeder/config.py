@@ -174,6 +174,16 @@ class _Reader:
             raise self.fail(key, 'must be a table of name = "string" lines')
         return dict(value)
 
+    def urls(self, key: str) -> tuple[str, ...]:
+        """A list of absolute http(s) URLs, empty by default."""
+        self.known.add(key)
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(url, str) and _is_http_url(url) for url in value
+        ):
+            raise self.fail(key, 'must be a list of http(s) URLs, such as ["https://hub.example/"]')
+        return tuple(value)
+
     def reject_unknown(self) -> None:
         """A misspelt key would otherwise be ignored, and its setting silently not applied."""
         for key in self.data:
@@ -332,13 +342,7 @@ def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
             f"must be a URL under base_url ({base_url}), where feeder serves its hub, "
             f"such as '{base_url}websub', not {hub_url!r}",
         )
-    external_hubs = reader.raw("external_hubs", [])
-    if not isinstance(external_hubs, list) or not all(
-        isinstance(hub, str) and _is_http_url(hub) for hub in external_hubs
-    ):
-        raise reader.fail(
-            "external_hubs", 'must be a list of http(s) URLs, such as ["https://hub.example/"]'
-        )
+    external_hubs = reader.urls("external_hubs")
     min_lease = reader.positive("min_lease_seconds", int, defaults.min_lease_seconds)
     max_lease = reader.positive("max_lease_seconds", int, defaults.max_lease_seconds)
     if max_lease < min_lease:
@@ -357,7 +361,7 @@ def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
     websub = WebSubConfig(
         enabled=reader.get("enabled", bool, defaults.enabled),
         hub_url=hub_url,
-        external_hubs=tuple(external_hubs),
+        external_hubs=external_hubs,
         lease_seconds=lease,
         min_lease_seconds=min_lease,
         max_lease_seconds=max_lease,

@@ -38,9 +38,9 @@ from feeder.site import Site
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
+from feeder.websub import hook as websub_hook
 from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
-from feeder.websub import hook as websub_hook
 
 log = logging.getLogger(__name__)
 

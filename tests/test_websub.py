@@ -348,9 +348,9 @@ def test_loopback_and_private_callbacks_are_refused_unless_allowed(
 def test_one_host_cannot_make_more_than_its_share_of_subscriptions(
     start_hub: Callable[..., Hub],
 ) -> None:
-    hub = start_hub(max_subscriptions_per_host=5, max_subscriptions=50, timeout_seconds=10)
+    hub = start_hub(max_subscriptions_per_host=5, max_subscriptions=50, timeout_seconds=60)
     # Its callbacks take their time to answer verification, so the requests stay pending.
-    with Subscriber(Behaviour(verify="hang", hang_seconds=4)) as slow:
+    with Subscriber(Behaviour(verify="hang", hang_seconds=60)) as slow:
         statuses = [
             post_form(
                 hub.url,

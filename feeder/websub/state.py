@@ -119,7 +119,7 @@ class HubState:
             "WHERE NOT (callback = ? AND topic = ?)",
             [callback_host, callback, topic],
         ).fetchone()
-        return row[0], row[1]
+        return int(row[0]), int(row[1])
 
     def add_intent(
         self,
@@ -236,7 +236,8 @@ class HubState:
         return [TopicSummary(*row) for row in rows]
 
     def pending_intents(self) -> int:
-        return self.connection.execute("SELECT COUNT(*) FROM websub_intents").fetchone()[0]
+        count: int = self.connection.execute("SELECT COUNT(*) FROM websub_intents").fetchone()[0]
+        return count
 
     # --- distribution ------------------------------------------------------------
 
@@ -264,7 +265,8 @@ class HubState:
             "SELECT min(due) FROM (SELECT min(due) AS due FROM websub_deliveries WHERE failed = 0 "
             "UNION ALL SELECT min(due) FROM websub_pings WHERE failed = 0)"
         ).fetchone()
-        return row[0]
+        due: float | None = row[0]
+        return due
 
     def record_deliveries(
         self, attempts: Iterable[tuple[DueDelivery, Attempt]], max_attempts: int

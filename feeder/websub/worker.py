@@ -56,6 +56,8 @@ Db = Callable[..., Awaitable[Any]]
 POLL_SECONDS = 1.0
 EXPIRY_CHECK_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
+# How long stop() lets requests in flight finish.
+STOP_GRACE_SECONDS = 2.0
 
 
 class HubWorker:
@@ -88,7 +90,7 @@ class HubWorker:
         self._stopping = True
         self.wake()
         if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_SECONDS + self.settings.timeout_seconds)
+            self._thread.join(STOP_TIMEOUT_SECONDS)
 
     def wake(self) -> None:
         """From any thread: something may be due now."""
@@ -134,7 +136,9 @@ class HubWorker:
                     await self._wait(tasks, next_due)
                     await self._record(state, db)
                 if tasks:
-                    await asyncio.wait(tasks, timeout=self.settings.timeout_seconds)
+                    # What is still in flight after the grace is cancelled, and due again
+                    # when the daemon is back.
+                    await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
                 await self._record(state, db)
         finally:
             await db(store.close)
@@ -157,8 +161,12 @@ class HubWorker:
         for intent in await db(state.intents, wanted):
             work.append((("i", intent.id), functools.partial(self._verify, client, intent)))
         for delivery in await db(state.due_deliveries, now, wanted):
-            key = ("d", delivery.subscription_id)
-            work.append((key, functools.partial(self._deliver, client, delivery)))
+            work.append(
+                (
+                    ("d", delivery.subscription_id),
+                    functools.partial(self._deliver, client, delivery),
+                )
+            )
         for due in await db(state.due_pings, now, wanted):
             work.append((("p", due.hub, due.topic), functools.partial(self._ping, client, due)))
         for key, start in [item for item in work if item[0] not in self._in_flight][:free]:
