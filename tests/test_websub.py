@@ -11,15 +11,16 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from feeder.config import Config
+from feeder.config import Config, ConfigError
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from feeder.websub.worker import HubWorker
@@ -365,3 +366,100 @@ def test_one_host_cannot_make_more_than_its_share_of_subscriptions(
         assert statuses[:5] == [202] * 5
         assert set(statuses[5:]) == {429}
         assert len(hub.rows("websub_intents")) == 5
+
+
+def test_the_websub_defaults(tmp_path: Path) -> None:
+    websub = config_for(tmp_path).websub
+    assert websub.enabled and websub.hub_url == "http://feeds.example.org/news/websub"
+    assert websub.lease_seconds == 10 * 24 * 3600 and not websub.allow_private_callbacks
+
+
+@pytest.mark.parametrize(
+    ("websub", "message"),
+    [
+        (
+            {"hub_url": "http://elsewhere.example/hub"},
+            "key 'websub.hub_url' must be a URL under base_url",
+        ),
+        (
+            {"external_hubs": "http://hub.example/"},
+            "key 'websub.external_hubs' must be a list of http(s) URLs",
+        ),
+        (
+            {"external_hubs": ["ftp://hub.example/"]},
+            "key 'websub.external_hubs' must be a list of http(s) URLs",
+        ),
+        ({"lease_seconds": 10}, "key 'websub.lease_seconds' must be from min_lease_seconds (3600)"),
+        (
+            {"min_lease_seconds": 100, "max_lease_seconds": 10},
+            "key 'websub.max_lease_seconds' must be at least",
+        ),
+        ({"concurrency": 0}, "key 'websub.concurrency' must be greater than 0, not 0"),
+        ({"timeout_seconds": "10s"}, "key 'websub.timeout_seconds' must be a number, not '10s'"),
+        (
+            {"retry_seconds": 60, "retry_max_seconds": 30},
+            "key 'websub.retry_max_seconds' must be at least",
+        ),
+        (
+            {"allow_private_callbacks": "yes"},
+            "key 'websub.allow_private_callbacks' must be true or false",
+        ),
+        (
+            {"max_subscriptions_per_host": -1},
+            "key 'websub.max_subscriptions_per_host' must be greater than 0",
+        ),
+        (
+            {"max_subscribers": 5},
+            "key 'websub.max_subscribers' is not a setting feeder knows; did you mean 'websub.max_subscriptions'?",
+        ),
+    ],
+)
+def test_a_bad_websub_table_names_the_key_and_the_file(
+    tmp_path: Path, websub: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_for(tmp_path, websub=websub)
+    assert str(error.value).startswith(f"{tmp_path / 'config.toml'}: {message}")
+
+
+def test_feeds_name_their_hubs_and_themselves_in_link_headers(
+    start_hub: Callable[..., Hub],
+) -> None:
+    hub = start_hub(external_hubs=["https://pubsubhubbub.example/"])
+    for name in ("all.rss", "all.atom", "politika.atom"):
+        discovery = Subscriber.discover(hub.feed(name))
+        assert discovery.hubs == [hub.url, "https://pubsubhubbub.example/"]
+        assert discovery.self_url == hub.feed(name)
+    with urllib.request.urlopen(hub.config.url("index.html")) as page:
+        assert page.headers.get("link") is None
+
+
+def test_a_hub_that_is_off_is_not_served_or_advertised(start_hub: Callable[..., Hub]) -> None:
+    hub = start_hub(enabled=False)
+    with urllib.request.urlopen(hub.feed("all.atom")) as feed:
+        assert feed.headers.get("link") is None
+    assert post_form(hub.url, b"hub.mode=subscribe") == 405
+
+
+def test_external_hubs_are_pinged_for_each_changed_feed(start_hub: Callable[..., Hub]) -> None:
+    def pinged(count: int) -> list[str]:
+        pings = external_hub.wait_deliveries(count)
+        assert all(parse_qs(ping.body.decode())["hub.mode"] == ["publish"] for ping in pings)
+        return sorted(parse_qs(ping.body.decode())["hub.url"][0] for ping in pings[count - 4 :])
+
+    with Subscriber() as external_hub:
+        hub = start_hub(external_hubs=[external_hub.callback])
+        # The first story's feeds, published as the hub started.
+        assert pinged(4) == sorted(
+            hub.feed(f"{slug}.{suffix}")
+            for slug in ("all", "politika")
+            for suffix in ("atom", "rss")
+        )
+        hub.publish(category="Экономика")
+        assert pinged(8) == sorted(
+            hub.feed(f"{slug}.{suffix}")
+            for slug in ("all", "ekonomika")
+            for suffix in ("atom", "rss")
+        )
+        time.sleep(0.5)
+        assert len(external_hub.deliveries) == 8
