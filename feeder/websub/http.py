@@ -29,7 +29,7 @@ class Answer:
 def new_client(concurrency: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=0),
         follow_redirects=False,
         trust_env=False,
     )

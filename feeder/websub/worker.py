@@ -298,15 +298,21 @@ class HubWorker:
             return None
         path: Path = self.config.output_dir / relative
         try:
+            status = path.stat()
+            cached = self._bodies.get(topic)
+            if cached is not None and cached[0] == _identity(status):
+                return cached[1], cached[2]
             with path.open("rb") as file:
-                status = os.fstat(file.fileno())
-                key = (status.st_ino, status.st_mtime_ns, status.st_size)
-                cached = self._bodies.get(topic)
-                if cached is not None and cached[0] == key:
-                    return cached[1], cached[2]
+                status = os.fstat(file.fileno())  # of the bytes read, if it was just replaced
                 body = file.read()
         except OSError:
             return None
+        key = _identity(status)
         version = hashlib.sha256(body).hexdigest()
         self._bodies[topic] = (key, body, version)
         return body, version
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    """Publishing replaces a feed with a new file, so a new version has a new identity."""
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
