@@ -13,6 +13,7 @@ import sqlite3
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,14 @@ def hub_config(tmp_path: Path, **websub: Any) -> Config:
     )
 
 
-@pytest.fixture
-def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
-    """A running hub with one story published, so the feeds exist; its [websub] settings
-    may be changed by keyword."""
+@contextmanager
+def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
+    """Start hubs with one story published, so the feeds exist, and [websub] settings
+    changed by keyword; they stop on the way out."""
     running: list[Any] = []
 
     def start(**websub: Any) -> Hub:
-        config = hub_config(tmp_path, **websub)
+        config = hub_config(directory, **websub)
         stories = iter(range(1, 100))
 
         def publish(number: int | None = None, category: str = "Политика", **fields: Any) -> None:
@@ -92,9 +93,24 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
             running.append(service)
         return Hub(config, publish)
 
-    yield start
-    for service in reversed(running):
-        service.stop()
+    try:
+        yield start
+    finally:
+        for service in reversed(running):
+            service.stop()
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
+    with running_hubs(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def refusing_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """One hub for the tests of requests it refuses, which leave nothing behind."""
+    with running_hubs(tmp_path_factory.mktemp("hub")) as start:
+        yield start()
 
 
 @pytest.fixture
@@ -319,8 +335,9 @@ CALLBACK = "http://127.0.0.1:9/push"
     ],
 )
 def test_a_malformed_or_hostile_request_gets_a_4xx_and_stores_nothing(
-    hub: Hub, body: bytes, content_type: str | None, status: int
+    refusing_hub: Hub, body: bytes, content_type: str | None, status: int
 ) -> None:
+    hub = refusing_hub
     body = body.replace(b"TOPIC", urlencode({"": hub.feed("all.atom")})[1:].encode())
     body = body.replace(b"HUB", urlencode({"": hub.url})[1:].encode())
     answer = post_form(hub.url, body, content_type or "application/x-www-form-urlencoded")
