@@ -25,8 +25,8 @@ from feeder.websub.callbacks import address_problem
 from feeder.websub.exchanges import deny
 from feeder.websub.http import loggable, new_client
 from feeder.websub.links import hub_route, topic_path
-from feeder.websub.requests import Refusal, SubscriptionRequest, parse_request
-from feeder.websub.state import HubState, callback_host
+from feeder.websub.requests import Refusal, parse_request
+from feeder.websub.state import HubState, SubscriptionRequest, callback_host
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +94,7 @@ class HubEndpoint:
                 )
             if in_all >= websub.max_subscriptions:
                 return Refusal(429, "this hub has as many subscriptions as it takes")
-            state.add_intent(
-                request.callback,
-                request.topic,
-                request.mode,
-                request.lease_seconds,
-                request.secret,
-                host,
-                time.time(),
-            )
+            state.add_intent(request, time.time())
         return None
 
     async def _deny(self, refusal: Refusal) -> None:

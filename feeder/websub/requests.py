@@ -12,22 +12,12 @@ from urllib.parse import parse_qsl
 
 from feeder.config import Config
 from feeder.websub.callbacks import callback_problem
-from feeder.websub.state import Mode
+from feeder.websub.state import Mode, SubscriptionRequest
 
 # WebSub 5.1: the secret MUST be under 200 bytes.
 MAX_SECRET_BYTES = 199
 # More fields than a request has any use for are refused rather than parsed.
 MAX_FIELDS = 20
-
-
-@dataclass(frozen=True)
-class SubscriptionRequest:
-    callback: str
-    topic: str
-    mode: Mode
-    # None for an unsubscribe, which has no lease.
-    lease_seconds: int | None
-    secret: str | None
 
 
 @dataclass(frozen=True)

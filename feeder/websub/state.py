@@ -30,15 +30,20 @@ class Mode(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Intent:
-    """A subscription request accepted (202) and not yet verified with the subscriber."""
-
-    id: int
+class SubscriptionRequest:
     callback: str
     topic: str
     mode: Mode
+    # None for an unsubscribe, which has no lease.
     lease_seconds: int | None
     secret: str | None
+
+
+@dataclass(frozen=True)
+class Intent(SubscriptionRequest):
+    """A subscription request accepted (202) and not yet verified with the subscriber."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -121,23 +126,22 @@ class HubState:
         ).fetchone()
         return int(row[0]), int(row[1])
 
-    def add_intent(
-        self,
-        callback: str,
-        topic: str,
-        mode: Mode,
-        lease_seconds: int | None,
-        secret: str | None,
-        callback_host: str,
-        now: float,
-    ) -> None:
+    def add_intent(self, request: SubscriptionRequest, now: float) -> None:
         """A newer request for the same callback and topic replaces an unverified one."""
         with self.store.transaction():
             self.connection.execute(
                 "INSERT OR REPLACE INTO websub_intents "
                 "(callback, topic, mode, lease_seconds, secret, callback_host, requested) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [callback, topic, mode.value, lease_seconds, secret, callback_host, now],
+                [
+                    request.callback,
+                    request.topic,
+                    request.mode.value,
+                    request.lease_seconds,
+                    request.secret,
+                    callback_host(request.callback),
+                    now,
+                ],
             )
 
     def intents(self, limit: int) -> list[Intent]:
@@ -147,7 +151,7 @@ class HubState:
             [limit],
         )
         return [
-            Intent(id, callback, topic, Mode(mode), lease, secret)
+            Intent(callback, topic, Mode(mode), lease, secret, id)
             for id, callback, topic, mode, lease, secret in rows
         ]
 
