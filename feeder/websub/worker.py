@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,6 @@ from feeder.websub.state import (
 
 log = logging.getLogger(__name__)
 
-# Runs a store call on the hub's database thread.
-Db = Callable[..., Awaitable[Any]]
-
 # Work from other processes (a `feeder serve` taking requests, a manual
 # `feeder ingest` publishing) is noticed within this long; this process's own wakes at once.
 POLL_SECONDS = 1.0
@@ -58,6 +56,34 @@ EXPIRY_CHECK_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets requests in flight finish.
 STOP_GRACE_SECONDS = 2.0
+
+
+@dataclass
+class Finished:
+    """Work done since the loop last recorded it."""
+
+    delivered: list[tuple[DueDelivery, Attempt]] = field(default_factory=list)
+    pinged: list[tuple[DuePing, Attempt]] = field(default_factory=list)
+    verified: list[tuple[Intent, bool, str | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.delivered or self.pinged or self.verified)
+
+    def keys(self) -> list[object]:
+        """Of the in-flight set."""
+        return [
+            *(("d", delivery.subscription_id) for delivery, _ in self.delivered),
+            *(("p", ping.hub, ping.topic) for ping, _ in self.pinged),
+            *(("i", intent.id) for intent, _, _ in self.verified),
+        ]
+
+
+@dataclass(frozen=True)
+class DueWork:
+    intents: list[Intent] = field(default_factory=list)
+    deliveries: list[DueDelivery] = field(default_factory=list)
+    pings: list[DuePing] = field(default_factory=list)
+    next_due: float | None = None
 
 
 class HubWorker:
@@ -74,9 +100,7 @@ class HubWorker:
         # Feed bytes by topic, read again only when the file changes (inode, mtime, size).
         self._bodies: dict[str, tuple[tuple[int, int, int], bytes, str]] = {}
         self._in_flight: set[object] = set()
-        self._delivered: list[tuple[DueDelivery, Attempt]] = []
-        self._pinged: list[tuple[DuePing, Attempt]] = []
-        self._verified: list[tuple[Intent, bool, str | None]] = []
+        self._finished = Finished()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="feeder-websub", daemon=True)
@@ -115,9 +139,11 @@ class HubWorker:
         store = await self._loop.run_in_executor(database, Store, self.config.database)
         state = HubState(store)
 
-        def db(call: Callable[..., Any], *args: object) -> Awaitable[Any]:
+        def turn(finished: Finished, wanted: int, expire: bool) -> Awaitable[DueWork]:
             assert self._loop is not None
-            return self._loop.run_in_executor(database, call, *args)
+            return self._loop.run_in_executor(
+                database, self._turn, state, finished, time.time(), wanted, expire
+            )
 
         self._started.set()
         tasks: set[asyncio.Task[None]] = set()
@@ -126,49 +152,60 @@ class HubWorker:
             async with new_client(self.settings.concurrency) as client:
                 while not self._stopping:
                     self._wakeup.clear()
-                    now = time.time()
-                    if now >= next_expiry:
-                        for callback, topic in await db(state.expire, now):
-                            log.info("lease of %s on %s ended", loggable(callback), topic)
-                        next_expiry = now + EXPIRY_CHECK_SECONDS
-                    await self._start_due(client, state, db, tasks, now)
-                    next_due = await db(state.next_due)
-                    await self._wait(tasks, next_due)
-                    await self._record(state, db)
+                    finished, self._finished = self._finished, Finished()
+                    free = self.settings.concurrency - len(tasks)
+                    # Asking for the in-flight ones too, which are skipped, leaves `free` new ones.
+                    wanted = free + len(self._in_flight) if free > 0 else 0
+                    expire = time.monotonic() >= next_expiry
+                    due = await turn(finished, wanted, expire)
+                    if expire:
+                        next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
+                    self._in_flight.difference_update(finished.keys())
+                    self._start(client, due, free, tasks)
+                    await self._wait(tasks, due.next_due)
                 if tasks:
                     # What is still in flight after the grace is cancelled, and due again
                     # when the daemon is back.
                     await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-                await self._record(state, db)
+                await turn(self._finished, 0, False)
         finally:
-            await db(store.close)
+            await self._loop.run_in_executor(database, store.close)
 
-    async def _start_due(
-        self,
-        client: httpx.AsyncClient,
-        state: HubState,
-        db: Db,
-        tasks: set[asyncio.Task[None]],
-        now: float,
+    def _turn(
+        self, state: HubState, finished: Finished, now: float, wanted: int, expire: bool
+    ) -> DueWork:
+        """Record what finished and read what is due: one trip to the database thread
+        per turn of the loop, however much it carries."""
+        if finished.delivered:
+            state.record_deliveries(finished.delivered, self.settings.max_attempts)
+        if finished.pinged:
+            state.record_pings(finished.pinged, self.settings.max_attempts)
+        for intent, confirmed, version in finished.verified:
+            state.settle_intent(intent, confirmed, now, version)
+        if expire:
+            for callback, topic in state.expire(now):
+                log.info("lease of %s on %s ended", loggable(callback), topic)
+        if wanted == 0:
+            return DueWork(next_due=state.next_due())
+        return DueWork(
+            state.intents(wanted),
+            state.due_deliveries(now, wanted),
+            state.due_pings(now, wanted),
+            state.next_due(),
+        )
+
+    def _start(
+        self, client: httpx.AsyncClient, due: DueWork, free: int, tasks: set[asyncio.Task[None]]
     ) -> None:
-        """Start as much due work as there are free slots, oldest first."""
-        free = self.settings.concurrency - len(tasks)
-        if free <= 0:
-            return
-        # Asking for the in-flight ones too, which are skipped, still leaves `free` new ones.
-        wanted = free + len(self._in_flight)
-        work: list[tuple[object, Callable[[], Coroutine[Any, Any, None]]]] = []
-        for intent in await db(state.intents, wanted):
-            work.append((("i", intent.id), functools.partial(self._verify, client, intent)))
-        for delivery in await db(state.due_deliveries, now, wanted):
-            work.append(
-                (
-                    ("d", delivery.subscription_id),
-                    functools.partial(self._deliver, client, delivery),
-                )
-            )
-        for due in await db(state.due_pings, now, wanted):
-            work.append((("p", due.hub, due.topic), functools.partial(self._ping, client, due)))
+        """Start as much due work as there are free slots, verifications first."""
+        work: list[tuple[object, Callable[[], Coroutine[Any, Any, None]]]] = [
+            *((("i", i.id), functools.partial(self._verify, client, i)) for i in due.intents),
+            *(
+                (("d", d.subscription_id), functools.partial(self._deliver, client, d))
+                for d in due.deliveries
+            ),
+            *((("p", p.hub, p.topic), functools.partial(self._ping, client, p)) for p in due.pings),
+        ]
         for key, start in [item for item in work if item[0] not in self._in_flight][:free]:
             self._in_flight.add(key)
             task = asyncio.ensure_future(start())
@@ -182,29 +219,13 @@ class HubWorker:
         if next_due is not None and next_due > time.time():
             # What is due already is in flight, or waits for a slot: a task's end wakes us.
             timeout = min(timeout, next_due - time.time())
-        if self._delivered or self._pinged or self._verified:
+        if self._finished:
             timeout = 0.0
         waiter = asyncio.ensure_future(self._wakeup.wait())
         try:
             await asyncio.wait([waiter, *tasks], timeout=timeout, return_when="FIRST_COMPLETED")
         finally:
             waiter.cancel()
-
-    async def _record(self, state: HubState, db: Db) -> None:
-        delivered, self._delivered = self._delivered, []
-        pinged, self._pinged = self._pinged, []
-        verified, self._verified = self._verified, []
-        if delivered:
-            await db(state.record_deliveries, delivered, self.settings.max_attempts)
-        if pinged:
-            await db(state.record_pings, pinged, self.settings.max_attempts)
-        for intent, confirmed, version in verified:
-            await db(state.settle_intent, intent, confirmed, time.time(), version)
-        self._in_flight.difference_update(
-            [("d", delivery.subscription_id) for delivery, _ in delivered]
-            + [("p", due.hub, due.topic) for due, _ in pinged]
-            + [("i", intent.id) for intent, _, _ in verified]
-        )
 
     # --- one piece of work each -------------------------------------------------------
 
@@ -231,7 +252,7 @@ class HubWorker:
                 intent.topic,
                 problem,
             )
-        self._verified.append((intent, problem is None, version))
+        self._finished.verified.append((intent, problem is None, version))
         self.wake()
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: DueDelivery) -> None:
@@ -263,7 +284,7 @@ class HubWorker:
                 )
             else:
                 log.debug("delivered %s to %s", delivery.topic, callback)
-        self._delivered.append((delivery, attempt))
+        self._finished.delivered.append((delivery, attempt))
         self.wake()
 
     async def _ping(self, client: httpx.AsyncClient, due: DuePing) -> None:
@@ -272,7 +293,7 @@ class HubWorker:
             attempt = self._retry(attempt, due.attempts, due.hub, due.topic)
         else:
             log.info("told %s that %s changed", due.hub, due.topic)
-        self._pinged.append((due, attempt))
+        self._finished.pinged.append((due, attempt))
         self.wake()
 
     def _retry(self, attempt: Attempt, attempts_before: int, target: str, topic: str) -> Attempt:
