@@ -39,6 +39,7 @@ from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from feeder.websub import hook as websub_hook
+from feeder.websub.links import hub_links
 from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
 
@@ -193,7 +194,9 @@ class Publisher:
         deleted = tuple(
             DeletedEntry(entry_id(self.config, gone.story_id), gone.at) for gone in withdrawn
         )
-        model = feed_model(self.config, slug, category, entries, deleted=deleted)
+        model = feed_model(
+            self.config, slug, category, entries, hub_links(self.config), deleted=deleted
+        )
         for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
             data = feed_format.render(model)

@@ -46,16 +46,18 @@ class _ExtraLinks(BaseExtension):  # type: ignore[misc]  # feedgen ships no type
     links: tuple[FeedLink, ...] = ()
 
     def extend_rss(self, rss: Any) -> Any:
-        self._append_links(rss.find("channel"))
+        self._append_links(rss.find("channel"), f"{{{ATOM_NAMESPACE}}}link")
         return rss
 
     def extend_atom(self, feed: Any) -> Any:
-        self._append_links(feed)
+        # Named like feedgen's own Atom elements, which the document's default
+        # namespace makes Atom's; a qualified name would get a prefix of its own.
+        self._append_links(feed, "link")
         return feed
 
-    def _append_links(self, parent: Any) -> None:
+    def _append_links(self, parent: Any, name: str) -> None:
         for link in self.links:
-            xml_elem(f"{{{ATOM_NAMESPACE}}}link", parent, **_attributes(link))
+            xml_elem(name, parent, **_attributes(link))
 
 
 class _Tombstones(BaseExtension):  # type: ignore[misc]  # see _ExtraLinks

@@ -27,6 +27,7 @@ from feeder.server import FeedServer
 from feeder.websub.worker import HubWorker
 from tests.conftest import config_for, wire_text
 from tests.daemon_helpers import wait_for
+from tests.feedcheck import parse_valid_feed
 from tests.websub_subscriber import Behaviour, Subscriber, post_form
 
 
@@ -447,10 +448,13 @@ def test_feeds_name_their_hubs_and_themselves_in_link_headers(
     start_hub: Callable[..., Hub],
 ) -> None:
     hub = start_hub(external_hubs=["https://pubsubhubbub.example/"])
-    for name in ("all.rss", "all.atom", "politika.atom"):
+    for name in ("all.rss", "all.atom", "politika.rss", "politika.atom"):
         discovery = Subscriber.discover(hub.feed(name))
         assert discovery.hubs == [hub.url, "https://pubsubhubbub.example/"]
         assert discovery.self_url == hub.feed(name)
+        # The document says the same: every hub, and exactly one self.
+        document = parse_valid_feed(discovery.body, hub.feed(name))
+        assert [link.href for link in document.feed.links if link.rel == "hub"] == discovery.hubs
     with urllib.request.urlopen(hub.config.url("index.html")) as page:
         assert page.headers.get("link") is None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from feeder.config import Config
+from feeder.feeds import FeedLink
 from feeder.formats import CHARSET, FEED_FORMATS
 
 # A topic is one of the current feeds: feeds/<slug>.<suffix>, nothing deeper.
@@ -16,6 +17,11 @@ def hub_urls(config: Config) -> tuple[str, ...]:
     if not config.websub.enabled:
         return ()
     return (config.websub.hub_url, *config.websub.external_hubs)
+
+
+def hub_links(config: Config) -> tuple[FeedLink, ...]:
+    """The rel="hub" links a current feed carries in its document (WebSub 4)."""
+    return tuple(FeedLink("hub", hub) for hub in hub_urls(config))
 
 
 def hub_route(config: Config) -> str:
