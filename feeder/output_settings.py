@@ -2,7 +2,7 @@
 
 base_url, the site title, the language, the id prefix, the time zone pages
 show, the number of entries per feed and the polling hint (RSS `<ttl>`, from
-`[server] cache_max_age`) are written into every feed, page
+`[server] cache_max_age`) and the WebSub hubs are written into every feed, page
 and OPML file. A change to one of them reaches only the files written after
 it, so feeds carried the old base URL until something regenerated them all.
 Each publish records the settings its output was made with; a run that finds
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from feeder.config import Config
 from feeder.files import write_if_changed
+from feeder.websub.links import hub_urls
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def baked_settings(config: Config) -> dict[str, tuple[str, Reach]]:
         "id_prefix": (config.id_prefix, Reach.FEEDS),
         "max_items": (str(config.max_items), Reach.FEEDS),
         "server.cache_max_age": (str(config.server.cache_max_age), Reach.FEEDS),  # RSS <ttl>
+        # Every feed names its WebSub hubs (none when the hub is off).
+        "websub_hubs": (" ".join(hub_urls(config)), Reach.FEEDS),
     }
 
 

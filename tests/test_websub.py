@@ -25,7 +25,7 @@ from feeder.config import Config, ConfigError
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from feeder.websub.worker import HubWorker
-from tests.conftest import config_for, wire_text
+from tests.conftest import config_for, feeder_cli, wire_text, write_config
 from tests.daemon_helpers import wait_for
 from tests.feedcheck import parse_valid_feed
 from tests.websub_subscriber import Behaviour, Subscriber, post_form
@@ -488,3 +488,15 @@ def test_external_hubs_are_pinged_for_each_changed_feed(start_hub: Callable[...,
         )
         time.sleep(0.5)
         assert len(external_hub.deliveries) == 8
+
+
+def test_turning_the_hub_off_rewrites_the_feeds_without_it(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path)
+    (tmp_path / "inbox" / "001_0000000000000001.txt").write_text(wire_text())
+    assert feeder_cli(config_path, "ingest").exit_code == 0
+    feed = tmp_path / "public" / "feeds" / "all.rss"
+    assert 'rel="hub"' in feed.read_text()
+    write_config(tmp_path, websub={"enabled": False})
+    result = feeder_cli(config_path, "ingest", log_level="info")
+    assert "websub_hubs was 'http://feeds.example.org/news/websub', is ''" in result.stderr
+    assert 'rel="hub"' not in feed.read_text()
