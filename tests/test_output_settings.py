@@ -45,9 +45,10 @@ def test_a_new_base_url_reaches_every_feed_page_and_opml(
     # The news sitemap lists no URL: no story is from the last two days.
     assert {name for name, text in texts.items() if NEW_URL not in text} == {"news-sitemap.xml"}
     assert any(name.startswith("articles/") for name in texts)
+    # The hub's URL follows base_url, so it changed too.
     assert (
-        f"(base_url was '{OLD_URL}', is '{NEW_URL}'); rewriting every feed and page"
-        in result.stderr
+        f"(base_url was '{OLD_URL}', is '{NEW_URL}'; websub_hubs was '{OLD_URL}websub', "
+        f"is '{NEW_URL}websub'); rewriting every feed and page" in result.stderr
     )
 
 
