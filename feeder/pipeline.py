@@ -24,6 +24,7 @@ from feeder.output_settings import Reach, record_settings, settings_change
 from feeder.publish import Publisher, PublishReport
 from feeder.slugs import ALL_NEWS
 from feeder.store import DatabaseBusy, Store, Withdrawal
+from feeder.websub import hook as websub_hook
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,17 @@ def _recorded_work(
 
     Yields the store, the counts to record, and the work lock's descriptor, for a
     helper process to hold the lock with this one. The store opens first, so a
-    run that cannot get the lock is recorded too.
+    run that cannot get the lock is recorded too. While the lock is held, each
+    feed the run changes is queued for its WebSub subscribers.
     """
     with Store(config.database) as store:
         started, timer = clock(), time.monotonic()
         counts: dict[str, Any] = {}
         try:
-            with file_lock(config.lock_path, lock_timeout, job) as work_lock:
+            with (
+                file_lock(config.lock_path, lock_timeout, job) as work_lock,
+                websub_hook.queueing(config, store),
+            ):
                 yield store, counts, work_lock
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write

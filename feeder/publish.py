@@ -38,7 +38,6 @@ from feeder.site import Site
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from feeder.websub import hook as websub_hook
 from feeder.websub.links import hub_links
 from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
@@ -203,7 +202,6 @@ class Publisher:
             if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
-                websub_hook.feed_written(self.store, self.config, relative, data)
         with self.store.transaction():
             self.store.mark_clean(slug, version)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from feeder.model import Entry
 from feeder.store import Run, Store
+from feeder.websub.state import HubState, Intent, PendingDelivery, Subscription
 
 # What ingest stores; `runs` only times the jobs.
 TABLES = ("articles", "files", "rejects", "feeds")
@@ -80,3 +81,19 @@ def _rows(database: Path, table: str) -> Iterator[tuple[list[str], tuple[Any, ..
         rows = cursor.fetchall()
     for row in rows:
         yield columns, row
+
+
+def websub_subscriptions(database: Path) -> list[Subscription]:
+    with Store(database) as store:
+        return HubState(store).subscriptions()
+
+
+def websub_intents(database: Path) -> list[Intent]:
+    """Subscription requests not yet verified (as many as a test makes)."""
+    with Store(database) as store:
+        return HubState(store).intents(10_000)
+
+
+def websub_deliveries(database: Path) -> list[PendingDelivery]:
+    with Store(database) as store:
+        return HubState(store).deliveries()

@@ -24,9 +24,11 @@ import pytest
 from feeder.config import Config, ConfigError
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
+from feeder.websub.state import Intent, PendingDelivery, Subscription
 from feeder.websub.worker import HubWorker
-from tests.conftest import config_for, feeder_cli, wire_text, write_config
-from tests.daemon_helpers import wait_for
+from tests import state
+from tests.commands import feeder_cli, wait_for
+from tests.conftest import config_for, wire_text, write_config
 from tests.feedcheck import parse_valid_feed
 from tests.websub_subscriber import Behaviour, Subscriber, post_form
 
@@ -35,6 +37,17 @@ from tests.websub_subscriber import Behaviour, Subscriber, post_form
 class Hub:
     config: Config
     publish: Callable[..., None]
+    # Started by running_hubs, which stops whatever is here on the way out.
+    services: list[FeedServer | HubWorker]
+
+    def restart_worker(self) -> None:
+        """As a daemon restart does: a new worker, after the old one stopped."""
+        old = next(service for service in self.services if isinstance(service, HubWorker))
+        old.stop()
+        self.services.remove(old)
+        worker = HubWorker(self.config)
+        worker.start()
+        self.services.append(worker)
 
     @property
     def url(self) -> str:
@@ -43,9 +56,14 @@ class Hub:
     def feed(self, name: str) -> str:
         return self.config.url(f"feeds/{name}")
 
-    def rows(self, table: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.config.database) as connection:
-            return connection.execute(f"SELECT * FROM {table}").fetchall()
+    def subscriptions(self) -> list[Subscription]:
+        return state.websub_subscriptions(self.config.database)
+
+    def intents(self) -> list[Intent]:
+        return state.websub_intents(self.config.database)
+
+    def deliveries(self) -> list[PendingDelivery]:
+        return state.websub_deliveries(self.config.database)
 
 
 def free_port() -> int:
@@ -76,7 +94,7 @@ def hub_config(tmp_path: Path, **websub: Any) -> Config:
 def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
     """Start hubs with one story published, so the feeds exist, and [websub] settings
     changed by keyword; they stop on the way out."""
-    running: list[Any] = []
+    hubs: list[Hub] = []
 
     def start(**websub: Any) -> Hub:
         config = hub_config(directory, **websub)
@@ -89,16 +107,19 @@ def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
             ingest_and_publish(config)
 
         publish(category="Политика")
+        hub = Hub(config, publish, [])
+        hubs.append(hub)
         for service in (FeedServer(config), HubWorker(config)):
             service.start()
-            running.append(service)
-        return Hub(config, publish)
+            hub.services.append(service)
+        return hub
 
     try:
         yield start
     finally:
-        for service in reversed(running):
-            service.stop()
+        for hub in hubs:
+            for service in reversed(hub.services):
+                service.stop()
 
 
 @pytest.fixture
@@ -127,7 +148,7 @@ def subscribed(hub: Hub, subscriber: Subscriber, feed: str, secret: str | None =
     before = len(subscriber.verifications)
     assert subscriber.subscribe(discovery.hubs[0], discovery.self_url, secret) == 202
     subscriber.wait_verified(before + 1)
-    wait_for(lambda: any(row[1] == subscriber.callback for row in hub.rows("websub_subscriptions")))
+    wait_for(lambda: any(s.callback == subscriber.callback for s in hub.subscriptions()))
     return discovery.self_url
 
 
@@ -174,7 +195,7 @@ def test_an_unsubscribed_callback_gets_nothing_more(hub: Hub) -> None:
         topic = subscribed(hub, subscriber, "all.atom")
         assert subscriber.unsubscribe(hub.url, topic) == 202
         subscriber.wait_verified(2)
-        wait_for(lambda: not hub.rows("websub_subscriptions"))
+        wait_for(lambda: not hub.subscriptions())
         hub.publish()
         time.sleep(1)
         assert subscriber.deliveries == []
@@ -186,10 +207,10 @@ def test_a_callback_that_does_not_echo_the_challenge_never_becomes_active(
 ) -> None:
     with Subscriber(Behaviour(verify=verify)) as subscriber:
         assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
-        wait_for(lambda: not hub.rows("websub_intents"))
+        wait_for(lambda: not hub.intents())
         hub.publish()
         time.sleep(1)
-        assert hub.rows("websub_subscriptions") == []
+        assert hub.subscriptions() == []
         assert subscriber.deliveries == []
 
 
@@ -198,11 +219,11 @@ def test_a_subscriber_that_was_down_gets_the_delivery_when_it_is_back(hub: Hub) 
         subscribed(hub, subscriber, "all.atom")
         subscriber.go_down()
         hub.publish()
-        wait_for(lambda: [row[3] for row in hub.rows("websub_deliveries")] in ([2], [3]))
+        wait_for(lambda: [d.attempts for d in hub.deliveries()] in ([2], [3]))
         subscriber.come_back()
         (delivery,) = subscriber.wait_deliveries(1)
         assert delivery.body == subscriber.discover(hub.feed("all.atom")).body
-        wait_for(lambda: not hub.rows("websub_deliveries"))
+        wait_for(lambda: not hub.deliveries())
 
 
 def test_a_hanging_subscriber_does_not_hold_up_a_healthy_one(
@@ -218,7 +239,7 @@ def test_a_hanging_subscriber_does_not_hold_up_a_healthy_one(
         # Well inside the delivery timeout: it did not wait for the hanging one.
         assert delivery.received - started < 3
         # The hung one times out and is retried, not lost.
-        wait_for(lambda: any(row[3] >= 1 for row in hub.rows("websub_deliveries")))
+        wait_for(lambda: any(d.attempts >= 1 for d in hub.deliveries()))
 
 
 def test_a_huge_answer_is_not_read(hub: Hub) -> None:
@@ -226,16 +247,16 @@ def test_a_huge_answer_is_not_read(hub: Hub) -> None:
         subscribed(hub, subscriber, "all.atom")
         hub.publish()
         subscriber.wait_deliveries(1)
-        wait_for(lambda: not hub.rows("websub_deliveries"))
-        assert hub.rows("websub_subscriptions")[0][8] is not None  # delivered_version
+        wait_for(lambda: not hub.deliveries())
+        assert not hub.subscriptions()[0].pending
 
 
 def test_gone_ends_the_subscription(hub: Hub) -> None:
     with Subscriber(Behaviour(delivery_status=410)) as subscriber:
         subscribed(hub, subscriber, "all.atom")
         hub.publish()
-        wait_for(lambda: not hub.rows("websub_subscriptions"))
-        assert not hub.rows("websub_deliveries")
+        wait_for(lambda: not hub.subscriptions())
+        assert not hub.deliveries()
 
 
 def test_failures_are_retried_with_backoff_until_the_limit(start_hub: Callable[..., Hub]) -> None:
@@ -244,15 +265,33 @@ def test_failures_are_retried_with_backoff_until_the_limit(start_hub: Callable[.
         subscribed(hub, subscriber, "all.atom")
         started = time.monotonic()
         hub.publish()
-        wait_for(lambda: [(row[3], row[6]) for row in hub.rows("websub_deliveries")] == [(3, 1)])
+        wait_for(lambda: [(d.attempts, d.failed) for d in hub.deliveries()] == [(3, True)])
         # Retried after 0.2 s, then after 0.4 s: the backoff doubles.
         assert time.monotonic() - started >= 0.6
-        (row,) = hub.rows("websub_deliveries")
-        assert row[5] == "answered 500"
+        (delivery,) = hub.deliveries()
+        assert delivery.last_error == "answered 500"
         # Still subscribed: the next version is tried afresh.
         subscriber.behaviour.delivery_status = 200
         hub.publish()
         subscriber.wait_deliveries(1)
+
+
+def test_a_change_publishing_failed_to_queue_is_delivered_all_the_same(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Subscriber() as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+
+        def fail(*args: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        with monkeypatch.context() as patch:
+            patch.setattr("feeder.websub.hook._queue", fail)
+            hub.publish(title="Незамеченная новость")  # the listener fails; publishing goes on
+        assert hub.deliveries() == []
+        hub.restart_worker()  # it catches up at start, and every minute
+        (delivery,) = subscriber.wait_deliveries(1)
+        assert "Незамеченная новость" in delivery.body.decode()
 
 
 def test_a_lease_that_ends_stops_deliveries(hub: Hub) -> None:
@@ -261,7 +300,7 @@ def test_a_lease_that_ends_stops_deliveries(hub: Hub) -> None:
         assert subscriber.subscribe(hub.url, discovery.self_url, lease_seconds=1) == 202
         (verification,) = subscriber.wait_verified(1)
         assert verification["hub.lease_seconds"] == "1"
-        wait_for(lambda: hub.rows("websub_subscriptions"))
+        wait_for(lambda: hub.subscriptions())
         time.sleep(1.2)
         hub.publish()
         time.sleep(1)
@@ -275,7 +314,7 @@ def test_a_request_for_a_foreign_topic_is_refused_and_denied(hub: Hub) -> None:
         (denial,) = subscriber.wait_denials(1)
         assert denial["hub.topic"] == foreign
         assert "not a feed of this hub" in denial["hub.reason"]
-        assert hub.rows("websub_intents") == []
+        assert hub.intents() == []
 
 
 def _form(**fields: str) -> bytes:
@@ -347,7 +386,7 @@ def test_a_malformed_or_hostile_request_gets_a_4xx_and_stores_nothing(
     body = body.replace(b"HUB", urlencode({"": hub.url})[1:].encode())
     answer = post_form(hub.url, body, content_type or "application/x-www-form-urlencoded")
     assert answer == status
-    assert hub.rows("websub_intents") == [] and hub.rows("websub_subscriptions") == []
+    assert hub.intents() == [] and hub.subscriptions() == []
     assert post_form(hub.url, b"", "text/plain") == 415  # still serving
 
 
@@ -365,7 +404,7 @@ def test_loopback_and_private_callbacks_are_refused_unless_allowed(
     ):
         body = _form(hub_mode="subscribe", hub_callback=callback, hub_topic=hub.feed("all.atom"))
         assert post_form(hub.url, body) == 400, callback
-    assert hub.rows("websub_intents") == []
+    assert hub.intents() == []
 
 
 def test_one_host_cannot_make_more_than_its_share_of_subscriptions(
@@ -387,7 +426,7 @@ def test_one_host_cannot_make_more_than_its_share_of_subscriptions(
         ]
         assert statuses[:5] == [202] * 5
         assert set(statuses[5:]) == {429}
-        assert len(hub.rows("websub_intents")) == 5
+        assert len(hub.intents()) == 5
 
 
 def test_the_websub_defaults(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from feeder.cli import main
-from tests import conftest
-from tests.daemon_helpers import query, running_daemon, stop, wait_for
+from tests import conftest, state
+from tests.commands import feeder_cli, wait_for
+from tests.daemon_helpers import running_daemon, stop
 from tests.test_websub import free_port
 from tests.websub_subscriber import Subscriber
 
@@ -45,14 +46,10 @@ def test_deliveries_pending_at_kill_9_go_out_after_the_restart(tmp_path: Path) -
             (tmp_path / "inbox" / "002_0000000000000002.txt").write_text(
                 conftest.wire_text(title="Вторая новость", date="22.09.23")
             )
-            wait_for(
-                lambda: (
-                    query(database, "SELECT attempts FROM websub_deliveries") in ([(2,)], [(3,)])
-                )
-            )
+            wait_for(lambda: [d.attempts for d in state.websub_deliveries(database)] in ([2], [3]))
             stop(daemon, signal.SIGKILL)
-        assert query(database, "SELECT COUNT(*) FROM websub_deliveries") == [(1,)]
-        status = conftest.feeder_cli(config, "status").output
+        assert len(state.websub_deliveries(database)) == 1
+        status = feeder_cli(config, "status").output
         assert "1 subscribers, 1 deliveries pending, 0 failed" in status
 
         subscriber.come_back()
@@ -60,18 +57,18 @@ def test_deliveries_pending_at_kill_9_go_out_after_the_restart(tmp_path: Path) -
             (delivery,) = subscriber.wait_deliveries(1)
             assert "Вторая новость" in delivery.body.decode()
             assert delivery.signature_valid is True
-            wait_for(lambda: query(database, "SELECT COUNT(*) FROM websub_deliveries") == [(0,)])
+            wait_for(lambda: not state.websub_deliveries(database))
         # Delivered once: a restart sends nothing again.
         with running_daemon(config):
             time.sleep(1.5)
         assert len(subscriber.deliveries) == 1
 
-        listed = conftest.feeder_cli(config, "websub", "list").output
+        listed = feeder_cli(config, "websub", "list").output
         assert subscriber.callback in listed and "signed; up to date" in listed
         assert "k3y" not in listed
-        removed = conftest.feeder_cli(config, "websub", "remove", subscriber.callback)
+        removed = feeder_cli(config, "websub", "remove", subscriber.callback)
         assert removed.output == f"Removed 1 subscription of {subscriber.callback}.\n"
-        assert conftest.feeder_cli(config, "websub", "list").output == "No subscriptions.\n"
+        assert feeder_cli(config, "websub", "list").output == "No subscriptions.\n"
         again = CliRunner().invoke(
             main, ["websub", "remove", subscriber.callback, "--config", str(config)]
         )

@@ -1,9 +1,12 @@
 """After a publish: record a delivery for each subscriber of every feed that changed.
 
-This is all WebSub adds to publishing: one statement per changed feed, in the
-publishing process, which may be the daemon or a manual `feeder ingest`. The
-deliveries wait in SQLite for the worker; a worker in this process is woken
-at once, one in another process finds them within a second.
+This is all WebSub adds to publishing: a listener of the post-publish hook
+(`feeder.events.FILE_WRITTEN`) that runs one statement per changed feed, in
+the publishing process, which may be the daemon or a manual `feeder ingest`.
+The deliveries wait in SQLite for the worker; a worker in this process is
+woken at once, one in another process finds them within a second. Should the
+listener fail (it is logged, and publishing goes on), the worker finds the
+feed's new version within a minute all the same.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from feeder.config import Config
+from feeder.events import FILE_WRITTEN, FileWritten
 from feeder.store import Store
+from feeder.websub.links import topic_path
 
 _listeners: list[Callable[[], None]] = []
 _listeners_guard = threading.Lock()
@@ -38,13 +44,26 @@ def wake_listeners() -> None:
         wake()
 
 
-def feed_written(store: Store, config: Config, relative: str, data: bytes) -> None:
-    """`relative` is the feed's path under output_dir, `data` its new bytes."""
+@contextmanager
+def queueing(config: Config, store: Store) -> Iterator[None]:
+    """While a unit of work publishes (under the work lock), queue a delivery of each
+    feed it changes for every subscriber: a FILE_WRITTEN listener for its duration."""
     if not config.websub.enabled:
+        yield
         return
-    version = hashlib.sha256(data).hexdigest()
-    _queue(store, config.url(relative), version, config.websub.external_hubs, time.time())
-    wake_listeners()
+
+    def queue_deliveries(event: FileWritten) -> None:
+        if event.feed_format is None or topic_path(config, event.url) is None:
+            return
+        version = hashlib.sha256(event.data).hexdigest()
+        _queue(store, event.url, version, config.websub.external_hubs, time.time())
+        wake_listeners()
+
+    FILE_WRITTEN.subscribe(queue_deliveries)
+    try:
+        yield
+    finally:
+        FILE_WRITTEN.unsubscribe(queue_deliveries)
 
 
 def _queue(store: Store, topic: str, version: str, hubs: Iterable[str], now: float) -> None:

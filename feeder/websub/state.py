@@ -96,6 +96,15 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class PendingDelivery:
+    callback: str
+    topic: str
+    attempts: int
+    failed: bool
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class TopicSummary:
     topic: str
     subscribers: int
@@ -239,11 +248,48 @@ class HubState:
         )
         return [TopicSummary(*row) for row in rows]
 
+    def deliveries(self) -> list[PendingDelivery]:
+        """Deliveries waiting to go out, and those given up on."""
+        rows = self.connection.execute(
+            "SELECT s.callback, s.topic, d.attempts, d.failed, d.last_error "
+            "FROM websub_deliveries d JOIN websub_subscriptions s ON s.id = d.subscription_id "
+            "ORDER BY s.topic, s.callback"
+        )
+        return [
+            PendingDelivery(callback, topic, attempts, bool(failed), error)
+            for callback, topic, attempts, failed, error in rows
+        ]
+
     def pending_intents(self) -> int:
         count: int = self.connection.execute("SELECT COUNT(*) FROM websub_intents").fetchone()[0]
         return count
 
     # --- distribution ------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        """Every topic someone subscribes to."""
+        return [
+            topic
+            for (topic,) in self.connection.execute(
+                "SELECT DISTINCT topic FROM websub_subscriptions ORDER BY topic"
+            )
+        ]
+
+    def queue_missed(self, versions: dict[str, str], now: float) -> int:
+        """Queue the current version of each topic (topic → version) for subscribers that
+        lack it and have nothing pending: publishing never queued it (its listener
+        failed, or a program without it published). Returns how many were queued."""
+        queued = 0
+        with self.store.transaction():
+            for topic, version in versions.items():
+                queued += self.connection.execute(
+                    "INSERT INTO websub_deliveries (subscription_id, version, generation, "
+                    "attempts, due) SELECT id, ?, 1, 0, ? FROM websub_subscriptions "
+                    "WHERE topic = ? AND expires > ? AND delivered_version IS NOT ? "
+                    "AND id NOT IN (SELECT subscription_id FROM websub_deliveries)",
+                    [version, now, topic, now, version],
+                ).rowcount
+        return queued
 
     def due_deliveries(self, now: float, limit: int) -> list[DueDelivery]:
         rows = self.connection.execute(

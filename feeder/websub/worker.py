@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 # Work from other processes (a `feeder serve` taking requests, a manual
 # `feeder ingest` publishing) is noticed within this long; this process's own wakes at once.
 POLL_SECONDS = 1.0
+# Leases that ended are removed, and missed deliveries queued, this often.
 EXPIRY_CHECK_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets requests in flight finish.
@@ -157,6 +158,8 @@ class HubWorker:
                     # Asking for the in-flight ones too, which are skipped, leaves `free` new ones.
                     wanted = free + len(self._in_flight) if free > 0 else 0
                     expire = time.monotonic() >= next_expiry
+                    if expire:
+                        await self._catch_up(database, state)
                     due = await turn(finished, wanted, expire)
                     if expire:
                         next_expiry = time.monotonic() + EXPIRY_CHECK_SECONDS
@@ -170,6 +173,21 @@ class HubWorker:
                 await turn(self._finished, 0, False)
         finally:
             await self._loop.run_in_executor(database, store.close)
+
+    async def _catch_up(
+        self, database: concurrent.futures.ThreadPoolExecutor, state: HubState
+    ) -> None:
+        """At start and every minute: queue what publishing did not (feeder.websub.hook)."""
+        assert self._loop is not None
+        topics = await self._loop.run_in_executor(database, state.topics)
+        versions = {topic: feed[1] for topic in topics if (feed := self._feed(topic)) is not None}
+        queued = await self._loop.run_in_executor(
+            database, state.queue_missed, versions, time.time()
+        )
+        if queued:
+            log.warning(
+                "queued %d deliveries of changed feeds that publishing had not queued", queued
+            )
 
     def _turn(
         self, state: HubState, finished: Finished, now: float, wanted: int, expire: bool
