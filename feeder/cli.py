@@ -457,8 +457,21 @@ def _plural(count: int, noun: str) -> str:
 
 
 @main.group()
-def websub() -> None:
+@_shared_options
+@click.pass_context
+def websub(
+    context: click.Context,
+    config_path: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """The WebSub hub's subscriptions, for operators (docs/websub.md)."""
+    given = context.find_object(_GlobalOptions) or _GlobalOptions(None, None, None)
+    context.obj = _GlobalOptions(
+        config_path or given.config_path,
+        log_level or given.log_level,
+        log_format or given.log_format,
+    )
 
 
 @websub.command("list")
