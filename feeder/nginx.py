@@ -153,8 +153,11 @@ def _types() -> list[tuple[str, str]]:
     return types
 
 
-def _upstream(config: Config) -> str:
+def _upstream(config: Config) -> str | None:
+    """feeder's own server, None while [server] port is 0 (any free port: not reachable)."""
     host, port = config.server.host, config.server.port
+    if port == 0:
+        return None
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -167,7 +170,15 @@ def _dynamic_paths(config: Config) -> list[str]:
     return [route.path for route in create_app(config).routes if isinstance(route, Route)]
 
 
-def _proxied(path: str, upstream: str) -> str:
+def _proxied(path: str, upstream: str | None) -> str:
+    if upstream is None:
+        return f"""
+    # Answered by `feeder serve` / `feeder run`, which listens on any free port
+    # ([server] port = 0): set a fixed port and print this block again to proxy it.
+    location = {path} {{
+        return 503;
+    }}
+"""
     return f"""
     # Answered by `feeder serve` / `feeder run`, not a file.
     location = {path} {{

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from feeder.config import Config, ConfigError
+from feeder.nginx import nginx_config
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from feeder.websub.state import Intent, PendingDelivery, Subscription
@@ -539,3 +540,11 @@ def test_turning_the_hub_off_rewrites_the_feeds_without_it(tmp_path: Path) -> No
     result = feeder_cli(config_path, "ingest", log_level="info")
     assert "websub_hubs was 'http://feeds.example.org/news/websub', is ''" in result.stderr
     assert 'rel="hub"' not in feed.read_text()
+
+
+def test_the_nginx_block_proxies_the_hub_to_feeder(tmp_path: Path) -> None:
+    block = nginx_config(config_for(tmp_path, server={"port": 8080}))
+    hub = block[block.index("location = /websub {") :]
+    assert "proxy_pass http://127.0.0.1:8080;" in hub.split("}", 1)[0]
+    unreachable = nginx_config(config_for(tmp_path, server={"port": 0}))
+    assert "return 503;" in unreachable[unreachable.index("location = /websub {") :]
