@@ -66,6 +66,8 @@ class Config:
     max_file_size: int
     # How long Atom feeds keep a withdrawn story's tombstone (RFC 6721).
     tombstone_days: int = 30
+    # Bytes a feed file may take; the oldest entries are left out beyond it.
+    max_feed_bytes: int = 1_000_000
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -226,6 +228,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         tombstone_days=reader.positive("tombstone_days", int, 30),
+        max_feed_bytes=reader.positive("max_feed_bytes", int, 1_000_000),
         category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from feeder.budget import content_within, entry_limit, shortened
 from feeder.config import Config
 from feeder.model import Entry
 from feeder.sitepaths import category_page_path
@@ -169,13 +170,19 @@ def feed_model(
 
 
 def feed_item(config: Config, entry: Entry) -> FeedItem:
+    url = config.url(article_path(entry.page_key))
+    # RSS readers take <description> as HTML, so the summary is escaped like the content.
+    summary_html = html.escape(shortened(entry.summary))
+    limit = entry_limit(config.max_feed_bytes)
+    content = content_within(
+        paragraphs_html(entry.paragraphs), summary_html, url, config.language, limit
+    )
     return FeedItem(
         id=entry_id(config, entry.story_id),
         title=entry.title,
-        url=config.url(article_path(entry.page_key)),
-        # RSS readers take <description> as HTML, so the summary is escaped like the content.
-        summary_html=html.escape(entry.summary),
-        content_html=paragraphs_html(entry.paragraphs),
+        url=url,
+        summary_html=summary_html,
+        content_html=content,
         category_term=entry.category_slug,
         category_label=entry.category,
         author=entry.agency,

@@ -25,6 +25,7 @@ from threading import Event
 
 from feeder import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
 from feeder.batches import BATCH_SIZE, Progress
+from feeder.budget import render_within
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
@@ -195,10 +196,10 @@ class Publisher:
         model = feed_model(self.config, slug, category, entries, deleted=deleted)
         for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
-            data = feed_format.render(model)
+            data, kept = render_within(feed_format, model, self.config.max_feed_bytes)
             if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
-                log.info("wrote %s (%d entries)", relative, len(entries))
+                log.info("wrote %s (%d entries)", relative, kept)
         with self.store.transaction():
             self.store.mark_clean(slug, version)
 
