@@ -75,7 +75,7 @@ def test_every_shell_block_in_the_docs_is_run_by_a_test_or_marked_an_example(
     (test,) = [node for node in module.body if getattr(node, "name", None) == marker.group(3)]
     source = ast.get_source_segment((ROOT / marker.group(2)).read_text(encoding="utf-8"), test)
     assert source is not None
-    for command, options in re.findall(r"\bfeeder ([a-z]+)((?: --[\w-]+)*)", body):
+    for command, options in re.findall(r"\bfeeder ([a-z][a-z-]*)((?: --[\w-]+)*)", body):
         assert f'"{command}"' in source, f"{marker.group(3)} does not run `feeder {command}`"
         for option in options.split():
             assert f'"{option}"' in source, f"{marker.group(3)} does not pass {option}"
