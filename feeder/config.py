@@ -49,6 +49,9 @@ class ServerConfig:
     cache_max_age: int = 300
     # One log line per request; off where nginx in front logs them already.
     access_log: bool = True
+    # The same for the month documents of months that have ended: they change
+    # only when a story in them is corrected.
+    archive_max_age: int = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ def _parse_server(reader: _Reader) -> ServerConfig:
         port=port,
         cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
         access_log=reader.get("access_log", bool, defaults.access_log),
+        archive_max_age=reader.non_negative("archive_max_age", int, defaults.archive_max_age),
     )
     reader.reject_unknown()
     return server

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from feeder.feeds import FeedFormat
+from feeder.jsonfeed import JsonFeed
 from feeder.xmlfeeds import Atom, Rss
 
 # The files publishing writes besides feeds, by suffix.
@@ -59,6 +60,7 @@ class FormatRegistry:
 FEED_FORMATS = FormatRegistry()
 FEED_FORMATS.register(Rss())
 FEED_FORMATS.register(Atom())
+FEED_FORMATS.register(JsonFeed())
 
 
 def media_type_for(path: str) -> str | None:
