@@ -92,6 +92,7 @@ def as_feedparser(document: dict[str, Any]) -> feedparser.FeedParserDict:
     links += [entry(rel="alternate", href=document["home_page_url"])]
     feed = entry(
         title=document["title"],
+        link=document["home_page_url"],
         language=document.get("language"),
         next_url=document.get("next_url"),
         links=links + [entry(rel="hub", href=hub["url"]) for hub in document.get("hubs", [])],

@@ -13,8 +13,6 @@ import feedparser
 import pytest
 from lxml import etree
 
-from bench import corpus
-from bench.corpus import CorpusWriter
 from feeder.config import Config
 from feeder.events import FILE_WRITTEN, FileWritten
 from feeder.feeds import FeedFormat, entry_id, feed_path
@@ -308,39 +306,6 @@ def test_a_new_time_zone_moves_stories_to_their_new_months(
     for slug in SLUGS:
         for feed_format in FORMATS:
             check_archive(moved, slug, feed_format)
-
-
-@pytest.mark.slow
-def test_one_new_story_in_an_archive_of_10_000_rewrites_only_its_month_and_its_feeds(
-    tmp_path: Path,
-) -> None:
-    """100 stories a day from 1 January 2000: 10,000 fill January to 9 April, and
-    story 10,000 is the first of 10 April."""
-    config = config_for(tmp_path)
-    writer = CorpusWriter()
-    writer.write(config.inbox, range(10_000))
-    ingest_and_publish(config)
-    before = file_tree(config.output_dir)
-    new_story = writer.story(10_000)
-    corpus.deliver(config.inbox, new_story)
-    ingest_and_publish(config)
-    slug = stored_slug(config, new_story.name)
-    assert feeds_changed(config, before) == {
-        feed_path(feed, feed_format) for feed in (ALL_NEWS, slug) for feed_format in FORMATS
-    } | documents_of(ALL_NEWS, "2000-04") | documents_of(slug, "2000-04")
-    months = {name.rsplit("/", 1)[1].split(".")[0] for name in before if "archive/" in name}
-    assert months == {"2000-01", "2000-02", "2000-03", "2000-04"}
-
-
-def stored_slug(config: Config, source_name: str) -> str:
-    with Store(config.database) as store:
-        (slug,) = {
-            entry.category_slug
-            for batch in store.entry_batches(1_000)
-            for entry in batch
-            if entry.page_key == source_name.removesuffix(".txt")
-        }
-        return slug
 
 
 def test_month_documents_are_served_with_their_types_and_closed_months_cached_long(
