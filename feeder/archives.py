@@ -26,6 +26,7 @@ from dataclasses import replace
 from feeder.config import Config
 from feeder.feeds import FeedFormat, FeedLink, feed_location, feed_model
 from feeder.formats import FEED_FORMATS
+from feeder.http_rules import GZIP_SUFFIX
 from feeder.sitepaths import month_page_path
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
@@ -92,6 +93,8 @@ class Archives:
             for path in sorted(folder.glob("[!.]*")):
                 if path.suffix in suffixes and path.stem not in kept:
                     path.unlink()
+                    # The precompressed copy publishing wrote beside it (`feeder.precompress`).
+                    path.with_name(path.name + GZIP_SUFFIX).unlink(missing_ok=True)
                     log.info("removed %s: no story of %s is in it", path, path.stem)
 
     def _write_months(self, months: list[Month], names: Mapping[str, str]) -> list[str]:
