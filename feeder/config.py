@@ -49,6 +49,9 @@ class ServerConfig:
     cache_max_age: int = 300
     # One log line per request; off where nginx in front logs them already.
     access_log: bool = True
+    # The same for the month documents of months that have ended: they change
+    # only when a story in them is corrected.
+    archive_max_age: int = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class Config:
     max_file_size: int
     # How long Atom feeds keep a withdrawn story's tombstone (RFC 6721).
     tombstone_days: int = 30
+    # Bytes a feed file may take; the oldest entries are left out beyond it.
+    max_feed_bytes: int = 1_000_000
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -265,6 +270,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         settle_seconds=reader.non_negative("settle_seconds", float, 2.0),
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         tombstone_days=reader.positive("tombstone_days", int, 30),
+        max_feed_bytes=reader.positive("max_feed_bytes", int, 1_000_000),
         category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
@@ -323,6 +329,7 @@ def _parse_server(reader: _Reader) -> ServerConfig:
         port=port,
         cache_max_age=reader.non_negative("cache_max_age", int, defaults.cache_max_age),
         access_log=reader.get("access_log", bool, defaults.access_log),
+        archive_max_age=reader.non_negative("archive_max_age", int, defaults.archive_max_age),
     )
     reader.reject_unknown()
     return server

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from feeder.budget import content_within, entry_limit, shortened
 from feeder.config import Config
 from feeder.model import Entry
 from feeder.sitepaths import category_page_path
@@ -33,6 +34,14 @@ class FeedLink:
     rel: str
     href: str
     media_type: str | None = None
+    same_format: bool = False
+    """`href` is a feed's location without suffix (an archive link): each format
+    links that feed's document in its own format, `href.<suffix>`."""
+
+    def resolved(self, feed_format: FeedFormat) -> FeedLink:
+        if not self.same_format:
+            return self
+        return FeedLink(self.rel, f"{self.href}.{feed_format.suffix}", feed_format.media_type)
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,8 @@ class FeedItem:
     id: str
     title: str
     url: str
-    summary_html: str
+    summary: str
+    """Plain text; each format escapes it as its readers expect."""
     content_html: str
     category_term: str
     category_label: str
@@ -76,14 +86,22 @@ class FeedModel:
     language: str
     updated: datetime
     items: tuple[FeedItem, ...]
+    publisher: str
+    """Who publishes the feed (the site), its author as a whole."""
     links: tuple[FeedLink, ...] = ()
     poll_minutes: int | None = None
     """How long a reader may keep the feed before asking again (RSS `<ttl>`): what
     the server's Cache-Control allows, so a polite reader never polls sooner."""
     deleted: tuple[DeletedEntry, ...] = ()
+    archive: bool = False
+    """An RFC 5005 archive document (`fh:archive`), not the subscription feed."""
 
     def self_url(self, feed_format: FeedFormat) -> str:
         return f"{self.location}.{feed_format.suffix}"
+
+    def links_for(self, feed_format: FeedFormat) -> tuple[FeedLink, ...]:
+        """The links as that format's document writes them."""
+        return tuple(link.resolved(feed_format) for link in self.links)
 
 
 class FeedFormat(ABC):
@@ -162,6 +180,7 @@ def feed_model(
             default=EMPTY_FEED_UPDATED,
         ),
         items=tuple(feed_item(config, entry) for entry in entries),
+        publisher=config.site_title,
         links=links,
         poll_minutes=max(1, math.ceil(config.server.cache_max_age / 60)),
         deleted=deleted,
@@ -169,13 +188,19 @@ def feed_model(
 
 
 def feed_item(config: Config, entry: Entry) -> FeedItem:
+    url = config.url(article_path(entry.page_key))
+    summary = shortened(entry.summary)
+    limit = entry_limit(config.max_feed_bytes)
+    # RSS readers take <description> as HTML, so the summary is escaped like the content.
+    content = content_within(
+        paragraphs_html(entry.paragraphs), html.escape(summary), url, config.language, limit
+    )
     return FeedItem(
         id=entry_id(config, entry.story_id),
         title=entry.title,
-        url=config.url(article_path(entry.page_key)),
-        # RSS readers take <description> as HTML, so the summary is escaped like the content.
-        summary_html=html.escape(entry.summary),
-        content_html=paragraphs_html(entry.paragraphs),
+        url=url,
+        summary=summary,
+        content_html=content,
         category_term=entry.category_slug,
         category_label=entry.category,
         author=entry.agency,

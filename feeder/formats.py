@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from feeder.feeds import FeedFormat
+from feeder.jsonfeed import JsonFeed
 from feeder.xmlfeeds import Atom, Rss
 
 # Every file publishing writes is text in UTF-8, and is served (and delivered) saying so.
@@ -61,6 +62,7 @@ class FormatRegistry:
 FEED_FORMATS = FormatRegistry()
 FEED_FORMATS.register(Rss())
 FEED_FORMATS.register(Atom())
+FEED_FORMATS.register(JsonFeed())
 
 
 def media_type_for(path: str) -> str | None:

@@ -9,9 +9,12 @@ nginx test compares the two servers header for header.
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from feeder.config import Config
+from feeder.store.site import month_of
 
 # After max-age, a CDN may keep serving its copy this long while it revalidates in the
 # background (RFC 5861), so a publish never makes readers wait on the origin.
@@ -20,11 +23,23 @@ from feeder.config import Config
 STALE_IF_ERROR_SECONDS = 86_400
 # Publishing writes a gzip copy of each polled file beside it, with the source's mtime.
 GZIP_SUFFIX = ".gz"
+# `feeds/archive/<slug>/YYYY-MM.<suffix>` (`feeder.archives.month_location`).
+_MONTH_DOCUMENT = re.compile(r"/?feeds/archive/[^/]+/(\d{4}-\d{2})\.[^./]+")
 
 
-def cache_control(config: Config) -> str:
-    age = config.server.cache_max_age
+def cache_control(config: Config, closed_month: bool = False) -> str:
+    """`closed_month`: for a month document of a month that has ended
+    (`is_closed_month_document`), cached for `archive_max_age` instead."""
+    age = config.server.archive_max_age if closed_month else config.server.cache_max_age
     return f"max-age={age}, stale-while-revalidate={age}, stale-if-error={STALE_IF_ERROR_SECONDS}"
+
+
+def is_closed_month_document(relative_path: str, now: datetime, config: Config) -> bool:
+    """A month document (`feeder.archives`) of a month that has ended in the site's
+    time zone: it changes only when one of its stories is corrected. The rule needs
+    only the path and the clock, so a plain web server can apply it too (docs/feeds.md)."""
+    match = _MONTH_DOCUMENT.fullmatch(relative_path)
+    return match is not None and match.group(1) < month_of(now, config.timezone)
 
 
 def entity_tag(status: os.stat_result) -> str:

@@ -38,6 +38,10 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     types = _types()
     charset_types = " ".join(sorted({media_type for media_type, _ in types} | set(browser_types)))
     type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
+    # A feed without its page is given to a browser as its format's type for browsers.
+    browser_type_lines = "\n".join(
+        f"            {f.browser_media_type} {f.suffix};" for f in FEED_FORMATS
+    )
     feed_type_lines = "\n".join(
         f'    "~*{re.escape(feed_format.media_type)}" 0;' for feed_format in FEED_FORMATS
     )
@@ -131,8 +135,9 @@ server {{
     location ^~ {BROWSER_PREFIX} {{
         internal;
         alias {root}/;
-        types {{ }}
-        default_type {browser_types[0]};
+        types {{
+{browser_type_lines}
+        }}
         add_header Cache-Control "{cache}";
         add_header Vary Accept;
     }}

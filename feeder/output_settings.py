@@ -46,6 +46,7 @@ def baked_settings(config: Config) -> dict[str, tuple[str, Reach]]:
         "timezone": (config.timezone.key, Reach.EVERYTHING),
         "id_prefix": (config.id_prefix, Reach.FEEDS),
         "max_items": (str(config.max_items), Reach.FEEDS),
+        "max_feed_bytes": (str(config.max_feed_bytes), Reach.FEEDS),
         "server.cache_max_age": (str(config.server.cache_max_age), Reach.FEEDS),  # RSS <ttl>
         # Every feed names its WebSub hubs (none when the hub is off).
         "websub_hubs": (" ".join(hub_urls(config)), Reach.FEEDS),

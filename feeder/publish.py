@@ -24,7 +24,9 @@ from pathlib import Path
 from threading import Event
 
 from feeder import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
+from feeder.archives import Archives
 from feeder.batches import BATCH_SIZE, Progress
+from feeder.budget import render_within
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
@@ -34,7 +36,7 @@ from feeder.files import remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
 from feeder.pagewriter import PageWriter, WrittenBatch
-from feeder.site import Site
+from feeder.site import Site, opml_path
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
@@ -52,6 +54,8 @@ class UnknownCategory(FeederError):
 @dataclass
 class PublishReport:
     feeds_written: list[str] = field(default_factory=list)
+    archives_written: list[str] = field(default_factory=list)
+    """Month documents (RFC 5005 archive feeds), `feeder.archives`."""
     pages_written: int = 0
 
 
@@ -69,6 +73,7 @@ class Publisher:
         self.site = Site(config)
         # The clock says which stories are the last two days' for the news sitemap.
         self.site_pages = SitePublisher(store, config, self.site, self._write, clock)
+        self.archives = Archives(store, config, self._write)
         self.pages = PageWriter(work_lock, config.output_temp_dir)
         self.pages_written = 0
 
@@ -115,6 +120,7 @@ class Publisher:
         # Withdrawal notices are few: rewritten (if changed or missing) by every regeneration.
         with self.store.transaction():
             self.store.mark_all_notices_dirty()
+        self.archives.mark_missing()
         if all_pages:
             return self._publish(
                 slugs,
@@ -173,14 +179,21 @@ class Publisher:
         self._write(STYLESHEET_PATH, self.site.feed_stylesheet())
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
+        # The months' marks, up to date before the feeds link to the newest month;
+        # pages may be in flight, so none is about to be rendered.
+        self.site_pages.apply_changes(rendering=[])
+        months = self.store.dirty_months()
+        report.archives_written = self.archives.write_new(months, names)
         for slug in slugs:
             self._publish_feed(slug, names.get(slug), report)
+        report.archives_written += self.archives.write_rest(months, names)
         self._write_pages(pages, page_total, progress)
         self._record(self.pages.finish())
         self._write_withdrawals()
         report.pages_written = self.pages_written
         self.site_pages.publish(slugs, categories, everything=regenerating)
-        self._write("feeds.opml", self.site.opml(categories))
+        for feed_format in FEED_FORMATS:
+            self._write(opml_path(feed_format), self.site.opml(categories, feed_format))
         return report
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
@@ -193,15 +206,14 @@ class Publisher:
         deleted = tuple(
             DeletedEntry(entry_id(self.config, gone.story_id), gone.at) for gone in withdrawn
         )
-        model = feed_model(
-            self.config, slug, category, entries, hub_links(self.config), deleted=deleted
-        )
+        links = (*hub_links(self.config), *self.archives.subscription_links(slug))
+        model = feed_model(self.config, slug, category, entries, links=links, deleted=deleted)
         for feed_format in FEED_FORMATS:
             relative = feed_path(slug, feed_format)
-            data = feed_format.render(model)
+            data, kept = render_within(feed_format, model, self.config.max_feed_bytes)
             if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
-                log.info("wrote %s (%d entries)", relative, len(entries))
+                log.info("wrote %s (%d entries)", relative, kept)
         with self.store.transaction():
             self.store.mark_clean(slug, version)
 

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -42,7 +43,13 @@ from starlette.types import Scope
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.formats import CHARSET, FEED_FORMATS, media_type_for
-from feeder.http_rules import GZIP_SUFFIX, cache_control, entity_tag, is_hidden
+from feeder.http_rules import (
+    GZIP_SUFFIX,
+    cache_control,
+    entity_tag,
+    is_closed_month_document,
+    is_hidden,
+)
 from feeder.site import page_for_feed
 from feeder.websub.endpoint import HubEndpoint
 from feeder.websub.links import link_header, topic_path
@@ -92,6 +99,7 @@ class OutputFiles(StaticFiles):
         self.root = os.path.realpath(config.output_dir)
         self.cache_control = cache_control(config)
         self.withdrawn = WithdrawnPages(config.output_dir)
+        self.archive_cache_control = cache_control(config, closed_month=True)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
@@ -154,7 +162,8 @@ class OutputFiles(StaticFiles):
         """Validators and bytes from one open file, so they always belong together, also
         for ranges: a publish may replace the file at any moment."""
         media_type = _media_type(full_path, request)
-        headers = {"cache-control": self.cache_control}
+        closed = is_closed_month_document(path, datetime.now(UTC), self.config)
+        headers = {"cache-control": self.archive_cache_control if closed else self.cache_control}
         vary = []
         if FEED_FORMATS.for_path(full_path) is not None:
             vary.append("Accept")

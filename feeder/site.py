@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_a
 from markupsafe import Markup, escape
 
 from feeder.config import Config
-from feeder.feeds import article_path, feed_path, feed_title
+from feeder.feeds import FeedFormat, article_path, feed_path, feed_title
 from feeder.formats import FEED_FORMATS
 from feeder.i18n import Dates, translations
 from feeder.model import Category, Entry
@@ -42,6 +42,13 @@ NEWEST_HEADLINES = 30
 # Characters that reorder or hide the text around them: bidi embeddings, overrides,
 # isolates and marks, zero-width spaces and joiners, the word joiner and the BOM.
 INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def opml_path(feed_format: FeedFormat) -> str:
+    """`feeds.opml` lists the primary format's feeds, as it always has."""
+    if feed_format == FEED_FORMATS.primary:
+        return "feeds.opml"
+    return f"feeds-{feed_format.suffix}.opml"
 
 
 def visible(text: str) -> str:
@@ -134,6 +141,8 @@ class Site:
             category_page_path=category_page_path,
             month_page_path=month_page_path,
             feed_title=feed_title,
+            # The OPML files of the formats after the primary one (`feeds.opml`).
+            other_opml=[(f.label, opml_path(f)) for f in FEED_FORMATS if f != FEED_FORMATS.primary],
             # Read once: an include renders the file again for every page.
             stylesheet=Markup(PackageLoader("feeder").get_source(self.environment, "style.css")[0]),
         )
@@ -227,15 +236,14 @@ class Site:
             "publisher": {"@type": "Organization", "name": self.config.site_title},
         }
 
-    def opml(self, categories: list[Category]) -> bytes:
-        """Every category feed plus all news, for one-step import into a reader."""
+    def opml(self, categories: list[Category], feed_format: FeedFormat) -> bytes:
+        """Every category feed plus all news, for one-step import into a reader, in
+        one format: a reader given two would show every story twice (`opml_path`)."""
         config = self.config
         opml = ElementTree.Element("opml", version="2.0")
         head = ElementTree.SubElement(opml, "head")
         ElementTree.SubElement(head, "title").text = config.site_title
         body = ElementTree.SubElement(opml, "body")
-        # The primary format only: a reader given both would show every story twice.
-        feed_format = FEED_FORMATS.primary
         feeds = [(ALL_NEWS, None), *((category.slug, category.name) for category in categories)]
         for slug, name in feeds:
             ElementTree.SubElement(

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
+from feeder.http_rules import GZIP_SUFFIX
 from feeder.model import Category, Entry
 from feeder.site import NEWEST_HEADLINES, Site
 from feeder.sitemaps import (
@@ -128,7 +129,10 @@ class SitePublisher:
             paths.append(articles_sitemap_path(month.month))
         if not month.stories:  # a correction moved its last story away
             for path in paths:
-                (self.config.output_dir / path).unlink(missing_ok=True)
+                page = self.config.output_dir / path
+                page.unlink(missing_ok=True)
+                # Its gzip copy too, or nginx's gzip_static would go on serving it.
+                page.with_name(page.name + GZIP_SUFFIX).unlink(missing_ok=True)
             return
         headlines = self.store.month_headlines(month.slug, month.month, self.zone)
         earlier, later = self.store.month_neighbours(month.slug, month.month)

@@ -8,6 +8,7 @@ in Atom: one path for both formats, built as elements, never as strings.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -21,6 +22,8 @@ from feeder.feeds import DeletedEntry, FeedFormat, FeedItem, FeedLink, FeedModel
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 TOMBSTONES_NAMESPACE = "http://purl.org/atompub/tombstones/1.0"
+# RFC 5005, Feed Paging and Archiving.
+HISTORY_NAMESPACE = "http://purl.org/syndication/history/1.0"
 
 # The XSLT stylesheet that turns a feed into a page when a person opens its URL
 # in a browser; readers ignore it. Feeds name it relative to themselves (it sits
@@ -83,6 +86,23 @@ class _Tombstones(BaseExtension):  # type: ignore[misc]  # see _ExtraLinks
         return rss
 
 
+class _ArchiveMarker(BaseExtension):  # type: ignore[misc]  # feedgen ships no type hints
+    """RFC 5005's `<fh:archive/>`, which tells a reader this document is an
+    archive of the feed, to be kept, not a subscription to be polled; RSS carries
+    it in `<channel>` as Atom does in `<feed>` (RFC 5005, appendix B)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NAMESPACE}
+
+    def extend_rss(self, rss: Any) -> Any:
+        xml_elem(f"{{{HISTORY_NAMESPACE}}}archive", rss.find("channel"))
+        return rss
+
+    def extend_atom(self, feed: Any) -> Any:
+        xml_elem(f"{{{HISTORY_NAMESPACE}}}archive", feed)
+        return feed
+
+
 def _attributes(link: FeedLink) -> dict[str, str]:
     attributes = {"href": link.href, "rel": link.rel}
     if link.media_type:
@@ -106,9 +126,11 @@ class _FeedgenFormat(FeedFormat):
         generator = FeedGenerator()
         generator.load_extension("dc", atom=False, rss=True)
         generator.register_extension("extra_links", _ExtraLinks, atom=True, rss=True)
-        generator.extra_links.links = feed.links
+        generator.extra_links.links = feed.links_for(self)
         generator.register_extension("tombstones", _Tombstones, atom=True, rss=False)
         generator.tombstones.deleted = feed.deleted
+        if feed.archive:
+            generator.register_extension("archive", _ArchiveMarker, atom=True, rss=True)
         generator.id(feed.id)
         generator.title(feed.title)
         generator.description(feed.description)
@@ -132,7 +154,8 @@ def _add_entry(generator: FeedGenerator, item: FeedItem) -> None:
     feed_entry.guid(item.id, permalink=False)
     feed_entry.title(item.title)
     feed_entry.link(href=item.url, rel="alternate", type="text/html")
-    feed_entry.summary(item.summary_html, type="html")
+    # RSS readers take <description> as HTML, so the summary is escaped like the content.
+    feed_entry.summary(html.escape(item.summary), type="html")
     feed_entry.content(item.content_html, type="html")
     feed_entry.category(term=item.category_term, label=item.category_label)
     feed_entry.author(name=item.author)

@@ -15,10 +15,19 @@ def newsboat_items(url: str, workdir: Path) -> list[dict[str, str]]:
 
     The cache stays in `workdir`, so a second call is a reader polling again.
     """
+    return newsboat_feeds([url], workdir)[url]
+
+
+def newsboat_feeds(urls: list[str], workdir: Path) -> dict[str, list[dict[str, str]]]:
+    """Reload feed URLs in one newsboat run; the items it stored, by feed URL.
+
+    newsboat keeps an item once, under the first feed it read it from, whatever
+    other feed carries the same guid: give it feeds that share no entry.
+    """
     if shutil.which("newsboat") is None:
         pytest.fail("newsboat is not installed: run `bash scripts/test.sh`, which installs it")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "urls").write_text(url + "\n")
+    (workdir / "urls").write_text("".join(url + "\n" for url in urls))
     (workdir / "config").write_text("")
     cache = workdir / "cache.db"
     subprocess.run(
@@ -29,12 +38,14 @@ def newsboat_items(url: str, workdir: Path) -> list[dict[str, str]]:
         timeout=60,
         capture_output=True,
     )
+    items: dict[str, list[dict[str, str]]] = {url: [] for url in urls}
     with sqlite3.connect(cache) as connection:
         connection.row_factory = sqlite3.Row
-        rows = connection.execute(
-            "SELECT feedurl, guid, title, author, content FROM rss_item WHERE feedurl = ?", [url]
-        )
-        return [dict(row) for row in rows]
+        for row in connection.execute(
+            "SELECT feedurl, guid, title, author, content FROM rss_item ORDER BY id"
+        ):
+            items[row["feedurl"]].append(dict(row))
+    return items
 
 
 def newsboat_validators(url: str, workdir: Path) -> tuple[str, int]:

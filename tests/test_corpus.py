@@ -32,7 +32,7 @@ from feeder.wire import story_id_for
 from tests import corpus
 from tests.commands import feeder_cli
 from tests.conftest import ROOT, config_for, write_config
-from tests.feedcheck import RenderedHtml, feed_files, parse_valid_feed
+from tests.feedcheck import RenderedHtml, feed_files, parse_feed_file, parse_valid_feed
 from tests.state import entries
 
 
@@ -233,7 +233,7 @@ def test_each_delivery_becomes_what_the_table_says(
         with _as_feeder_meets(drops, config.inbox, monkeypatch):
             reports.append(ingest_and_publish(config).ingest)
         for feed in feed_files(config.feeds_dir):
-            parse_valid_feed(feed.read_bytes(), config.url(f"feeds/{feed.name}"))
+            parse_feed_file(config, feed)
     EXPECTED[variant.key].check(Ingested(config, variant.subject, reports))
 
 

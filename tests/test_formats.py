@@ -13,6 +13,7 @@ from feeder.config import Config
 from feeder.feeds import FeedFormat, FeedLink, FeedModel, feed_model, feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.model import Entry
+from feeder.site import opml_path
 from feeder.xmlfeeds import Atom, Rss
 from tests.client import Client
 from tests.conftest import deliver_day
@@ -139,16 +140,21 @@ def test_a_browser_is_given_the_format_s_type_for_browsers_while_the_feed_has_no
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_the_opml_file_offers_each_feed_once_in_the_primary_format(
+def test_each_opml_file_offers_each_feed_once_in_one_format(
     titles_only: FeedFormat, config: Config, deliver, run_ingest
 ) -> None:
+    """feeds.opml in the primary format, as before; one more file per other format,
+    each linked from the index."""
     deliver_day(deliver, 1)
     run_ingest()
-    opml = ElementTree.parse(config.output_dir / "feeds.opml").getroot()
-    urls = [outline.get("xmlUrl") for outline in opml.iter("outline")]
-    assert urls == [
-        config.url(feed_path(slug, FEED_FORMATS.primary)) for slug in ("all", "politika")
-    ]
+    index = (config.output_dir / "index.html").read_text()
+    for feed_format in FEED_FORMATS:
+        path = opml_path(feed_format)
+        opml = ElementTree.parse(config.output_dir / path).getroot()
+        urls = [outline.get("xmlUrl") for outline in opml.iter("outline")]
+        assert urls == [config.url(feed_path(slug, feed_format)) for slug in ("all", "politika")]
+        assert f'href="{path}"' in index
+    assert opml_path(FEED_FORMATS.primary) == "feeds.opml"
 
 
 @pytest.mark.parametrize("suffix", ["rss", "html"])
@@ -157,4 +163,4 @@ def test_a_suffix_already_taken_is_refused(suffix: str) -> None:
     taken.suffix = suffix
     with pytest.raises(ValueError, match=f"suffix {suffix!r}"):
         FEED_FORMATS.register(taken)
-    assert [feed_format.suffix for feed_format in FEED_FORMATS] == ["rss", "atom"]
+    assert [feed_format.suffix for feed_format in FEED_FORMATS] == ["rss", "atom", "json"]

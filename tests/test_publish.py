@@ -17,13 +17,15 @@ from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
 from feeder.xmlfeeds import STYLESHEET_PATH, Atom
 from tests.conftest import SEED, config_for, deliver_day, file_tree
-from tests.feedcheck import parse_valid_feed
+from tests.feedcheck import XML_FORMATS, parse_valid_feed
 
 FORMATS = list(FEED_FORMATS)
 # RSS 2.0 has only a category's text, the name; Atom has the slug as term, the name as label.
 SEED_CATEGORY = {
     "rss": {"term": "Политика", "scheme": None, "label": None},
     "atom": {"term": "politika", "scheme": None, "label": "Политика"},
+    # JSON Feed tags are names.
+    "json": {"term": "Политика", "label": "Политика"},
 }
 HOSTILE_TITLE = "Взрыв <script>alert('x')</script> & «кавычки» ]]>"
 HOSTILE_BODY = "Текст с <b>разметкой</b>, амперсандом & и\x0bвертикальной табуляцией."
@@ -82,7 +84,7 @@ def test_hostile_text_is_escaped_and_the_feed_still_parses(
     assert "<script>alert" not in (config.articles_dir / f"{1:03d}_{1:016x}.html").read_text()
 
 
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
+@pytest.mark.parametrize("feed_format", XML_FORMATS, ids=lambda f: f.suffix)
 def test_a_feed_names_a_stylesheet_beside_it_that_shows_it_as_a_page(
     config: Config, deliver, run_ingest, feed_format
 ) -> None:
@@ -146,12 +148,14 @@ def test_a_new_article_touches_only_its_category_and_all_news(
     run_ingest()
     deliver_day(deliver, 3, category="Экономика")
     outcome = run_ingest()
-    assert sorted(outcome.publish.feeds_written) == [
-        "feeds/all.atom",
-        "feeds/all.rss",
-        "feeds/ekonomika.atom",
-        "feeds/ekonomika.rss",
-    ]
+    assert sorted(outcome.publish.feeds_written) == sorted(
+        feed_path(slug, feed_format) for slug in ("all", "ekonomika") for feed_format in FORMATS
+    )
+    assert sorted(outcome.publish.archives_written) == sorted(
+        f"feeds/archive/{slug}/2023-09.{feed_format.suffix}"
+        for slug in ("all", "ekonomika")
+        for feed_format in FORMATS
+    )
     # The new story's page and its neighbour's, whose "next story" link it now is.
     assert outcome.publish.pages_written == 2
 

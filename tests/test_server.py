@@ -380,7 +380,7 @@ def test_the_index_links_the_opml_file(published: Config, client: Client) -> Non
 
 def test_the_server_config_has_defaults(tmp_path: Path) -> None:
     assert config_for(tmp_path).server == ServerConfig(
-        host="127.0.0.1", port=8080, cache_max_age=300
+        host="127.0.0.1", port=8080, cache_max_age=300, archive_max_age=604800
     )
 
 
@@ -391,6 +391,7 @@ def test_the_server_config_has_defaults(tmp_path: Path) -> None:
         ({"port": "http"}, "key 'server.port' must be a whole number, not 'http'"),
         ({"host": " "}, "key 'server.host' must name an address to listen on"),
         ({"cache_max_age": -1}, "key 'server.cache_max_age' must be 0 or more, not -1"),
+        ({"archive_max_age": -1}, "key 'server.archive_max_age' must be 0 or more, not -1"),
         ("127.0.0.1:8080", "key 'server' must be a table"),
     ],
 )

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import feedparser
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -23,6 +22,7 @@ from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
 from tests.conftest import ROOT, config_for, deliver_day, wire_text
+from tests.feedcheck import parse_valid_feed
 from tests.site_pages import (
     crawl,
     deliver_at,
@@ -70,7 +70,7 @@ def test_the_front_page_shows_the_newest_headlines_every_category_the_archive_an
     subscribe = front.xpath("//section[@class='subscribe']")[0]
     assert texts(subscribe, ".//code") == [config.url(feed_path("all", f)) for f in FORMATS]
     assert "Лента приносит каждую новую статью" in text(subscribe)
-    assert subscribe.xpath(".//a/@href") == ["feeds.opml"]
+    assert subscribe.xpath(".//a/@href") == ["feeds.opml", "feeds-atom.opml", "feeds-json.opml"]
     assert set(front.xpath("//head/link[@rel='alternate']/@href")) == {
         config.url(feed_path(slug, f)) for slug in ("all", "politika", "ekonomika") for f in FORMATS
     }
@@ -269,7 +269,8 @@ def test_a_category_feed_links_to_its_category_page(
     deliver_day(deliver, 1, category="Экономика")
     run_ingest()
     for slug, page_path in (("ekonomika", "categories/ekonomika.html"), ("all", "index.html")):
-        parsed = feedparser.parse((config.output_dir / feed_path(slug, feed_format)).read_bytes())
+        relative = feed_path(slug, feed_format)
+        parsed = parse_valid_feed((config.output_dir / relative).read_bytes(), config.url(relative))
         assert parsed.feed.link == config.url(page_path)
 
 
@@ -352,7 +353,7 @@ def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest
     run_ingest()
     deliver_day(deliver, 1, category="Политика", title="Исправленный заголовок")
     run_ingest()
-    allowed = {"RSS", "Atom", "OPML", "Turan"}  # format names and the agency's
+    allowed = {"RSS", "Atom", "JSON", "Feed", "OPML", "Turan"}  # format names and the agency's
     for relative in (
         "index.html",
         "categories/politika.html",
@@ -401,6 +402,10 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     changed = {path for path in after if before.get(path) != after[path]}
     month = newest.strftime("%Y-%m")
     previous_economy = max(n for n in range(10_000) if n % 5 == 1)
+    # Its month's documents of the archive feeds (RFC 5005), and no other there.
+    month_documents = {
+        f"feeds/archive/{slug}/{month}.{f.suffix}" for slug in ("all", "ekonomika") for f in FORMATS
+    }
     allowed = {
         "articles/new.html",
         f"articles/{previous_economy:05d}.html",  # its "next story" link
@@ -411,9 +416,11 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
         "sitemap.xml",
         f"sitemaps/articles-{month}.xml",
         *(feed_path(slug, f) for slug in ("all", "ekonomika") for f in FORMATS),
+        *month_documents,
     }
     changed = _sources(changed)
     assert changed <= allowed, changed - allowed
+    assert {path for path in changed if path.startswith("feeds/archive/")} == month_documents
     assert {"articles/new.html", f"archive/all/{month}.html", "index.html"} <= changed
     print(f"one new story in an archive of 10,000 rewrote {len(changed)} files: {sorted(changed)}")
     # A correction of an old story's title: the pages that show it, and no others.
@@ -441,6 +448,12 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
         f"archive/all/{month}.html",
         f"archive/kultura/{month}.html",
         f"sitemaps/articles-{month}.xml",  # its lastmod
+        # the documents of its month in the archive feeds (RFC 5005)
+        *(
+            f"feeds/archive/{slug}/{month}.{f.suffix}"
+            for slug in ("all", "kultura")
+            for f in FORMATS
+        ),
     }
     regenerate(config)
     assert output_files(config.output_dir).keys() == corrected_files.keys()

@@ -21,7 +21,7 @@ from feeder.withdrawals import WITHDRAWN_PAGES
 from tests.client import Client
 from tests.commands import feeder_cli
 from tests.conftest import deliver_day, wire_text, write_config
-from tests.feedcheck import feed_files, parse_valid_feed
+from tests.feedcheck import feed_files, parse_feed_file, parse_valid_feed
 from tests.site_pages import output_files, page, text
 
 KILLED = "002_0000000000000002"
@@ -76,8 +76,8 @@ def test_a_withdrawn_story_leaves_every_feed_page_archive_and_sitemap(three_stor
     assert "Агентство отозвало эту статью" in text(document.find(".//main"))
     assert TITLE not in text(document.find(".//main")) and "иск" not in text(document)
     assert document.find(".//meta[@name='robots']").get("content") == "noindex"
-    for feed in feed_files(config.feeds_dir):
-        parse_valid_feed(feed.read_bytes(), config.url(f"feeds/{feed.name}"))
+    for feed in feed_files(config.feeds_dir):  # month documents too
+        parse_feed_file(config, feed)
     story = entry_id(config, KILLED)
     for slug in ("all", "politika"):
         assert deleted_entries(config.output_dir / f"feeds/{slug}.atom") == [story]

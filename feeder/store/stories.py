@@ -106,13 +106,22 @@ class StoryRecords(Database):
 
     def newest_entries(self, category_slug: str | None, limit: int) -> list[Entry]:
         """Newest first; the story id breaks ties so the order never wobbles."""
-        where, parameters = (
-            ("WHERE category_slug = ?", [category_slug]) if category_slug else ("", [])
-        )
+        where, parameters = _category_filter(category_slug)
         return self._entries(
-            f"SELECT {_ENTRY_COLUMNS} FROM articles {where} "
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE {where} "
             "ORDER BY published DESC, story_id DESC LIMIT ?",
             [*parameters, limit],
+        )
+
+    def entries_between(self, category_slug: str | None, start: str, end: str) -> list[Entry]:
+        """Stories published from `start` until before `end` (UTC text, as
+        `feeder.store.site.month_bounds` gives a month), newest first, as
+        `newest_entries` orders them; by the same indexes."""
+        where, parameters = _category_filter(category_slug)
+        return self._entries(
+            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE {where} AND published >= ? "
+            "AND published < ? ORDER BY published DESC, story_id DESC",
+            [*parameters, start, end],
         )
 
     def dirty_page_batches(self, size: int) -> Iterator[list[Entry]]:
@@ -191,6 +200,11 @@ _ENTRY_COLUMNS = (
     "story_id, page_key, title, place, agency, paragraphs, category, category_slug, "
     "published, updated, revision"
 )
+
+
+def _category_filter(category_slug: str | None) -> tuple[str, list[Any]]:
+    """The condition for one category's stories, or for all news (None)."""
+    return ("category_slug = ?", [category_slug]) if category_slug else ("1", [])
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
