@@ -8,6 +8,7 @@ port of its own.
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from feeder.config import Config, ConfigError
+from feeder.formats import FEED_FORMATS
 from feeder.nginx import nginx_config
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
@@ -495,6 +497,12 @@ def test_feeds_name_their_hubs_and_themselves_in_link_headers(
         # The document says the same: every hub, and exactly one self.
         document = parse_valid_feed(discovery.body, hub.feed(name))
         assert [link.href for link in document.feed.links if link.rel == "hub"] == discovery.hubs
+    # JSON Feed names its hubs in `hubs` (JSON Feed 1.1).
+    json_feed = json.loads(Subscriber.discover(hub.feed("all.json")).body)
+    assert [entry["url"] for entry in json_feed["hubs"]] == [
+        hub.url,
+        "https://pubsubhubbub.example/",
+    ]
     with urllib.request.urlopen(hub.config.url("index.html")) as page:
         assert page.headers.get("link") is None
 
@@ -507,27 +515,26 @@ def test_a_hub_that_is_off_is_not_served_or_advertised(start_hub: Callable[..., 
 
 
 def test_external_hubs_are_pinged_for_each_changed_feed(start_hub: Callable[..., Hub]) -> None:
+    per_story = 2 * len(FEED_FORMATS)  # its category's feeds and all news, every format
+
     def pinged(count: int) -> list[str]:
         pings = external_hub.wait_deliveries(count)
         assert all(parse_qs(ping.body.decode())["hub.mode"] == ["publish"] for ping in pings)
-        return sorted(parse_qs(ping.body.decode())["hub.url"][0] for ping in pings[count - 4 :])
+        return sorted(
+            parse_qs(ping.body.decode())["hub.url"][0] for ping in pings[count - per_story :]
+        )
+
+    def feeds(*slugs: str) -> list[str]:
+        return sorted(hub.feed(f"{slug}.{f.suffix}") for slug in slugs for f in FEED_FORMATS)
 
     with Subscriber() as external_hub:
         hub = start_hub(external_hubs=[external_hub.callback])
         # The first story's feeds, published as the hub started.
-        assert pinged(4) == sorted(
-            hub.feed(f"{slug}.{suffix}")
-            for slug in ("all", "politika")
-            for suffix in ("atom", "rss")
-        )
+        assert pinged(per_story) == feeds("all", "politika")
         hub.publish(category="Экономика")
-        assert pinged(8) == sorted(
-            hub.feed(f"{slug}.{suffix}")
-            for slug in ("all", "ekonomika")
-            for suffix in ("atom", "rss")
-        )
+        assert pinged(2 * per_story) == feeds("all", "ekonomika")
         time.sleep(0.5)
-        assert len(external_hub.deliveries) == 8
+        assert len(external_hub.deliveries) == 2 * per_story
 
 
 def test_turning_the_hub_off_rewrites_the_feeds_without_it(tmp_path: Path) -> None:
