@@ -148,6 +148,9 @@ class Site:
         )
         self._alternates = functools.cache(functools.partial(alternates, config))
         self._template = functools.cache(self.environment.get_template)
+        # Per Site, not on the method: a cache on the class would keep every Site
+        # (its templates and catalogue) of every run alive for the daemon's life.
+        self._subscribe_box = functools.cache(self._render_subscribe_box)
 
     def front(
         self, categories: list[Category], headlines: list[Entry], months: list[Month]
@@ -287,8 +290,7 @@ class Site:
             days.append(Day(self.dates.day(stories[0][0]), when, Markup(items)))
         return days
 
-    @functools.cache  # noqa: B019 - one Site per run, a few boxes per category
-    def _subscribe_box(self, feeds: tuple[Alternate, ...], root: str, opml: bool) -> Markup:
+    def _render_subscribe_box(self, feeds: tuple[Alternate, ...], root: str, opml: bool) -> Markup:
         """The same for every page of a category at one depth: rendered once."""
         macro = self._template("macros.html").module.subscribe  # type: ignore[attr-defined]
         return Markup(macro(feeds, root, opml))
