@@ -35,7 +35,7 @@ from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_
 from feeder.files import remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
-from feeder.pagewriter import PageWriter, WrittenBatch
+from feeder.pagewriter import Page, PageWriter, Stories, WrittenBatch
 from feeder.site import Site, opml_path
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
@@ -45,6 +45,9 @@ from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
 from feeder.xmlfeeds import STYLESHEET_PATH
 
 log = logging.getLogger(__name__)
+# Pages handed to the writer at once are cut at about this many bytes, so that a
+# few huge articles do not hold a whole batch of pages in memory.
+PAGE_BATCH_BYTES = 8_000_000
 
 
 class UnknownCategory(FeederError):
@@ -253,16 +256,20 @@ class Publisher:
     ) -> None:
         done = 0
         for batch in batches:
-            stories = [(entry.story_id, entry.revision) for entry in batch]
             neighbours = self.site_pages.neighbours(batch)
-            pages = [
-                (
-                    self.config.output_dir / article_path(entry.page_key),
-                    self.site.article(entry, neighbours[entry.story_id]),
-                )
-                for entry in batch
-            ]
-            self._record(self.pages.write(stories, pages))
+            stories: Stories = []
+            pages: list[Page] = []
+            size = 0
+            for entry in batch:
+                page = self.site.article(entry, neighbours[entry.story_id])
+                pages.append((self.config.output_dir / article_path(entry.page_key), page))
+                stories.append((entry.story_id, entry.revision))
+                size += len(page)
+                if size >= PAGE_BATCH_BYTES:
+                    self._record(self.pages.write(stories, pages))
+                    stories, pages, size = [], [], 0
+            if pages:
+                self._record(self.pages.write(stories, pages))
             done += len(batch)
             if progress:
                 progress(done, total)
