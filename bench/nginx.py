@@ -8,6 +8,7 @@ folders), so nothing of the system's nginx is touched.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -72,9 +73,11 @@ def running_nginx(config: Config, prefix: Path) -> Iterator[str]:
     conf = prefix / "nginx.conf"
     conf.write_text(main_config(nginx_config(config, f"127.0.0.1:{port}"), prefix))
     command = [nginx_binary(), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
+    # As the block asks: nginx tells which months have ended by its local time.
+    env = {**os.environ, "TZ": config.timezone.key}
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, env=env, check=False)
     assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     try:
         _wait_for(port, process)
         yield f"http://127.0.0.1:{port}/"

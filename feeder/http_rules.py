@@ -29,8 +29,12 @@ _MONTH_DOCUMENT = re.compile(r"/?feeds/archive/[^/]+/(\d{4}-\d{2})\.[^./]+")
 
 def cache_control(config: Config, closed_month: bool = False) -> str:
     """`closed_month`: for a month document of a month that has ended
-    (`is_closed_month_document`), cached for `archive_max_age` instead."""
-    age = config.server.archive_max_age if closed_month else config.server.cache_max_age
+    (`is_closed_month_document`), cached for `archive_max_age` instead, and
+    `immutable` (RFC 8246), so a reload does not revalidate it either."""
+    if closed_month:
+        age = config.server.archive_max_age
+        return f"max-age={age}, immutable, stale-if-error={STALE_IF_ERROR_SECONDS}"
+    age = config.server.cache_max_age
     return f"max-age={age}, stale-while-revalidate={age}, stale-if-error={STALE_IF_ERROR_SECONDS}"
 
 

@@ -31,6 +31,8 @@ NOT_SERVED = "/.feeder-not-served"
 def nginx_config(config: Config, listen: str = "80") -> str:
     root = str(config.output_dir.resolve())
     cache = cache_control(config)
+    archive_cache = cache_control(config, closed_month=True)
+    tz = config.timezone.key
     server_name = urlsplit(config.base_url).hostname or "_"
     upstream = _upstream(config)
     feed_suffixes = "|".join(feed_format.suffix for feed_format in FEED_FORMATS)
@@ -71,6 +73,19 @@ map $feeder_feed $feeder_page {{
     "~^/feeds/archive/(?<feeder_slug>[^/]+)/(?<feeder_month>[^/]+)\\.({feed_suffixes})$" /{month_page};
     "~^/feeds/(?<feeder_slug>[^/.]+)\\.({feed_suffixes})$" /{category_page};
 }}
+# Month documents of months that have ended get archive_max_age and immutable
+# (`is_closed_month_document`). nginx tells the month by its local time: run it
+# with TZ={tz} in its environment (nginx keeps TZ), or put `env TZ={tz};`
+# in the main context of nginx.conf. The map reads the request's own URI, so that
+# a browser shown the month's page in place of the document is told the same.
+map $time_iso8601 $feeder_this_month {{
+    "~^(?<feeder_now>\\d{{4}}-\\d{{2}})" $feeder_now;
+}}
+map "$request_uri|$feeder_this_month" $feeder_cache_control {{
+    default "{cache}";
+    "~^/feeds/archive/[^/?]+/(\\d{{4}}-\\d{{2}})\\.[^./?]+(\\?[^|]*)?\\|\\1$" "{cache}";
+    "~^/feeds/archive/[^/?]+/\\d{{4}}-\\d{{2}}\\.[^./?]+(\\?[^|]*)?\\|" "{archive_cache}";
+}}
 
 server {{
     listen {listen};
@@ -99,7 +114,7 @@ server {{
     # Cache-Control as feeder sends it (RFC 5861: a CDN keeps serving during a
     # publish or an origin restart). add_header is repeated in each location that
     # adds headers of its own, because nginx then drops the outer ones.
-    add_header Cache-Control "{cache}";
+    add_header Cache-Control $feeder_cache_control;
 
     # feeder writes no symbolic links: follow none (one could name a hidden file or
     # loop). Refusals (links, unreadable files and folders) answer 404 as feeder's
@@ -117,7 +132,7 @@ server {{
     }}
 
     location ~ ^/feeds/.+\\.({feed_suffixes})$ {{
-        add_header Cache-Control "{cache}";
+        add_header Cache-Control $feeder_cache_control;
         add_header Vary Accept;
         if ($feeder_wants_page) {{
             set $feeder_feed $uri;
@@ -128,7 +143,7 @@ server {{
     # still run XSLT show it through its stylesheet.
     location = {PAGE_LOCATION} {{
         internal;
-        add_header Cache-Control "{cache}";
+        add_header Cache-Control $feeder_cache_control;
         add_header Vary Accept;
         try_files $feeder_page {BROWSER_PREFIX.rstrip("/")}$feeder_feed;
     }}
@@ -138,7 +153,7 @@ server {{
         types {{
 {browser_type_lines}
         }}
-        add_header Cache-Control "{cache}";
+        add_header Cache-Control $feeder_cache_control;
         add_header Vary Accept;
     }}
 {proxied}

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from email.message import Message
 from pathlib import Path
 
 import pytest
 
 from bench.nginx import error_log, running_nginx
+from feeder.archives import month_location
 from feeder.config import Config, load_config
 from feeder.feeds import feed_path
 from feeder.files import TEMP_FOLDER, TEMP_SUFFIX
 from feeder.formats import FEED_FORMATS
+from feeder.http_rules import cache_control
 from feeder.nginx import nginx_config
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from tests.client import Client, Reply
 from tests.commands import feeder_cli
-from tests.conftest import config_for, deliver_day, write_config
+from tests.conftest import config_for, deliver_day, wire_text, write_config
 from tests.feedcheck import XML_FORMATS
 from tests.readers import newsboat_items
 
@@ -78,7 +81,27 @@ def both(published: Config, readable_root: Path) -> Iterator[tuple[Client, Clien
 def _paths() -> list[str]:
     feeds = [f"/{feed_path(slug, f)}" for slug in ("all", "politika") for f in FEED_FORMATS]
     pages = ["/", "/index.html", "/categories/politika.html", "/feeds.opml", "/feeds/feed.xsl"]
-    return [*feeds, *pages, "/sitemap.xml", "/news-sitemap.xml", "/robots.txt"]
+    months = [f"/{month_location('politika', '2023-09')}.{f.suffix}" for f in FEED_FORMATS]
+    return [*feeds, *months, *pages, "/sitemap.xml", "/news-sitemap.xml", "/robots.txt"]
+
+
+def test_a_month_that_has_ended_is_cached_long_by_both_and_the_current_one_is_not(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    today = datetime.now(published.timezone)
+    _deliverer(published)("100_0000000000000100.txt", wire_text(date=today.strftime("%d.%m.%y")))
+    ingest_and_publish(published)
+    current = f"/{month_location('politika', today.strftime('%Y-%m'))}.atom"
+    closed = f"/{month_location('politika', '2023-09')}.atom"
+    long, short = cache_control(published, closed_month=True), cache_control(published)
+    assert "immutable" in long and "immutable" not in short
+    for client in both:
+        assert client.get(closed).headers["Cache-Control"] == long
+        assert client.get(current).headers["Cache-Control"] == short
+        # A browser shown the month's page in place of the document is told the same.
+        shown = client.get(closed, {"Accept": BROWSER_ACCEPT})
+        assert shown.headers["Content-Type"].startswith("text/html")
+        assert shown.headers["Cache-Control"] == long
 
 
 def _vary(headers: Message) -> set[str]:
