@@ -20,12 +20,14 @@ from feeder.formats import FEED_FORMATS, PAGE_MEDIA_TYPES
 from feeder.http_rules import cache_control
 from feeder.sitepaths import category_page_path, month_page_path
 from feeder.slugs import ALL_NEWS
+from feeder.withdrawals import ARTICLES_FOLDER, GONE_FOLDER
 
 # The internal prefix a browser's request for a feed is rewritten to (a hidden name:
 # no request can ask for it directly, and it is refused like every hidden name).
 BROWSER_PREFIX = "/.feeder-browser/"
 PAGE_LOCATION = "/.feeder-page"
 NOT_SERVED = "/.feeder-not-served"
+GONE_LOCATION = "/.feeder-gone/"
 
 
 def nginx_config(config: Config, listen: str = "80") -> str:
@@ -33,6 +35,7 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     cache = cache_control(config)
     archive_cache = cache_control(config, closed_month=True)
     tz = config.timezone.key
+    articles, gone = ARTICLES_FOLDER.as_posix(), GONE_FOLDER.as_posix()
     server_name = urlsplit(config.base_url).hostname or "_"
     upstream = _upstream(config)
     feed_suffixes = "|".join(feed_format.suffix for feed_format in FEED_FORMATS)
@@ -129,6 +132,22 @@ server {{
     # Hidden names, among them the temp files publishing renames into place, never.
     location ~ /\\. {{
         return 404;
+    }}
+
+    # A withdrawn story's page is its notice, answered 410 Gone while publishing
+    # keeps an empty marker of the same name in {gone}/ (`feeder withdraw`).
+    location ~ ^/{articles}/(?<feeder_article>[^/]+)$ {{
+        if (-f $document_root/{gone}/$feeder_article) {{
+            return 410;
+        }}
+        error_page 410 {GONE_LOCATION}$feeder_article;
+        error_page 400 403 =404 {NOT_SERVED};  # an error_page here drops the outer ones
+    }}
+    location ^~ {GONE_LOCATION} {{
+        internal;
+        alias {root}/{articles}/;
+        etag off;
+        add_header Cache-Control $feeder_cache_control always;
     }}
 
     location ~ ^/feeds/.+\\.({feed_suffixes})$ {{

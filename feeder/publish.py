@@ -41,7 +41,7 @@ from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from feeder.websub.links import hub_links
-from feeder.withdrawals import WITHDRAWN_PAGES, withdrawn_list
+from feeder.withdrawals import GONE_FOLDER, gone_marker
 from feeder.xmlfeeds import STYLESHEET_PATH
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ class Publisher:
 
     def _write_withdrawals(self) -> None:
         """Each newly withdrawn story's page becomes its notice (after the pages in
-        flight, so none lands on top of it), and the server's list of pages gone."""
+        flight, so none lands on top of it), and the markers both servers answer 410 by."""
         notices = self.store.notices_to_write()
         for withdrawal in notices:
             notice = self.site.withdrawal_notice(withdrawal.page_key, withdrawal.at)
@@ -230,7 +230,20 @@ class Publisher:
         if notices:
             with self.store.transaction():
                 self.store.mark_notices_written([withdrawal.story_id for withdrawal in notices])
-        self._write(WITHDRAWN_PAGES, withdrawn_list(self.store.withdrawn_page_keys()))
+        self._mark_gone(self.store.withdrawn_page_keys())
+
+    def _mark_gone(self, page_keys: list[str]) -> None:
+        """Both servers answer a page 410 Gone while its marker exists: one for each
+        withdrawn story, none left for a restored one."""
+        wanted = {gone_marker(key) for key in page_keys}
+        folder = self.config.output_dir / GONE_FOLDER
+        present = {(GONE_FOLDER / name).as_posix() for name in _listdir(folder)}
+        if wanted - present:
+            folder.mkdir(parents=True, exist_ok=True)
+        for marker in sorted(wanted - present):
+            self._write(marker, b"")
+        for marker in sorted(present - wanted):
+            (self.config.output_dir / marker).unlink(missing_ok=True)
 
     def _write(
         self,

@@ -53,7 +53,7 @@ from feeder.http_rules import (
 from feeder.site import page_for_feed
 from feeder.websub.endpoint import HubEndpoint
 from feeder.websub.links import link_header, topic_path
-from feeder.withdrawals import WithdrawnPages
+from feeder.withdrawals import is_withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,6 @@ class OutputFiles(StaticFiles):
         self.config = config
         self.root = os.path.realpath(config.output_dir)
         self.cache_control = cache_control(config)
-        self.withdrawn = WithdrawnPages(config.output_dir)
         self.archive_cache_control = cache_control(config, closed_month=True)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
@@ -116,7 +115,7 @@ class OutputFiles(StaticFiles):
         if full_path is None or not os.path.isfile(full_path):
             raise HTTPException(status_code=404)
         try:
-            if path in self.withdrawn:
+            if is_withdrawn(self.root, path):
                 return self._gone(full_path)
             return self._file_response(full_path, path, Headers(scope=scope))
         except OSError as error:  # unreadable (permissions), or gone since the lookup

@@ -1,40 +1,30 @@
-"""The list of withdrawn pages that feeder's server answers with 410 Gone.
+"""Which article pages are withdrawal notices, answered 410 Gone by both servers.
 
-The publisher writes it beside the output, hidden (never served), one article
-path per line, replaced atomically like every file; the server rereads it only
-when it changes, so a withdrawal is answered as gone from the next request.
+Publishing marks each with an empty file of the same name in the hidden folder
+`articles/.gone/` (never served itself). feeder's server and nginx (an `-f` test
+in the block `feeder nginx-config` prints) both look for that file, so a
+withdrawal is answered as gone from the next request, and nothing is reloaded.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from feeder.feeds import article_path
 
-WITHDRAWN_PAGES = ".withdrawn-pages"
+ARTICLES_FOLDER = PurePosixPath(article_path("-")).parent
+# Under the output directory, as every path here.
+GONE_FOLDER = ARTICLES_FOLDER / ".gone"
 
 
-def withdrawn_list(page_keys: Iterable[str]) -> bytes:
-    return "".join(f"{article_path(key)}\n" for key in sorted(page_keys)).encode()
+def gone_marker(page_key: str) -> str:
+    return (GONE_FOLDER / PurePosixPath(article_path(page_key)).name).as_posix()
 
 
-class WithdrawnPages:
-    """The paths listed in an output's WITHDRAWN_PAGES, reread when the file changes."""
-
-    def __init__(self, output_dir: Path) -> None:
-        self.path = output_dir / WITHDRAWN_PAGES
-        self._identity: tuple[int, int] | None = None
-        self._paths: frozenset[str] = frozenset()
-
-    def __contains__(self, relative: str) -> bool:
-        try:
-            status = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        identity = (status.st_ino, status.st_mtime_ns)
-        if identity != self._identity:
-            self._paths = frozenset(self.path.read_text(encoding="utf-8").splitlines())
-            self._identity = identity
-        return relative in self._paths
+def is_withdrawn(output_dir: str | Path, relative: str) -> bool:
+    """Whether `relative` is a withdrawn story's page."""
+    page = PurePosixPath(relative)
+    if page.parent != ARTICLES_FOLDER:
+        return False
+    return os.path.isfile(os.path.join(output_dir, GONE_FOLDER, page.name))

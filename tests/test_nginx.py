@@ -17,13 +17,14 @@ import pytest
 from bench.nginx import error_log, running_nginx
 from feeder.archives import month_location
 from feeder.config import Config, load_config
-from feeder.feeds import feed_path
+from feeder.feeds import article_path, feed_path
 from feeder.files import TEMP_FOLDER, TEMP_SUFFIX
 from feeder.formats import FEED_FORMATS
 from feeder.http_rules import cache_control
 from feeder.nginx import nginx_config
-from feeder.pipeline import ingest_and_publish
+from feeder.pipeline import ingest_and_publish, restore, withdraw
 from feeder.server import FeedServer
+from feeder.withdrawals import gone_marker
 from tests.client import Client, Reply
 from tests.commands import feeder_cli
 from tests.conftest import config_for, deliver_day, wire_text, write_config
@@ -102,6 +103,27 @@ def test_a_month_that_has_ended_is_cached_long_by_both_and_the_current_one_is_no
         shown = client.get(closed, {"Accept": BROWSER_ACCEPT})
         assert shown.headers["Content-Type"].startswith("text/html")
         assert shown.headers["Cache-Control"] == long
+
+
+def test_a_withdrawn_page_is_gone_from_both_until_it_is_restored(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    killed = "002_0000000000000002"
+    path = f"/{article_path(killed)}"
+    withdraw(published, killed, "ошибка", "editor")
+    feeder_reply, nginx_reply = (client.get(path) for client in both)
+    assert feeder_reply.status == nginx_reply.status == 410
+    assert "Статья отозвана" in nginx_reply.body.decode()
+    for name in ("Content-Type", "Cache-Control"):
+        assert feeder_reply.headers[name] == nginx_reply.headers[name], name
+    assert feeder_reply.body == nginx_reply.body
+    # Its marker is hidden like every hidden name, and the other pages are unchanged.
+    for client in both:
+        assert client.get(f"/{gone_marker(killed)}").status == 404
+        assert client.get(f"/{article_path('001_0000000000000001')}").status == 200
+    restore(published, killed)
+    for client in both:
+        assert client.get(path).status == 200
 
 
 def _vary(headers: Message) -> set[str]:

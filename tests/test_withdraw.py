@@ -17,7 +17,7 @@ from feeder.formats import FEED_FORMATS
 from feeder.pipeline import WithdrawalError, ingest_and_publish, regenerate, restore, withdraw
 from feeder.publish import Publisher
 from feeder.server import FeedServer
-from feeder.withdrawals import WITHDRAWN_PAGES
+from feeder.withdrawals import gone_marker
 from tests.client import Client
 from tests.commands import feeder_cli
 from tests.conftest import deliver_day, wire_text, write_config
@@ -70,7 +70,7 @@ def test_a_withdrawn_story_leaves_every_feed_page_archive_and_sitemap(three_stor
     withdraw(config, KILLED, "иск о защите чести", "editor")
 
     notice = f"articles/{KILLED}.html"
-    assert files_naming_the_story(config) - {WITHDRAWN_PAGES} == {notice}
+    assert files_naming_the_story(config) == {notice}
     document = page(config, notice)
     assert text(document.find(".//h1")) == "Статья отозвана"
     assert "Агентство отозвало эту статью" in text(document.find(".//main"))
@@ -104,14 +104,14 @@ def test_a_redelivery_does_not_bring_it_back_and_a_restore_does(three_stories, d
     deliver_day(deliver, 2, title=TITLE, paragraphs=("Исправленный текст.",))
     report = ingest_and_publish(config).ingest
     assert (report.new, report.updated) == (0, 0)
-    assert files_naming_the_story(config) - {WITHDRAWN_PAGES} == {f"articles/{KILLED}.html"}
+    assert files_naming_the_story(config) == {f"articles/{KILLED}.html"}
 
     restore(config, KILLED)
     assert deleted_entries(config.feeds_dir / "all.atom") == []
     restored = output_files(config.output_dir)
     for path in ("feeds/politika.rss", f"articles/{KILLED}.html", "index.html"):
         assert TITLE.encode() in restored[path][0], path
-    assert restored[WITHDRAWN_PAGES][0] == b""
+    assert not (config.output_dir / gone_marker(KILLED)).exists()
     # The correction delivered while it was withdrawn is read by the next ingest.
     assert ingest_and_publish(config).ingest.updated == 1
     assert "Исправленный текст." in (config.feeds_dir / "politika.atom").read_text()
@@ -132,7 +132,7 @@ def test_a_withdrawal_cut_short_before_its_rewrite_is_finished_by_the_next_run(
             withdraw(config, KILLED, "ошибка", "editor")
     assert "feeds/all.atom" in files_naming_the_story(config)  # not yet rewritten
     ingest_and_publish(config)
-    assert files_naming_the_story(config) - {WITHDRAWN_PAGES} == {f"articles/{KILLED}.html"}
+    assert files_naming_the_story(config) == {f"articles/{KILLED}.html"}
 
 
 def test_a_plain_regen_restores_a_missing_notice(three_stories) -> None:
