@@ -1,7 +1,7 @@
 """The inbox's rules and its safe read: which names are articles, and a file read
 whole, only once it has settled, never through a link leading out of the inbox.
 
-Source files are only ever read. `watch.py` and `cli.py` apply the same name
+Source files are only ever read. `watch.py` and `cli/publishing.py` apply the same name
 rules as ingest, so a file the watcher reports or a hook names is one ingest takes.
 """
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from feeder.backup import BackupError, backup_database
+from feeder.cli import backup as cli_backup
 from feeder.store import Store
 from tests.commands import feeder_cli
 from tests.conftest import (
@@ -92,3 +94,17 @@ def test_a_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
     result = feeder_cli(config_path, "backup", str(tmp_path / "nowhere" / "copy.db"))
     assert result.exit_code == 1
     assert f"Error: cannot write a backup in {tmp_path / 'nowhere'}: No such file" in result.output
+
+
+def test_a_backup_into_a_folder_is_named_by_the_site_s_local_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nightly backups into one folder keep each night, named as operators read the time."""
+    config_path = write_config(tmp_path)
+    feeder_cli(config_path, "regen")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    # 22:30 UTC on 1 December is 02:30 on 2 December in Baku, the config's time zone.
+    monkeypatch.setattr(cli_backup, "utc_now", lambda: datetime(2026, 12, 1, 22, 30, tzinfo=UTC))
+    assert feeder_cli(config_path, "backup", str(folder)).exit_code == 0
+    assert [path.name for path in folder.iterdir()] == ["feeder-20261202-023000.db"]

@@ -1,0 +1,86 @@
+"""`feeder websub list` and `remove`, and the hub's lines in `feeder status`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.cli.terminal import local
+from feeder.config import Config
+from feeder.store import Store
+
+
+@main.group()
+@shared_options
+@click.pass_context
+def websub(
+    context: click.Context,
+    config_path: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
+    """The WebSub hub's subscriptions, for operators (docs/websub.md)."""
+    remember_options(context, config_path, log_level, log_format)
+
+
+@websub.command("list")
+@common_options
+def websub_list(config: Config) -> None:
+    """List every subscription: callback, topic, lease end and delivery state (never secrets)."""
+    from feeder.websub.state import HubState
+
+    with Store(config.database) as store:
+        subscriptions = HubState(store).subscriptions()
+    if not subscriptions:
+        click.echo("No subscriptions.")
+    for subscription in subscriptions:
+        expires = local(config, datetime.fromtimestamp(subscription.expires, UTC))
+        if subscription.failed:
+            delivery = f"delivery FAILED: {subscription.last_error}"
+        elif subscription.pending:
+            delivery = "delivery pending" + (
+                f" (last try: {subscription.last_error})" if subscription.last_error else ""
+            )
+        else:
+            delivery = "up to date"
+        signed = ", signed" if subscription.has_secret else ""
+        click.echo(f"{subscription.callback}\n    {subscription.topic}")
+        click.echo(f"    lease ends {expires}{signed}; {delivery}")
+
+
+@websub.command("remove")
+@common_options
+@click.argument("callback")
+def websub_remove(config: Config, callback: str) -> None:
+    """Remove every subscription of CALLBACK (a URL exactly as `feeder websub list` shows it)."""
+    from feeder.websub.state import HubState
+
+    with Store(config.database) as store:
+        removed = HubState(store).remove_callback(callback)
+    if not removed:
+        raise click.ClickException(
+            f"no subscription has the callback {callback}; `feeder websub list` shows them"
+        )
+    click.echo(f"Removed {removed} subscription{'s' if removed != 1 else ''} of {callback}.")
+
+
+def describe_hub(config: Config, store: Store) -> str:
+    if not config.websub.enabled:
+        return "WebSub hub: off ([websub] enabled = false)"
+    from feeder.websub.state import HubState
+
+    state = HubState(store)
+    topics = state.summary()
+    lines = [
+        f"WebSub hub {config.websub.hub_url}: {sum(topic.subscribers for topic in topics)} "
+        f"subscriptions, {state.pending_intents()} requests awaiting verification"
+    ]
+    lines += [
+        f"  {topic.topic}: {topic.subscribers} subscribers, {topic.pending} deliveries "
+        f"pending, {topic.failed} failed"
+        for topic in topics
+    ]
+    return "\n".join(lines)
