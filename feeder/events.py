@@ -73,3 +73,8 @@ def _name(listener: Listener) -> str:
 
 
 FILE_WRITTEN = Listeners()
+# Told, with the same event, about each file publishing rendered again and found
+# already holding its bytes: for listeners whose own file must match the source,
+# since a crash or a failure between a file's replacement and their work leaves
+# theirs behind (a stale gzip copy), and nothing else would notice.
+FILE_UNCHANGED = Listeners()

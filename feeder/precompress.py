@@ -5,7 +5,10 @@ client that accepts gzip. The copy is written when publishing replaces its
 source (a `FILE_WRITTEN` listener), atomically, and with the source's
 modification time, so both servers give it the source's Last-Modified and
 feeder's server can tell a copy of another version (a different mtime) and
-skip it. Unchanged sources are not announced, so their copies stay untouched.
+skip it; nginx cannot, so a copy a crash or a failure left behind its source
+(`FILE_UNCHANGED`) is rewritten by the next run that renders the source again:
+the run that finishes the crashed one, any `feeder regen`, the nightly
+maintenance. Other unchanged sources keep their copies untouched.
 
 Article pages are written by the page-writer process and are not announced:
 they get no copy (docs/serving.md has the disk cost that decided it).
@@ -17,7 +20,7 @@ import gzip
 import logging
 from pathlib import PurePosixPath
 
-from feeder.events import FILE_WRITTEN, FileWritten
+from feeder.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.http_rules import GZIP_SUFFIX
 
@@ -42,4 +45,17 @@ def write_gzip_copy(event: FileWritten) -> None:
         log.debug("wrote %s%s", event.relative_path, GZIP_SUFFIX)
 
 
+def repair_gzip_copy(event: FileWritten) -> None:
+    copy = event.path.with_name(event.path.name + GZIP_SUFFIX)
+    try:
+        if copy.stat().st_mtime_ns == event.path.stat().st_mtime_ns:
+            return
+    except FileNotFoundError:
+        if len(event.data) < GZIP_MINIMUM_SIZE:
+            return
+    log.info("%s%s: missing or older than its source; rewritten", event.relative_path, GZIP_SUFFIX)
+    write_gzip_copy(event)
+
+
 FILE_WRITTEN.subscribe(write_gzip_copy)
+FILE_UNCHANGED.subscribe(repair_gzip_copy)

@@ -30,7 +30,7 @@ from feeder.budget import render_within
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.events import FILE_WRITTEN, FileWritten
+from feeder.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_model, feed_path
 from feeder.files import remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
@@ -253,13 +253,16 @@ class Publisher:
         slug: str | None = None,
         durable: bool = True,
     ) -> bool:
-        """Replace one file if its bytes changed, and when they did, tell `FILE_WRITTEN`."""
+        """Replace one file if its bytes changed, and tell `FILE_WRITTEN` when they did,
+        `FILE_UNCHANGED` when they did not."""
         path = self.config.output_dir / relative
-        if not write_if_changed(path, data, temp_dir=self.config.output_temp_dir, durable=durable):
-            return False
+        written = write_if_changed(
+            path, data, temp_dir=self.config.output_temp_dir, durable=durable
+        )
         url, media_type = self.config.url(relative), media_type_for(relative)
-        FILE_WRITTEN.emit(FileWritten(relative, path, url, media_type, data, feed_format, slug))
-        return True
+        event = FileWritten(relative, path, url, media_type, data, feed_format, slug)
+        (FILE_WRITTEN if written else FILE_UNCHANGED).emit(event)
+        return written
 
     def _write_pages(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import gzip
 import itertools
 import json
 import os
@@ -27,10 +28,13 @@ from lxml import etree
 
 from feeder import pipeline
 from feeder.config import Config, load_config
+from feeder.events import FILE_WRITTEN
 from feeder.feeds import feed_path
 from feeder.files import TEMP_SUFFIX
 from feeder.formats import FEED_FORMATS
+from feeder.http_rules import GZIP_SUFFIX
 from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.precompress import write_gzip_copy
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from tests.commands import feeder_cli, feeder_command
@@ -292,3 +296,26 @@ def test_a_database_locked_past_the_busy_timeout_is_one_clear_line_and_the_next_
     assert "stop what holds it" in result.stderr
     assert feeder_cli(config_path, "ingest").exit_code == 0
     assert_everything_published(config, inbox)
+
+
+def test_a_gzip_copy_left_behind_its_feed_is_rewritten_by_the_next_regen(tmp_path: Path) -> None:
+    """nginx's gzip_static serves `<file>.gz` whatever its age, so a copy that a crash
+    or a failed write left at an older version would serve old news to every reader
+    that accepts gzip."""
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    inbox = Inbox(config)
+    inbox.new_stories(range(3))
+    ingest_and_publish(config)
+    feed = config.feeds_dir / "all.rss"
+    copy = feed.with_name(feed.name + GZIP_SUFFIX)
+    inbox.new_stories(range(3, 4))
+    FILE_WRITTEN.unsubscribe(write_gzip_copy)  # the copies are not written this time
+    try:
+        ingest_and_publish(config)
+    finally:
+        FILE_WRITTEN.subscribe(write_gzip_copy)
+    assert gzip.decompress(copy.read_bytes()) != feed.read_bytes()
+    assert feeder_cli(config_path, "regen").exit_code == 0
+    assert gzip.decompress(copy.read_bytes()) == feed.read_bytes()
+    assert copy.stat().st_mtime_ns == feed.stat().st_mtime_ns
