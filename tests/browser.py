@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,12 +57,51 @@ def screenshot(url: str, name: str, width: int) -> Path:
 
 
 # A same-origin page that opens `target` in a frame `width` pixels wide and writes
-# what the browser built into its own DOM: the frame's serialised document and how
-# wide its content is (wider than the frame means horizontal scrolling).
+# what the browser built into its own DOM: the frame's serialised document, how
+# wide its content is (wider than the frame means horizontal scrolling), and each
+# visible text whose contrast with what is behind it is below WCAG 2.1 AA (1.4.3:
+# 4.5:1, or 3:1 for large text, 24 px or bold 18.66 px), from computed styles.
 _PROBE = """<!DOCTYPE html>
 <html><body>
 <iframe id="frame" src="{target}" style="width: {width}px; height: 900px; border: 0"></iframe>
 <script>
+function channels(color) {{
+  return color.match(/[\\d.]+/g).map(Number);
+}}
+function luminance(color) {{
+  const [r, g, b] = channels(color).slice(0, 3).map((value) => {{
+    value /= 255;
+    return value <= 0.03928 ? value / 12.92 : Math.pow((value + 0.055) / 1.055, 2.4);
+  }});
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}}
+function background(element, view) {{
+  for (; element; element = element.parentElement) {{
+    const color = view.getComputedStyle(element).backgroundColor;
+    const alpha = channels(color)[3];
+    if (alpha === undefined || alpha > 0) return color;
+  }}
+  return "rgb(255, 255, 255)";
+}}
+function lowContrast(framed) {{
+  const view = framed.defaultView;
+  const walker = framed.createTreeWalker(framed.body, NodeFilter.SHOW_TEXT);
+  const failures = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+    const element = node.parentElement;
+    const style = view.getComputedStyle(element);
+    if (!node.textContent.trim() || !element.getClientRects().length) continue;
+    if (style.visibility !== "visible") continue;
+    const [fore, back] = [luminance(style.color), luminance(background(element, view))];
+    const ratio = (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {{
+      failures.push(`${{node.textContent.trim().slice(0, 40)}}: ${{ratio.toFixed(2)}}`);
+    }}
+  }}
+  return failures;
+}}
 document.getElementById("frame").addEventListener("load", (event) => {{
   const framed = event.target.contentDocument;
   const width = document.createElement("p");
@@ -69,18 +110,28 @@ document.getElementById("frame").addEventListener("load", (event) => {{
   const dom = document.createElement("textarea");
   dom.id = "framed-dom";
   dom.textContent = new XMLSerializer().serializeToString(framed);
-  document.body.append(width, dom);
+  const contrast = document.createElement("textarea");
+  contrast.id = "low-contrast";
+  contrast.textContent = JSON.stringify(lowContrast(framed));
+  document.body.append(width, dom, contrast);
 }});
 </script>
 </body></html>
 """
 
 
-def framed_page(
-    output_dir: Path, base_url: str, target: str, width: int, *flags: str
-) -> tuple[html.HtmlElement, int]:
+@dataclass(frozen=True)
+class Framed:
+    page: html.HtmlElement
+    content_width: int
+    """Wider than the frame means horizontal scrolling."""
+    low_contrast: list[str]
+    """Each visible text below WCAG AA contrast, with its ratio."""
+
+
+def framed_page(output_dir: Path, base_url: str, target: str, width: int, *flags: str) -> Framed:
     """`target` (a path under `base_url`) as the browser built it in a frame `width`
-    pixels wide, and the width of its content there."""
+    pixels wide."""
     probe = output_dir / f"probe-{width}.html"
     probe.write_text(_PROBE.format(target=base_url + target, width=width))
     try:
@@ -89,4 +140,5 @@ def framed_page(
         probe.unlink()
     (content_width,) = dumped.xpath("//p[@id='content-width']/text()")
     (framed,) = dumped.xpath("//textarea[@id='framed-dom']")
-    return html.fromstring(framed.text), int(content_width)
+    (contrast,) = dumped.xpath("//textarea[@id='low-contrast']")
+    return Framed(html.fromstring(framed.text), int(content_width), json.loads(contrast.text))

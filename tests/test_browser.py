@@ -59,10 +59,10 @@ def test_a_page_reads_right_in_a_browser_with_and_without_xslt_on_a_phone_and_a_
 ) -> None:
     path, heading, headline, slug = PAGES[name]
     for width, flags in ((360, ()), (1280, (WITHOUT_XSLT,))):
-        page, content_width = framed_page(
-            published.output_dir, published.base_url, path, width, *flags
-        )
-        assert content_width <= width, f"{name} is {content_width} px wide in {width} px"
+        framed = framed_page(published.output_dir, published.base_url, path, width, *flags)
+        page = framed.page
+        assert framed.content_width <= width, f"{name}: {framed.content_width} px in {width} px"
+        assert framed.low_contrast == [], f"{name}: text below WCAG AA contrast"
         assert texts(page, "//h1") == [heading]
         if headline:
             assert headline in texts(page, "//main//li//a")
