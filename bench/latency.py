@@ -25,21 +25,29 @@ from feeder.model import Article
 from feeder.slugs import category_slug
 from feeder.wire import parse
 
-CONFIG = """
+
+def daemon_config(port: int = 0, ingest_interval: int = 3600, extra: str = "") -> str:
+    """`feeder run` for a benchmark: its files in the folder of the config, the
+    watcher on, HTTP on `port` (any free one for 0); `extra`, more settings
+    (top-level keys first, then tables)."""
+    host = f"127.0.0.1:{port}" if port else "localhost:8080"
+    top_level, _, tables = extra.partition("\n[")
+    return f"""
 inbox = "inbox"
 database = "var/feeder.db"
 output_dir = "public"
-base_url = "http://localhost:8080/"
+base_url = "http://{host}/"
 site_title = "Bench"
 id_prefix = "tag:example.org,2024:bench"
+{top_level}
 
 [schedule]
-ingest_interval = 3600
+ingest_interval = {ingest_interval}
 watch = true
 
 [server]
-port = 0
-"""
+port = {port}
+{"[" + tables if tables else ""}"""
 
 
 # Longer than the daemon's debounce and the end of a one-file run together.
@@ -97,7 +105,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=50, help="new articles to time")
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="feeder-latency-"))
-    (workdir / "config.toml").write_text(CONFIG)
+    (workdir / "config.toml").write_text(daemon_config())
     (workdir / "inbox").mkdir()
     writer = CorpusWriter()
     writer.write(workdir / "inbox", range(arguments.archive))

@@ -22,24 +22,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import CorpusWriter, deliver
-from bench.latency import feeder, wait_until
-
-CONFIG = """
-inbox = "inbox"
-database = "var/feeder.db"
-output_dir = "public"
-base_url = "http://localhost:8080/"
-site_title = "Bench"
-id_prefix = "tag:example.org,2024:bench"
-settle_seconds = 0
-
-[schedule]
-ingest_interval = 60
-watch = true
-
-[server]
-port = 0
-"""
+from bench.latency import daemon_config, feeder, wait_until
 
 CORRECTION_EVERY = 10
 WARM_UP_SHARE = 0.1
@@ -82,7 +65,9 @@ def main() -> None:
     parser.add_argument("--band-mb", type=float, default=8.0, help="allowed spread after warm-up")
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="feeder-soak-"))
-    (workdir / "config.toml").write_text(CONFIG)
+    (workdir / "config.toml").write_text(
+        daemon_config(ingest_interval=60, extra="settle_seconds = 0")
+    )
     inbox = workdir / "inbox"
     inbox.mkdir()
     database = workdir / "var" / "feeder.db"

@@ -33,26 +33,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bench.corpus import CorpusWriter, deliver
-from bench.latency import feeder, wait_until
+from bench.latency import daemon_config, feeder, wait_until
 from bench.table import describe_machine
 from feeder.model import Article
 from feeder.wire import parse
 
-CONFIG = """
-inbox = "inbox"
-database = "var/feeder.db"
-output_dir = "public"
-base_url = "http://127.0.0.1:{port}/"
-site_title = "Bench"
-id_prefix = "tag:example.org,2024:bench"
-
-[schedule]
-ingest_interval = 3600
-watch = true
-
-[server]
-port = {port}
-
+HUB_SETTINGS = """
 [websub]
 allow_private_callbacks = true
 max_subscriptions_per_host = 5000
@@ -215,7 +201,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="feeder-websub-"))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/"
-    (workdir / "config.toml").write_text(CONFIG.format(port=port))
+    (workdir / "config.toml").write_text(daemon_config(port, extra=HUB_SETTINGS))
     (workdir / "inbox").mkdir()
     writer = CorpusWriter()
     writer.write(workdir / "inbox", range(arguments.archive))
