@@ -222,11 +222,16 @@ class Publisher:
 
     def _write_withdrawals(self) -> None:
         """Each newly withdrawn story's page becomes its notice (after the pages in
-        flight, so none lands on top of it), and the markers both servers answer 410 by."""
+        flight, so none lands on top of it), and the markers both servers answer 410 by.
+
+        A notice is written as article pages are, unannounced, so it gets no gzip
+        copy: the page writer replaces it on a restore, and would leave its copy
+        for nginx's gzip_static to serve in place of the restored story."""
         notices = self.store.notices_to_write()
         for withdrawal in notices:
             notice = self.site.withdrawal_notice(withdrawal.page_key, withdrawal.at)
-            self._write(article_path(withdrawal.page_key), notice)
+            path = self.config.output_dir / article_path(withdrawal.page_key)
+            write_if_changed(path, notice, temp_dir=self.config.output_temp_dir, durable=False)
         if notices:
             with self.store.transaction():
                 self.store.mark_notices_written([withdrawal.story_id for withdrawal in notices])
