@@ -15,6 +15,7 @@ from tests.commands import feeder_command, wait_for
 from tests.conftest import wire_text, write_config
 from tests.daemon_helpers import write_config as write_daemon_config
 from tests.mounts import UNSHARE, needs_mounts, run_mounted, tiny_disk
+from tests.state import last_run
 
 
 def _deliver(inbox: Path, count: int) -> None:
@@ -67,7 +68,15 @@ def test_ingest_onto_a_full_disk_is_one_line_and_no_traceback(tmp_path: Path) ->
 
 @needs_mounts
 def test_the_daemon_lives_through_a_read_only_output_and_recovers(tmp_path: Path) -> None:
-    """The output folder's mount turns read-only under a running daemon, then back."""
+    """The output folder's mount turns read-only under a running daemon, then back.
+
+    Linux refuses to make a mount read-only ("mount point is busy") while a file
+    on it is open for writing or a rename or unlink is under way in it. The test
+    waits for the daemon's first publish to end (it writes the stylesheet, index,
+    sitemaps and OPML, each through a temp file held open until its fsync; later
+    runs with nothing new only read), and then retries the remount for the odd
+    moment that something else briefly writes (an access time being updated).
+    """
     config = write_daemon_config(tmp_path, ingest_interval=0.3, watch=False)
     output, log = tmp_path / "public", tmp_path / "daemon.log"
     output.mkdir()
@@ -77,7 +86,10 @@ def test_the_daemon_lives_through_a_read_only_output_and_recovers(tmp_path: Path
         "$@" > "{log}" 2>&1 &
         for mode in ro rw; do
             while [ ! -e "{remount}-$mode" ]; do sleep 0.05; done
-            mount -o remount,bind,$mode "{output}" && touch "{remount}-$mode-done"
+            for try in $(seq 200); do
+                mount -o remount,bind,$mode "{output}" && touch "{remount}-$mode-done" && break
+                sleep 0.05
+            done
         done
         wait
     """
@@ -88,6 +100,8 @@ def test_the_daemon_lives_through_a_read_only_output_and_recovers(tmp_path: Path
             state = tmp_path / "var" / "feeder.db.daemon.json"
             wait_for(state.exists, timeout=20)
             pid = json.loads(state.read_text())["pid"]
+            database = tmp_path / "var" / "feeder.db"
+            wait_for(lambda: database.exists() and last_run(database, "ingest"), timeout=20)
             (tmp_path / "remount-ro").touch()
             wait_for((tmp_path / "remount-ro-done").exists)
             _deliver(tmp_path / "inbox", 1)
