@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import CONFIG_EXIT_STATUS, FeederError
 from feeder.files import TEMP_FOLDER
-from feeder.slugs import ALL_NEWS, CONFIGURED_SLUG
+from feeder.slugs import ALL_NEWS, CONFIGURED_SLUG, MAX_SLUG_BYTES
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 # Names the config file when --config does not, as a systemd unit's Environment= may.
@@ -291,8 +291,8 @@ def _category_slugs(reader: _Reader) -> dict[str, str]:
         if not CONFIGURED_SLUG.fullmatch(slug):
             raise reader.fail(
                 key,
-                "must be one path segment of lowercase Latin letters, digits, '-' and '_' "
-                f'(such as "politika"), not {slug!r}',
+                "must be one path segment of lowercase Latin letters, digits, '-' and '_', "
+                f'at most {MAX_SLUG_BYTES} of them (such as "politika"), not {slug!r}',
             )
         if slug == ALL_NEWS:
             raise reader.fail(key, f"is {slug!r}, the all-news feed's slug; pick another")

@@ -174,6 +174,11 @@ def test_regen_rebuilds_and_rejects_an_unknown_category(workdir: Path) -> None:
             ("category_slugs", '{ "В мире" = "World" }'),
             """key 'category_slugs."В мире"' must be one path segment""",
         ),
+        (
+            ("category_slugs", '{ "В мире" = "%s" }' % ("w" * 121)),
+            """key 'category_slugs."В мире"' must be one path segment of lowercase Latin """
+            "letters, digits, '-' and '_', at most 120 of them",
+        ),
     ],
 )
 def test_a_bad_config_names_the_key_and_the_file(workdir: Path, change, message: str) -> None:

@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+import feeder.slugs
 from feeder.config import Config
+from feeder.feeds import article_path, feed_path
+from feeder.files import PublishError
+from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish
 from feeder.store import MIGRATIONS, Store, StoreError
-from tests.conftest import wire_text
+from tests.conftest import deliver_day, wire_text
+from tests.state import article_rows
 
 
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -137,3 +142,28 @@ def test_stored_hashes_become_hashes_of_parsed_content(config: Config, deliver) 
     db.close()
     deliver("002_copy.txt", wire_text().replace("\n", "\r\n").encode("cp1251"))
     assert ingest_and_publish(config).ingest.duplicate == 1
+
+
+def test_slugs_an_older_feeder_made_too_long_for_a_file_name_are_cut_by_the_upgrade(
+    config: Config, deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older feeder stored these slugs and then failed every publish on them."""
+    deliver_day(deliver, 1, category="京" * 60)
+    deliver("京" * 83 + ".txt", wire_text(category="Политика"))
+    with monkeypatch.context() as older:
+        older.setattr(feeder.slugs, "capped", lambda slug, limit: slug)
+        with pytest.raises(PublishError, match="File name too long"):
+            ingest_and_publish(config)
+    upgrade = next(m for m in MIGRATIONS if m.__name__.startswith("_cut_long_slugs"))
+    with Store(config.database) as store, store.transaction():
+        upgrade(store.db)
+    ingest_and_publish(config)
+    rows = {row["category"]: row for row in article_rows(config.database)}
+    slug, key = rows["京" * 60]["category_slug"], rows["Политика"]["page_key"]
+    assert len(slug) <= feeder.slugs.MAX_SLUG_BYTES
+    assert len(key) <= feeder.slugs.MAX_PAGE_KEY_BYTES
+    assert (config.output_dir / feed_path(slug, FEED_FORMATS.primary)).exists()
+    assert (config.output_dir / article_path(key)).exists()
+    with Store(config.database) as store:
+        assert store.dirty_feeds() == [] and store.dirty_page_count() == 0
+        assert {category.slug for category in store.categories()} == {slug, "politika"}

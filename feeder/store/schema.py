@@ -247,6 +247,43 @@ def _websub_hub_v9(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _cut_long_slugs_v10(db: sqlite_utils.Database) -> None:
+    """Category slugs and page keys too long for a file name (`feeder.slugs`) get
+    the cut form that ingest now gives them, wherever they are stored; their feeds,
+    months and pages are marked for writing: none of them could be written before."""
+    from feeder.slugs import MAX_PAGE_KEY_BYTES, MAX_SLUG_BYTES, capped, page_key
+
+    long_slugs = db.execute(
+        "SELECT slug FROM feeds WHERE length(slug) > ?1 UNION "
+        "SELECT category_slug FROM articles WHERE length(category_slug) > ?1 UNION "
+        "SELECT category_slug FROM withdrawals WHERE length(category_slug) > ?1",
+        [MAX_SLUG_BYTES],
+    ).fetchall()
+    for (old,) in long_slugs:
+        new = capped(old, MAX_SLUG_BYTES)
+        for statement in (
+            "UPDATE articles SET category_slug = ?2, page_dirty = 1 WHERE category_slug = ?1",
+            "UPDATE feeds SET slug = ?2, dirty = 1, version = version + 1 WHERE slug = ?1",
+            "UPDATE months SET slug = ?2, dirty = 1 WHERE slug = ?1",
+            "UPDATE withdrawals SET category_slug = ?2 WHERE category_slug = ?1",
+            "UPDATE site_changes SET old_slug = ?2 WHERE old_slug = ?1",
+            "UPDATE site_changes SET new_slug = ?2 WHERE new_slug = ?1",
+        ):
+            db.execute(statement, [old, new])
+    if long_slugs:
+        db.execute(
+            "INSERT OR REPLACE INTO site_state (key, value) VALUES ('pages_sitemap_dirty', '1')"
+        )
+    for table, dirty in (("articles", "page_dirty"), ("withdrawals", "notice_dirty")):
+        rows = db.execute(
+            f"SELECT story_id FROM {table} WHERE length(page_key) > ?", [MAX_PAGE_KEY_BYTES]
+        ).fetchall()
+        db.conn.executemany(
+            f"UPDATE {table} SET page_key = ?, {dirty} = 1 WHERE story_id = ?",
+            [(page_key(story_id), story_id) for (story_id,) in rows],
+        )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -258,4 +295,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _future_files_v7,
     _withdrawals_v8,
     _websub_hub_v9,
+    _cut_long_slugs_v10,
 ]
