@@ -21,6 +21,7 @@ starts fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -34,8 +35,23 @@ TEMP_SUFFIX = ".tmp"
 _NAME_PART = 100
 
 
+# What a filesystem answers about one file's own name or place (a name too long,
+# a folder where the file belongs, a name it cannot hold); anything else (a full
+# disk, a read-only mount, no permission) is the whole output's problem.
+_THIS_FILE_ONLY = frozenset(
+    {errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EINVAL, errno.EILSEQ}
+)
+
+
 class PublishError(FeederError):
-    """A file could not be written; the message names it and says what to check."""
+    """A file could not be written; the message names it and says what to check.
+
+    `this_file_only`: the cause is the file's own name or place, so other files
+    can still be written."""
+
+    def __init__(self, message: str, this_file_only: bool = False) -> None:
+        super().__init__(message)
+        self.this_file_only = this_file_only
 
 
 def write_if_changed(
@@ -67,7 +83,8 @@ def write_if_changed(
                 temp.unlink()
         raise PublishError(
             f"cannot write {path}: {error.strerror}; check free space and that "
-            f"{path.parent} is a writable folder; the next run retries"
+            f"{path.parent} is a writable folder; the next run retries",
+            this_file_only=error.errno in _THIS_FILE_ONLY,
         ) from error
     return True
 

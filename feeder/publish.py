@@ -32,7 +32,7 @@ from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_model, feed_path
-from feeder.files import remove_temp_files, write_if_changed
+from feeder.files import PublishError, remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
 from feeder.model import Entry
 from feeder.pagewriter import Page, PageWriter, Stories, WrittenBatch
@@ -40,6 +40,7 @@ from feeder.site import Site, opml_path
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
+from feeder.store.site import Month
 from feeder.websub.links import hub_links
 from feeder.withdrawals import GONE_FOLDER, gone_marker
 from feeder.xmlfeeds import STYLESHEET_PATH
@@ -52,6 +53,10 @@ PAGE_BATCH_BYTES = 8_000_000
 
 class UnknownCategory(FeederError):
     """A category slug was asked for that has no feed."""
+
+
+class FilesNotWritten(PublishError):
+    """Some files could not be written; the rest were published."""
 
 
 @dataclass
@@ -79,6 +84,8 @@ class Publisher:
         self.archives = Archives(store, config, self._write)
         self.pages = PageWriter(work_lock, config.output_temp_dir)
         self.pages_written = 0
+        # Files `_write` could not write (path under the output → why).
+        self.unwritten: dict[str, str] = {}
 
     def __enter__(self) -> Publisher:
         # A killed writer's temp files go before this run writes anything.
@@ -197,7 +204,27 @@ class Publisher:
         self.site_pages.publish(slugs, categories, everything=regenerating)
         for feed_format in FEED_FORMATS:
             self._write(opml_path(feed_format), self.site.opml(categories, feed_format))
+        self._settle_unwritten(slugs, months)
         return report
+
+    def _settle_unwritten(self, slugs: list[str], months: list[Month]) -> None:
+        """Record the files this publish could not write, for `feeder status`, and
+        leave dirty every feed and month it took up, so the next run writes them
+        again; then fail the run (the command exits 1), the rest being published."""
+        with self.store.transaction():
+            self.store.record_unwritten_files(self.unwritten, self.clock())
+            if self.unwritten:
+                self.store.mark_dirty(slugs)
+                for month in months:
+                    self.store.mark_month_dirty(month)
+                self.store.mark_pages_sitemap_dirty()
+        if self.unwritten:
+            count = len(self.unwritten)
+            first = next(iter(self.unwritten.values()))
+            raise FilesNotWritten(
+                f"{count} file{'s' if count > 1 else ''} not written, the rest published: "
+                f"{first}{'; `feeder status` lists the others' if count > 1 else ''}"
+            )
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
         version = self.store.feed_version(slug)  # read first: a change after it keeps it dirty
@@ -259,11 +286,22 @@ class Publisher:
         durable: bool = True,
     ) -> bool:
         """Replace one file if its bytes changed, and tell `FILE_WRITTEN` when they did,
-        `FILE_UNCHANGED` when they did not."""
+        `FILE_UNCHANGED` when they did not; one that cannot be written is noted in
+        `unwritten` and the publish goes on."""
         path = self.config.output_dir / relative
-        written = write_if_changed(
-            path, data, temp_dir=self.config.output_temp_dir, durable=durable
-        )
+        try:
+            written = write_if_changed(
+                path, data, temp_dir=self.config.output_temp_dir, durable=durable
+            )
+        except PublishError as error:
+            # One file that cannot be written (a name the filesystem refuses, a folder
+            # in its place) must not keep every other one from being published; a
+            # full disk or a read-only mount stops the run, in one line.
+            if not error.this_file_only:
+                raise
+            log.error("%s", error)
+            self.unwritten[relative] = str(error)
+            return False
         url, media_type = self.config.url(relative), media_type_for(relative)
         event = FileWritten(relative, path, url, media_type, data, feed_format, slug)
         (FILE_WRITTEN if written else FILE_UNCHANGED).emit(event)

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-from feeder.config import Config
+from feeder.config import Config, load_config
 from feeder.feeds import FeedFormat, feed_path
 from feeder.files import PublishError
 from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
 from feeder.xmlfeeds import STYLESHEET_PATH, Atom
-from tests.conftest import SEED, config_for, deliver_day, file_tree
+from tests.commands import feeder_cli
+from tests.conftest import SEED, config_for, deliver_day, file_tree, wire_text, write_config
 from tests.feedcheck import XML_FORMATS, parse_valid_feed
 
 FORMATS = list(FEED_FORMATS)
@@ -197,6 +198,30 @@ def test_a_failed_feed_write_leaves_the_feed_dirty_for_the_next_run(
     outcome = run_ingest()
     assert outcome.ingest.new == 0
     assert "feeds/politika.atom" in outcome.publish.feeds_written
+
+
+def test_a_feed_that_cannot_be_written_stops_no_other_and_is_retried(tmp_path: Path) -> None:
+    """A folder where one feed file belongs: the rest is published, `feeder status`
+    names the file, the command exits 1, and the run after the fix writes it."""
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+    (config.inbox / "001_a.txt").write_text(wire_text(category="Политика"))
+    (config.inbox / "002_b.txt").write_text(wire_text(title="Другая", category="Экономика"))
+    blocked = config.feeds_dir / "politika.atom"
+    blocked.mkdir(parents=True)
+    result = feeder_cli(config_path, "ingest")
+    assert result.exit_code == 1
+    assert f"cannot write {blocked}" in result.output and "Traceback" not in result.output
+    assert feed(config, "politika", FEED_FORMATS.primary).entries
+    assert feed(config, "ekonomika", Atom).entries
+    assert (config.output_dir / "index.html").exists()
+    status = feeder_cli(config_path, "status").output
+    assert "Files the last publish could not write: 1" in status
+    assert f"  feeds/politika.atom: cannot write {blocked}" in status
+    blocked.rmdir()
+    assert feeder_cli(config_path, "ingest").exit_code == 0
+    assert feed(config, "politika", Atom).entries
+    assert "could not write" not in feeder_cli(config_path, "status").output
 
 
 def test_index_lists_categories_with_autodiscovery_of_existing_feeds(

@@ -23,8 +23,8 @@ JOBS = ("ingest", "regen", "maintenance")
 @main.command()
 @common_options
 def status(config: Config) -> None:
-    """Show the daemon, where feeder reads and publishes, categories, the last runs
-    and the rejected files with reasons."""
+    """Show the daemon, where feeder reads and publishes, categories, the last runs,
+    the files the last publish could not write and the rejected files with reasons."""
     lines = _describe_daemon(config, daemon_state(config), utc_now()).splitlines()
     problem = inbox_problem(config)
     lines.append(f"Inbox {config.inbox}" + (f": MISSING: {problem}" if problem else ""))
@@ -44,6 +44,13 @@ def status(config: Config) -> None:
             lines.append(
                 f"Last error: {local(config, last_error.started)} {last_error.job}: {last_error.error}"
             )
+        unwritten = store.unwritten_files()
+        if unwritten:
+            lines.append(
+                f"Files the last publish could not write: {len(unwritten)} "
+                "(every run retries them; the rest is published)"
+            )
+            lines += [f"  {path}: {message}" for path, message, _ in unwritten]
         rejects = store.rejects()
         future = store.future_files()
         withdrawals = store.withdrawals()

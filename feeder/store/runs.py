@@ -1,4 +1,4 @@
-"""The record of each job run, for `feeder status`."""
+"""The record of each job run, and of the files its publish could not write, for `feeder status`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ class RunRecords(Database):
                     error,
                 ],
             )
+
+    def record_unwritten_files(self, failures: Mapping[str, str], at: datetime) -> None:
+        """What the publish that just ended could not write (path → why), in place of
+        the last one's: a failed file is retried by every run until it is written."""
+        self.connection.execute("DELETE FROM unwritten_files")
+        self.connection.executemany(
+            "INSERT INTO unwritten_files (path, message, at) VALUES (?, ?, ?)",
+            [(path, message, utc_text(at)) for path, message in failures.items()],
+        )
+
+    def unwritten_files(self) -> list[tuple[str, str, datetime]]:
+        """(path under output_dir, why, when), by path."""
+        rows = self.connection.execute(
+            "SELECT path, message, at FROM unwritten_files ORDER BY path"
+        ).fetchall()
+        return [(path, message, from_utc_text(at)) for path, message, at in rows]
 
     def last_run(self, job: str) -> Run | None:
         return self._last("WHERE job = ?", [job])

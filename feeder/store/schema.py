@@ -284,6 +284,14 @@ def _cut_long_slugs_v10(db: sqlite_utils.Database) -> None:
         )
 
 
+def _unwritten_files_v11(db: sqlite_utils.Database) -> None:
+    """The files the last publish could not write, and why, for `feeder status`."""
+    db.execute(
+        "CREATE TABLE unwritten_files (path TEXT PRIMARY KEY, message TEXT NOT NULL, "
+        "at TEXT NOT NULL) WITHOUT ROWID"
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -296,4 +304,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _withdrawals_v8,
     _websub_hub_v9,
     _cut_long_slugs_v10,
+    _unwritten_files_v11,
 ]

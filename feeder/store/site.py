@@ -323,6 +323,9 @@ class SiteRecords(Database):
     def mark_pages_sitemap_clean(self) -> None:
         self._set_state(_PAGES_SITEMAP, "0")
 
+    def mark_pages_sitemap_dirty(self) -> None:
+        self._set_state(_PAGES_SITEMAP, "1")
+
     def _state(self, key: str) -> str | None:
         row = self.connection.execute(
             "SELECT value FROM site_state WHERE key = ?", [key]
