@@ -13,7 +13,8 @@ under the work lock before it writes. Other files (the heartbeat) use their
 own folder, and their leftovers are found by the target's name.
 
 A file whose bytes did not change is not touched, so its mtime (and so its
-HTTP validators) stay put. Both the publisher and the page writer process use
+HTTP validators) stay put; a file whose bytes changed gets a later mtime in whole
+seconds than the version it replaces, so its validators always change. Both the publisher and the page writer process use
 this; it imports nothing heavier than the standard library, so that process
 starts fast.
 """
@@ -24,6 +25,7 @@ import contextlib
 import errno
 import os
 import secrets
+import time
 from pathlib import Path
 
 from feeder.errors import FeederError
@@ -62,8 +64,11 @@ def write_if_changed(
     of its source is replaced with that time already set); the temp file is made
     in `temp_dir`, which must be on the same filesystem."""
     try:
-        if path.read_bytes() == data and mtime_ns in (None, path.stat().st_mtime_ns):
+        previous_mtime_ns = path.stat().st_mtime_ns
+        if path.read_bytes() == data and mtime_ns in (None, previous_mtime_ns):
             return False
+        if mtime_ns is None:
+            mtime_ns = _later_second(previous_mtime_ns)
     except OSError:
         pass  # missing or unreadable: write it anew, and report if that fails
     temp: Path | None = None
@@ -87,6 +92,17 @@ def write_if_changed(
             this_file_only=error.errno in _THIS_FILE_ONLY,
         ) from error
     return True
+
+
+def _later_second(previous_mtime_ns: int) -> int | None:
+    """The start of the second after the replaced version's, while the clock is
+    still in that second (None once it has left it): both servers build ETag and
+    Last-Modified from the mtime in whole seconds and the size, as nginx does, so
+    a same-size rewrite within the second would otherwise look unchanged, and a
+    client holding the old version would get 304 for the new one."""
+    second = 1_000_000_000
+    next_second = (previous_mtime_ns // second + 1) * second
+    return next_second if time.time_ns() < next_second else None
 
 
 def remove_temp_files(temp_dir: Path, target: Path | None = None) -> int:

@@ -37,3 +37,15 @@ def test_a_daemon_removes_its_own_heartbeat_leftovers_and_no_other_s(tmp_path: P
     now = datetime.now(UTC)
     write_heartbeat(mine, now, {}, now)
     assert sorted(os.listdir(folder)) == sorted([their_leftover.name, mine.daemon_state_path.name])
+
+
+def test_each_rewrite_is_a_later_whole_second_and_an_unchanged_one_keeps_its_time(
+    tmp_path: Path,
+) -> None:
+    """HTTP validators are the mtime in whole seconds and the size (`http_rules`)."""
+    target, temp_dir = tmp_path / "all.rss", tmp_path / ".temp"
+    seconds = []
+    for version in (b"<rss>1</rss>", b"<rss>2</rss>", b"<rss>3</rss>", b"<rss>3</rss>"):
+        write_if_changed(target, version, temp_dir=temp_dir)
+        seconds.append(target.stat().st_mtime_ns // 1_000_000_000)
+    assert seconds[0] < seconds[1] < seconds[2] == seconds[3]

@@ -6,7 +6,9 @@ same status, type, validators (so no full refetch), caching, gzip and refusals.
 
 from __future__ import annotations
 
+import gzip
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.message import Message
@@ -26,7 +28,7 @@ from feeder.pipeline import ingest_and_publish, restore, withdraw
 from feeder.server import FeedServer
 from feeder.withdrawals import gone_marker
 from tests.client import Client, Reply
-from tests.commands import feeder_cli
+from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, deliver_day, wire_text, write_config
 from tests.feedcheck import XML_FORMATS
 from tests.readers import newsboat_items
@@ -129,6 +131,44 @@ def test_a_withdrawn_page_is_gone_from_both_until_it_is_restored(
             # Never the notice's bytes, also not as a gzip copy left beside the page.
             assert "Content-Encoding" not in restored.headers
             assert "Новость 2" in restored.body.decode(), request
+
+
+def test_a_same_size_correction_within_one_second_is_new_to_both(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    """Both servers build ETag and Last-Modified from the mtime in whole seconds and
+    the size: two same-length versions of a feed written within one second looked
+    the same, and a reader holding the first got 304 for the second."""
+    path = f"/{feed_path('all', FEED_FORMATS.primary)}"
+    feed = published.output_dir / path.lstrip("/")
+    held: dict[tuple[int, str], Reply] = {}
+    sizes = []
+    wait_for(lambda: time.time() % 1 < 0.3)  # early in a second: both land in it
+    for title in ("Поправка 1", "Поправка 2"):
+        _deliverer(published)(
+            "028_000000000000001c.txt",
+            wire_text(date="28.09.23", category="Экономика", title=title),
+        )
+        ingest_and_publish(published)
+        sizes.append(feed.stat().st_size)
+        if not held:
+            held = {
+                (number, encoding): client.get(path, {"Accept-Encoding": encoding})
+                for number, client in enumerate(both)
+                for encoding in ("identity", "gzip")
+            }
+    assert sizes[0] == sizes[1]
+    for (number, encoding), first in held.items():
+        for condition, validator in (
+            ("If-None-Match", "ETag"),
+            ("If-Modified-Since", "Last-Modified"),
+        ):
+            request = {"Accept-Encoding": encoding, condition: first.headers[validator]}
+            reply = both[number].get(path, request)
+            what = f"server {number}, {request}"
+            assert reply.status == 200, what
+            body = gzip.decompress(reply.body) if encoding == "gzip" else reply.body
+            assert "Поправка 2" in body.decode(), what
 
 
 def _vary(headers: Message) -> set[str]:
