@@ -20,6 +20,7 @@ from feeder.budget import content_within, entry_limit, shortened
 from feeder.config import Config
 from feeder.model import Entry
 from feeder.sitepaths import category_page_path
+from feeder.visible import visible
 
 # What an empty feed reports as its last change: nothing has happened yet.
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -188,22 +189,24 @@ def feed_model(
 
 
 def feed_item(config: Config, entry: Entry) -> FeedItem:
+    """Agency text shown as pages show it (`feeder.visible`), for every format."""
     url = config.url(article_path(entry.page_key))
-    summary = shortened(entry.summary)
+    summary = shortened(visible(entry.summary))
     limit = entry_limit(config.max_feed_bytes)
+    paragraphs = tuple(visible(paragraph) for paragraph in entry.paragraphs)
     # RSS readers take <description> as HTML, so the summary is escaped like the content.
     content = content_within(
-        paragraphs_html(entry.paragraphs), html.escape(summary), url, config.language, limit
+        paragraphs_html(paragraphs), html.escape(summary), url, config.language, limit
     )
     return FeedItem(
         id=entry_id(config, entry.story_id),
-        title=entry.title,
+        title=visible(entry.title),
         url=url,
         summary=summary,
         content_html=content,
         category_term=entry.category_slug,
-        category_label=entry.category,
-        author=entry.agency,
+        category_label=visible(entry.category),
+        author=visible(entry.agency),
         published=entry.published,
         updated=entry.updated,
     )

@@ -3,7 +3,7 @@
 Pure: Jinja2 with autoescaping renders the HTML, so agency text can never
 become markup, and every value a template prints first loses the invisible
 characters that could reorder or hide what surrounds it (bidi controls,
-zero-width characters). Interface strings come from the language's catalogue
+zero-width characters; `feeder.visible`, the rule feeds follow too). Interface strings come from the language's catalogue
 (`feeder.i18n`), dates are local to the configured time zone. ElementTree
 writes the OPML, so it is always well-formed.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,13 +34,10 @@ from feeder.model import Category, Entry
 from feeder.sitepaths import FRONT_PAGE, category_page_path, month_page_path
 from feeder.slugs import ALL_NEWS
 from feeder.store.site import Headline, Month, Neighbours
+from feeder.visible import visible
 
 # Headlines on the front page and on each category page; older stories are in the archive.
 NEWEST_HEADLINES = 30
-
-# Characters that reorder or hide the text around them: bidi embeddings, overrides,
-# isolates and marks, zero-width spaces and joiners, the word joiner and the BOM.
-INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def opml_path(feed_format: FeedFormat) -> str:
@@ -49,12 +45,6 @@ def opml_path(feed_format: FeedFormat) -> str:
     if feed_format == FEED_FORMATS.primary:
         return "feeds.opml"
     return f"feeds-{feed_format.suffix}.opml"
-
-
-def visible(text: str) -> str:
-    """Agency text as pages and sitemaps show it (a regex: str.translate with a
-    table costs 15 µs on a paragraph)."""
-    return INVISIBLE.sub("", text)
 
 
 def page_for_feed(path: str) -> str | None:

@@ -18,8 +18,8 @@ from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.feeds import article_path
-from feeder.site import visible
 from feeder.store.site import Headline, Month
+from feeder.visible import visible
 
 SITEMAP_INDEX = "sitemap.xml"
 PAGES_SITEMAP = "sitemaps/pages.xml"

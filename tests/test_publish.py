@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
+from feeder.archives import month_location
 from feeder.config import Config, load_config
-from feeder.feeds import FeedFormat, feed_path
+from feeder.feeds import FeedFormat, article_path, feed_path
 from feeder.files import PublishError
 from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
 from feeder.store import Store
+from feeder.visible import INVISIBLE
 from feeder.xmlfeeds import STYLESHEET_PATH, Atom
 from tests.commands import feeder_cli
 from tests.conftest import SEED, config_for, deliver_day, file_tree, wire_text, write_config
@@ -339,3 +341,26 @@ def test_a_category_too_long_for_a_file_name_is_published_under_a_cut_slug(
         assert len(slugs[name].encode()) <= 120
         assert feed(config, slugs[name], FEED_FORMATS.primary).entries
     assert feed(config, "politika", FEED_FORMATS.primary).entries
+
+
+def test_feeds_and_month_documents_drop_bidi_controls_and_zero_width_characters_as_pages_do(
+    config: Config, deliver
+) -> None:
+    """A right-to-left override in a headline shows the rest of it reversed, and a
+    zero-width space hides a word's real spelling: in a reader as on a page."""
+    hidden = "\u202eтсет\u202c за\u200bголовок\u2066"
+    deliver(
+        "001_0000000000000001.txt",
+        wire_text(title=f"Заголовок {hidden}", paragraphs=(f"Абзац {hidden}.", "Второй.")),
+    )
+    ingest_and_publish(config)
+    documents = [
+        config.output_dir / f"{location}.{feed_format.suffix}"
+        for location in ("feeds/all", "feeds/politika", month_location("politika", "2023-09"))
+        for feed_format in FEED_FORMATS
+    ]
+    page = config.output_dir / article_path("001_0000000000000001")
+    for path in [*documents, page]:
+        text = path.read_text()
+        assert "Заголовок тсет заголовок" in text, path
+        assert not INVISIBLE.search(text), path
