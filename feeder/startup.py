@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from feeder.config import Config
 from feeder.errors import FeederError
+from feeder.slugs import category_slug
+from feeder.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ def check_startup(config: Config, needs: Needs) -> None:
         problems.append(_database_problem(config))
     if needs.output:
         problems.append(_output_problem(config))
+    if needs.database and config.category_slugs and not any(problems):
+        problems += _pinned_slug_problems(config)
     found = [problem for problem in problems if problem]
     if found:
         raise StartupError(found)
@@ -98,11 +102,37 @@ def _output_problem(config: Config) -> str | None:
     if problem:
         return problem
     for entry in sorted(os.scandir(config.output_dir), key=lambda entry: entry.name):
+        if entry.is_symlink() and entry.is_dir(follow_symlinks=True):
+            return (
+                f"{entry.path} is a symbolic link to the folder {os.path.realpath(entry.path)}: "
+                "feeder would write through it, outside output_dir; replace the link with "
+                f"a real folder (move what it points at into its place), or fix 'output_dir' "
+                f"in {config.source}"
+            )
         if entry.is_dir(follow_symlinks=True):  # the hidden temp folder too
             problem = writable_folder_problem(Path(entry.path), "output_dir", config)
             if problem:
                 return problem
     return None
+
+
+def _pinned_slug_problems(config: Config) -> list[str]:
+    """A [category_slugs] pin equal to another stored category's own slug would
+    merge the two into one feed without a word; names that share a slug anyway
+    (`Политика`, `ПОЛИТИКА`) are one category."""
+    with Store(config.database) as store:
+        names = store.category_names()
+    automatic = {
+        name: category_slug(name, {}) for name in names if name not in config.category_slugs
+    }
+    return [
+        f'category_slugs."{pinned}" is {slug!r}, the slug of the category "{name}": the two '
+        f'would share one feed; pin "{pinned}" to another slug in {config.source}'
+        for pinned, slug in config.category_slugs.items()
+        if category_slug(pinned, {}) != slug
+        for name, own in automatic.items()
+        if own == slug
+    ]
 
 
 def writable_folder_problem(folder: Path, key: str, config: Config) -> str | None:

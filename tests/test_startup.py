@@ -11,7 +11,7 @@ import pytest
 
 from feeder.startup import Needs, StartupError, base_url_port_warning, check_startup
 from tests.commands import feeder_cli, feeder_command
-from tests.conftest import config_for, write_config
+from tests.conftest import config_for, wire_text, write_config
 from tests.mounts import needs_mounts, read_only, run_mounted
 
 COMMANDS_NEEDING_THE_INBOX = ["ingest", "run"]
@@ -148,3 +148,41 @@ def test_a_missing_output_folder_names_the_folder_that_refused(tmp_path: Path) -
         in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["ingest", "regen"])
+def test_a_folder_in_the_output_that_links_elsewhere_is_refused(
+    tmp_path: Path, command: str
+) -> None:
+    """Feeder would write every article page through the link, outside output_dir."""
+    config = write_config(tmp_path)
+    (tmp_path / "inbox" / "001_0000000000000001.txt").write_text(wire_text())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "articles").symlink_to(elsewhere)
+    result = feeder_cli(config, command)
+    assert result.exit_code == 1
+    (line,) = _only_error_lines(result.output)
+    assert (
+        f"{tmp_path / 'public' / 'articles'} is a symbolic link to the folder {elsewhere}" in line
+    )
+    assert "replace the link with a real folder" in line
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_pinned_slug_that_is_another_category_s_own_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "inbox" / "001_0000000000000001.txt").write_text(wire_text(category="World"))
+    assert feeder_cli(config, "ingest").exit_code == 0
+    settings = config.read_text()
+    config.write_text(settings + '[category_slugs]\n"В мире" = "world"\n')
+    result = feeder_cli(config, "ingest")
+    assert result.exit_code == 1
+    (line,) = _only_error_lines(result.output)
+    assert """category_slugs."В мире" is 'world', the slug of the category "World\"""" in line
+    # Pinned to its own slug, a category merges with nothing.
+    config.write_text(settings + '[category_slugs]\n"World" = "world"\n')
+    assert feeder_cli(config, "ingest").exit_code == 0

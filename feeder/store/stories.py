@@ -158,6 +158,15 @@ class StoryRecords(Database):
         """Every page is to be rewritten: a setting baked into all of them changed."""
         self.connection.execute("UPDATE articles SET page_dirty = 1 WHERE page_dirty = 0")
 
+    def category_names(self) -> list[str]:
+        """Every category name a stored story came with (several may share a slug)."""
+        return [
+            name
+            for (name,) in self.connection.execute(
+                "SELECT DISTINCT category FROM articles ORDER BY category"
+            )
+        ]
+
     def article_count(self) -> int:
         return int(self.connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
