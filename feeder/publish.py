@@ -55,10 +55,6 @@ class UnknownCategory(FeederError):
     """A category slug was asked for that has no feed."""
 
 
-class FilesNotWritten(PublishError):
-    """Some files could not be written; the rest were published."""
-
-
 @dataclass
 class PublishReport:
     feeds_written: list[str] = field(default_factory=list)
@@ -219,12 +215,9 @@ class Publisher:
                     self.store.mark_month_dirty(month)
                 self.store.mark_pages_sitemap_dirty()
         if self.unwritten:
-            count = len(self.unwritten)
-            first = next(iter(self.unwritten.values()))
-            raise FilesNotWritten(
-                f"{count} file{'s' if count > 1 else ''} not written, the rest published: "
-                f"{first}{'; `feeder status` lists the others' if count > 1 else ''}"
-            )
+            first, *others = self.unwritten.values()
+            more = f"; {len(others)} more could not be written (`feeder status` lists them)"
+            raise PublishError(f"{first}{more if others else ''}; every other file is published")
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
         version = self.store.feed_version(slug)  # read first: a change after it keeps it dirty
