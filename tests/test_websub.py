@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -25,6 +25,7 @@ import pytest
 from feeder.config import Config, ConfigError
 from feeder.formats import FEED_FORMATS
 from feeder.nginx import nginx_config
+from feeder.outgoing import Resolver, system_resolver
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
 from feeder.websub.state import Intent, PendingDelivery, Subscription
@@ -33,13 +34,28 @@ from tests import state
 from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, wire_text, write_config
 from tests.feedcheck import parse_valid_feed
-from tests.websub_subscriber import Behaviour, Subscriber, post_form
+from tests.websub_subscriber import Behaviour, Subscriber, post, post_form
+
+
+@dataclass
+class Names:
+    """DNS for the tests, which have no other: each name's answers in turn, the last
+    one for ever after; any other name does not resolve."""
+
+    answers: dict[str, list[list[str]]] = field(default_factory=dict)
+
+    async def __call__(self, name: str, port: int) -> list[str]:
+        answers = self.answers.get(name)
+        if not answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers.pop(0) if len(answers) > 1 else answers[0]
 
 
 @dataclass
 class Hub:
     config: Config
     publish: Callable[..., None]
+    names: Resolver
     # Started by running_hubs, which stops whatever is here on the way out.
     services: list[FeedServer | HubWorker]
 
@@ -48,7 +64,7 @@ class Hub:
         old = next(service for service in self.services if isinstance(service, HubWorker))
         old.stop()
         self.services.remove(old)
-        worker = HubWorker(self.config)
+        worker = HubWorker(self.config, self.names)
         worker.start()
         self.services.append(worker)
 
@@ -99,7 +115,7 @@ def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
     changed by keyword; they stop on the way out."""
     hubs: list[Hub] = []
 
-    def start(**websub: Any) -> Hub:
+    def start(names: Resolver = system_resolver, **websub: Any) -> Hub:
         config = hub_config(directory, **websub)
         stories = iter(range(1, 100))
 
@@ -110,9 +126,9 @@ def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
             ingest_and_publish(config)
 
         publish(category="Политика")
-        hub = Hub(config, publish, [])
+        hub = Hub(config, publish, names, [])
         hubs.append(hub)
-        for service in (FeedServer(config), HubWorker(config)):
+        for service in (FeedServer(config, names), HubWorker(config, names)):
             service.start()
             hub.services.append(service)
         return hub
@@ -327,6 +343,7 @@ def _form(**fields: str) -> bytes:
 
 
 CALLBACK = "http://127.0.0.1:9/push"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.mark.parametrize(
@@ -408,6 +425,61 @@ def test_loopback_and_private_callbacks_are_refused_unless_allowed(
         body = _form(hub_mode="subscribe", hub_callback=callback, hub_topic=hub.feed("all.atom"))
         assert post_form(hub.url, body) == 400, callback
     assert hub.intents() == []
+
+
+@pytest.mark.parametrize(
+    ("callback", "reason"),
+    [
+        # Numbers that inet_aton reads as an address and httpx reads as a name, or refuses.
+        ("http://010.010.010.010/x", "not a URL the hub's HTTP client can read"),
+        ("http://0177.0.0.1/x", "not a URL the hub's HTTP client can read"),
+        ("http://127.1/x", "is a number but not a dotted IPv4 address"),
+        ("http://0x7f.0.0.1/x", "is a number but not a dotted IPv4 address"),
+        ("http://2130706433/x", "is a number but not a dotted IPv4 address"),
+        ("http://1.2.3.4.5/x", "is a number but not a dotted IPv4 address"),
+        # Names that IDNA 2003 (getaddrinfo) and IDNA 2008 (httpx) read as two hosts.
+        ("http://faß.example/x", "is xn--fa-hia.example under IDNA 2008 but fass.example under"),
+        ("http://xn--fa-hia.example/x", "under IDNA 2003"),
+        ("http://ςx.example/x", "under IDNA 2003"),
+        # Not a host name at all.
+        ("http://exa%6dple.example/x", "is not a valid host name"),
+        ("http://a..example/x", "is not a valid host name"),
+        ("http://①.example/x", "not a URL the hub's HTTP client can read"),
+        ("http://[fe80::1%25eth0]/x", "names a network interface"),
+    ],
+)
+def test_a_host_that_could_be_read_two_ways_is_refused(
+    refusing_hub: Hub, callback: str, reason: str
+) -> None:
+    body = _form(
+        hub_mode="subscribe", hub_callback=callback, hub_topic=refusing_hub.feed("all.atom")
+    )
+    status, answer = post(refusing_hub.url, body, {"content-type": FORM})
+    assert (status, reason in answer) == (400, True), answer
+    assert refusing_hub.intents() == []
+
+
+def test_a_callback_is_called_at_the_address_its_name_was_checked_at(
+    start_hub: Callable[..., Hub],
+) -> None:
+    hub = start_hub(names=Names({"subscriber.example": [["127.0.0.1"]]}))
+    with Subscriber(host="subscriber.example") as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        hub.publish()
+        (delivery,) = subscriber.wait_deliveries(1)
+        assert delivery.headers["host"] == f"subscriber.example:{subscriber.port}"
+
+
+def test_a_name_that_turns_private_after_the_check_is_never_called(
+    start_hub: Callable[..., Hub],
+) -> None:
+    # Public when the request arrives, loopback by the time the hub verifies it.
+    names = Names({"rebinding.example": [["93.184.216.34"], ["127.0.0.1"]]})
+    hub = start_hub(names=names, allow_private_callbacks=False)
+    with Subscriber(host="rebinding.example") as subscriber:
+        assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
+        wait_for(lambda: not hub.intents())
+        assert subscriber.verifications == [] and hub.subscriptions() == []
 
 
 def test_one_host_cannot_make_more_than_its_share_of_subscriptions(

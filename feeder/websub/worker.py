@@ -28,14 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from feeder.config import Config
+from feeder.outgoing import Outgoing, Resolver, loggable, system_resolver
 from feeder.store import Store
 from feeder.websub import hook
-from feeder.websub.callbacks import address_problem
 from feeder.websub.exchanges import deny, distribute, judge, ping, verify
-from feeder.websub.http import loggable, new_client
 from feeder.websub.links import content_type, topic_path
 from feeder.websub.state import (
     Attempt,
@@ -90,9 +87,10 @@ class DueWork:
 class HubWorker:
     """A daemon service: start() returns once it runs, stop() ends it within a bound."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, resolver: Resolver = system_resolver) -> None:
         self.config = config
         self.settings = config.websub
+        self.resolver = resolver
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -150,7 +148,9 @@ class HubWorker:
         tasks: set[asyncio.Task[None]] = set()
         next_expiry = 0.0
         try:
-            async with new_client(self.settings.concurrency) as client:
+            async with Outgoing(
+                self.settings.concurrency, self.settings.allow_private_callbacks, self.resolver
+            ) as client:
                 while not self._stopping:
                     self._wakeup.clear()
                     finished, self._finished = self._finished, Finished()
@@ -213,7 +213,7 @@ class HubWorker:
         )
 
     def _start(
-        self, client: httpx.AsyncClient, due: DueWork, free: int, tasks: set[asyncio.Task[None]]
+        self, client: Outgoing, due: DueWork, free: int, tasks: set[asyncio.Task[None]]
     ) -> None:
         """Start as much due work as there are free slots, verifications first."""
         work: list[tuple[object, Callable[[], Coroutine[Any, Any, None]]]] = [
@@ -247,11 +247,11 @@ class HubWorker:
 
     # --- one piece of work each -------------------------------------------------------
 
-    async def _verify(self, client: httpx.AsyncClient, intent: Intent) -> None:
+    async def _verify(self, client: Outgoing, intent: Intent) -> None:
         callback = loggable(intent.callback)
-        problem = await address_problem(self.config, intent.callback)
+        problem = None
         version = None
-        if problem is None and intent.mode is Mode.SUBSCRIBE:
+        if intent.mode is Mode.SUBSCRIBE:
             feed = self._feed(intent.topic)
             if feed is None:
                 problem = "the topic is no longer a feed of this hub"
@@ -273,27 +273,23 @@ class HubWorker:
         self._finished.verified.append((intent, problem is None, version))
         self.wake()
 
-    async def _deliver(self, client: httpx.AsyncClient, delivery: DueDelivery) -> None:
+    async def _deliver(self, client: Outgoing, delivery: DueDelivery) -> None:
         callback = loggable(delivery.callback)
         feed = self._feed(delivery.topic)
         if feed is None or feed[1] == delivery.delivered_version:
             attempt = Attempt(Outcome.UNCHANGED)
         else:
             body, version = feed
-            problem = await address_problem(self.config, delivery.callback)
-            if problem is None:
-                answer = await distribute(
-                    client,
-                    self.config,
-                    delivery.callback,
-                    delivery.topic,
-                    delivery.secret,
-                    body,
-                    content_type(delivery.topic.removeprefix(self.config.base_url)),
-                )
-                attempt = judge(answer, version)
-            else:
-                attempt = Attempt(Outcome.FAILED, error=problem)
+            answer = await distribute(
+                client,
+                self.config,
+                delivery.callback,
+                delivery.topic,
+                delivery.secret,
+                body,
+                content_type(delivery.topic.removeprefix(self.config.base_url)),
+            )
+            attempt = judge(answer, version)
             if attempt.outcome is Outcome.FAILED:
                 attempt = self._retry(attempt, delivery.attempts, callback, delivery.topic)
             elif attempt.outcome is Outcome.GONE:
@@ -305,7 +301,7 @@ class HubWorker:
         self._finished.delivered.append((delivery, attempt))
         self.wake()
 
-    async def _ping(self, client: httpx.AsyncClient, due: DuePing) -> None:
+    async def _ping(self, client: Outgoing, due: DuePing) -> None:
         attempt = judge(await ping(client, self.config, due.hub, due.topic))
         if attempt.outcome is Outcome.FAILED:
             attempt = self._retry(attempt, due.attempts, due.hub, due.topic)
