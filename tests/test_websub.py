@@ -14,6 +14,7 @@ import sqlite3
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,18 @@ class Hub:
     # Started by running_hubs, which stops whatever is here on the way out.
     services: list[FeedServer | HubWorker]
 
-    def restart_worker(self) -> None:
-        """As a daemon restart does: a new worker, after the old one stopped."""
+    def stop_worker(self) -> None:
+        """Requests then stay awaiting verification."""
         old = next(service for service in self.services if isinstance(service, HubWorker))
         old.stop()
         self.services.remove(old)
+
+    def restart_worker(self) -> None:
+        """As a daemon restart does: a new worker, after the old one stopped."""
+        self.stop_worker()
+        self.start_worker()
+
+    def start_worker(self) -> None:
         worker = HubWorker(self.config, self.names)
         worker.start()
         self.services.append(worker)
@@ -480,6 +488,47 @@ def test_a_name_that_turns_private_after_the_check_is_never_called(
         assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
         wait_for(lambda: not hub.intents())
         assert subscriber.verifications == [] and hub.subscriptions() == []
+
+
+def test_one_host_written_many_ways_is_one_host(start_hub: Callable[..., Hub]) -> None:
+    names = Names({"loopback.example": [["127.0.0.1"]], "mapped.example": [["::ffff:127.0.0.1"]]})
+    hub = start_hub(names=names, max_subscriptions_per_host=1)
+    hub.stop_worker()  # so the first request stays awaiting verification
+    topic = hub.feed("all.atom")
+    port = free_port()
+    first = _form(hub_mode="subscribe", hub_callback=f"http://127.0.0.1:{port}/", hub_topic=topic)
+    assert post_form(hub.url, first) == 202
+    for host in (
+        "127.0.0.1.",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:ffff:7f00:1]",
+        "loopback.example",
+        "LOOPBACK.Example.",
+        "mapped.example",
+    ):
+        callback = f"http://{host}:{port}/again"
+        status = post_form(
+            hub.url, _form(hub_mode="subscribe", hub_callback=callback, hub_topic=topic)
+        )
+        assert status == 429, host
+    assert len(hub.intents()) == 1
+
+
+def test_limits_hold_for_requests_that_arrive_together(start_hub: Callable[..., Hub]) -> None:
+    hub = start_hub(max_subscriptions_per_host=5, max_subscriptions=50)
+    hub.stop_worker()
+    topic = hub.feed("all.atom")
+    # 100 from one host, and one from each of 100 other loopback addresses.
+    callbacks = [f"http://127.0.0.1:9/push?n={n}" for n in range(100)]
+    callbacks += [f"http://127.0.0.{n}:9/push" for n in range(2, 102)]
+    forms = [_form(hub_mode="subscribe", hub_callback=c, hub_topic=topic) for c in callbacks]
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(lambda form: post_form(hub.url, form), forms))
+    assert set(statuses) == {202, 429}
+    stored = [intent.callback for intent in hub.intents()]
+    assert len(stored) == statuses.count(202) == 50
+    assert sum(callback.startswith("http://127.0.0.1:") for callback in stored) <= 5
 
 
 def test_one_host_cannot_make_more_than_its_share_of_subscriptions(

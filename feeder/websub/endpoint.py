@@ -25,7 +25,7 @@ from feeder.websub import hook
 from feeder.websub.exchanges import deny
 from feeder.websub.links import hub_route, topic_path
 from feeder.websub.requests import Refusal, parse_request
-from feeder.websub.state import HubState, SubscriptionRequest, callback_host
+from feeder.websub.state import HubState, SubscriptionRequest
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,12 @@ class HubEndpoint:
             await self._deny(parsed)
             return _refuse(parsed)
         try:
-            await destination(
+            target = await destination(
                 parsed.callback, self.config.websub.allow_private_callbacks, self.resolver
             )
         except Refused as refused:
             return _refuse(Refusal(400, f"hub.callback refused: {refused}"))
-        refusal = await run_in_threadpool(self._keep, parsed)
+        refusal = await run_in_threadpool(self._keep, parsed, str(target.address))
         if refusal is not None:
             return _refuse(refusal)
         hook.wake_listeners()
@@ -82,23 +82,26 @@ class HubEndpoint:
         relative = topic_path(self.config, topic)
         return relative is not None and (self.config.output_dir / relative).is_file()
 
-    def _keep(self, request: SubscriptionRequest) -> Refusal | None:
+    def _keep(self, request: SubscriptionRequest, host: str) -> Refusal | None:
         """Store the request for verification, unless it would pass a subscription limit."""
         websub = self.config.websub
-        host = callback_host(request.callback)
         with Store(self.config.database) as store:
-            state = HubState(store)
-            for_host, in_all = state.subscriptions_counted(host, request.callback, request.topic)
-            if for_host >= websub.max_subscriptions_per_host:
-                return Refusal(
-                    429,
-                    f"{host} already has {for_host} subscriptions and requests, the most this "
-                    "hub allows one callback host",
-                )
-            if in_all >= websub.max_subscriptions:
-                return Refusal(429, "this hub has as many subscriptions as it takes")
-            state.add_intent(request, time.time())
-        return None
+            full = HubState(store).add_intent(
+                request,
+                host,
+                time.time(),
+                websub.max_subscriptions_per_host,
+                websub.max_subscriptions,
+            )
+        if full is None:
+            return None
+        if full.callback_host is None:
+            return Refusal(429, "this hub has as many subscriptions as it takes")
+        return Refusal(
+            429,
+            f"{full.callback_host} already has {full.count} subscriptions and requests, the "
+            "most this hub allows one callback host",
+        )
 
     async def _deny(self, refusal: Refusal) -> None:
         callback, topic = refusal.deny_callback, refusal.topic
