@@ -29,7 +29,15 @@ from feeder.nginx import nginx_config
 from feeder.outgoing import Resolver, system_resolver
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
-from feeder.websub.state import Intent, PendingDelivery, Subscription
+from feeder.store import Store
+from feeder.websub.state import (
+    HubState,
+    Intent,
+    Mode,
+    PendingDelivery,
+    Subscription,
+    SubscriptionRequest,
+)
 from feeder.websub.worker import HubWorker
 from tests import state
 from tests.commands import feeder_cli, wait_for
@@ -319,6 +327,55 @@ def test_a_change_publishing_failed_to_queue_is_delivered_all_the_same(
         hub.restart_worker()  # it catches up at start, and every minute
         (delivery,) = subscriber.wait_deliveries(1)
         assert "Незамеченная новость" in delivery.body.decode()
+
+
+def test_a_request_the_http_client_cannot_call_is_settled(hub: Hub) -> None:
+    # As an older feeder stored it: a public address in octal, which httpx refuses to parse.
+    request = SubscriptionRequest(
+        "http://010.010.010.010/x", hub.feed("all.atom"), Mode.SUBSCRIBE, 3600, None
+    )
+    with Store(hub.config.database) as store:
+        assert HubState(store).add_intent(request, "8.8.8.8", time.time(), 100, 100) is None
+    hub.restart_worker()
+    wait_for(lambda: not hub.intents())
+    assert hub.subscriptions() == []
+
+
+def test_a_failure_inside_the_hub_still_settles_requests_and_deliveries(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the hub")
+
+    with Subscriber() as subscriber:
+        with monkeypatch.context() as patch:
+            patch.setattr("feeder.websub.worker.verify", broken)
+            assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
+            wait_for(lambda: not hub.intents())
+        assert hub.subscriptions() == []
+        subscribed(hub, subscriber, "all.atom")
+        with monkeypatch.context() as patch:
+            patch.setattr("feeder.websub.worker.distribute", broken)
+            hub.publish()
+            (delivery,) = wait_for(lambda: [d for d in hub.deliveries() if d.attempts])
+        assert delivery.last_error == "feeder failed while delivering; see its log"
+        subscriber.wait_deliveries(1)  # the retry, once the bug is gone
+
+
+def test_websub_remove_removes_requests_awaiting_verification(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path)
+    callback = "http://reader.example/push?feed=1"
+    request = SubscriptionRequest(
+        callback, "http://feeds.example.org/news/feeds/all.atom", Mode.SUBSCRIBE, 3600, None
+    )
+    with Store(tmp_path / "var" / "feeder.db") as store:
+        HubState(store).add_intent(request, "192.0.2.1", time.time(), 100, 100)
+    listed = feeder_cli(config_path, "websub", "list").output
+    assert f"{callback}\n    http://feeds.example.org/news/feeds/all.atom\n" in listed
+    assert "subscribe requested" in listed and "awaiting verification" in listed
+    removed = feeder_cli(config_path, "websub", "remove", callback).output
+    assert removed == f"Removed 1 request of {callback}.\n"
+    assert feeder_cli(config_path, "websub", "list").output == "No subscriptions.\n"
 
 
 def test_a_lease_that_ends_stops_deliveries(hub: Hub) -> None:

@@ -73,5 +73,5 @@ def test_deliveries_pending_at_kill_9_go_out_after_the_restart(tmp_path: Path) -
             main, ["websub", "remove", subscriber.callback, "--config", str(config)]
         )
         assert again.exit_code == 1
-        assert "no subscription has the callback" in again.output
+        assert "no subscription or request has the callback" in again.output
     assert "k3y" not in (tmp_path / "daemon.log").read_text()

@@ -49,6 +49,14 @@ class Full:
 
 
 @dataclass(frozen=True)
+class PendingRequest:
+    callback: str
+    topic: str
+    mode: Mode
+    requested: float
+
+
+@dataclass(frozen=True)
 class Subscription:
     callback: str
     topic: str
@@ -183,9 +191,9 @@ class HubState:
         (a renewal keeps what was delivered), a confirmed unsubscribe ends it.
 
         A new subscriber counts as having the feed's current `version`: it is sent
-        the next change, not the feed it just subscribed to. A request replaced
-        by a newer one while it was being verified comes to nothing; the newer
-        one is verified in its turn.
+        the next change, not the feed it just subscribed to. A request removed
+        (`feeder websub remove`) or replaced by a newer one while it was being
+        verified comes to nothing.
         """
         with self.store.transaction():
             if confirmed and intent.mode is Mode.SUBSCRIBE:
@@ -221,10 +229,14 @@ class HubState:
             for callback, topic, expires, secret, pending, failed, error in rows
         ]
 
-    def remove_callback(self, callback: str) -> int:
-        """Every subscription of one callback URL; returns how many there were."""
+    def remove_callback(self, callback: str) -> tuple[int, int]:
+        """Every subscription and request of one callback URL; returns how many
+        subscriptions and requests awaiting verification there were."""
         with self.store.transaction():
-            return self._delete_subscriptions("callback = ?", [callback])
+            requests = self.connection.execute(
+                "DELETE FROM websub_intents WHERE callback = ?", [callback]
+            ).rowcount
+            return self._delete_subscriptions("callback = ?", [callback]), requests
 
     def expire(self, now: float) -> list[tuple[str, str]]:
         """Subscriptions whose lease has ended, removed; returns their (callback, topic)."""
@@ -265,6 +277,16 @@ class HubState:
         return [
             PendingDelivery(callback, topic, attempts, bool(failed), error)
             for callback, topic, attempts, failed, error in rows
+        ]
+
+    def requests(self) -> list[PendingRequest]:
+        """Requests awaiting verification, oldest first."""
+        rows = self.connection.execute(
+            "SELECT callback, topic, mode, requested FROM websub_intents ORDER BY id"
+        )
+        return [
+            PendingRequest(callback, topic, Mode(mode), requested)
+            for callback, topic, mode, requested in rows
         ]
 
     def pending_intents(self) -> int:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from feeder.config import Config
 from feeder.outgoing import Outgoing, Resolver, loggable, system_resolver
@@ -45,6 +45,8 @@ from feeder.websub.state import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Work from other processes (a `feeder serve` taking requests, a manual
 # `feeder ingest` publishing) is noticed within this long; this process's own wakes at once.
@@ -249,17 +251,11 @@ class HubWorker:
 
     async def _verify(self, client: Outgoing, intent: Intent) -> None:
         callback = loggable(intent.callback)
-        problem = None
-        version = None
-        if intent.mode is Mode.SUBSCRIBE:
-            feed = self._feed(intent.topic)
-            if feed is None:
-                problem = "the topic is no longer a feed of this hub"
-                await deny(client, self.config, intent.callback, intent.topic, problem)
-            else:
-                version = feed[1]
-        if problem is None:
-            problem = await verify(client, self.config, intent)
+        problem, version = await _recorded(
+            self._verification(client, intent),
+            ("feeder failed while verifying; see its log", None),
+            f"verifying {callback} for {intent.topic}",
+        )
         if problem is None:
             log.info("%s of %s to %s verified", intent.mode.value, callback, intent.topic)
         else:
@@ -273,6 +269,20 @@ class HubWorker:
         self._finished.verified.append((intent, problem is None, version))
         self.wake()
 
+    async def _verification(
+        self, client: Outgoing, intent: Intent
+    ) -> tuple[str | None, str | None]:
+        """Why the request was not verified (None when it was), and the feed's version."""
+        version = None
+        if intent.mode is Mode.SUBSCRIBE:
+            feed = self._feed(intent.topic)
+            if feed is None:
+                problem = "the topic is no longer a feed of this hub"
+                await deny(client, self.config, intent.callback, intent.topic, problem)
+                return problem, None
+            version = feed[1]
+        return await verify(client, self.config, intent), version
+
     async def _deliver(self, client: Outgoing, delivery: DueDelivery) -> None:
         callback = loggable(delivery.callback)
         feed = self._feed(delivery.topic)
@@ -280,14 +290,18 @@ class HubWorker:
             attempt = Attempt(Outcome.UNCHANGED)
         else:
             body, version = feed
-            answer = await distribute(
-                client,
-                self.config,
-                delivery.callback,
-                delivery.topic,
-                delivery.secret,
-                body,
-                content_type(delivery.topic.removeprefix(self.config.base_url)),
+            answer = await _recorded(
+                distribute(
+                    client,
+                    self.config,
+                    delivery.callback,
+                    delivery.topic,
+                    delivery.secret,
+                    body,
+                    content_type(delivery.topic.removeprefix(self.config.base_url)),
+                ),
+                "feeder failed while delivering; see its log",
+                f"delivering {delivery.topic} to {callback}",
             )
             attempt = judge(answer, version)
             if attempt.outcome is Outcome.FAILED:
@@ -302,7 +316,12 @@ class HubWorker:
         self.wake()
 
     async def _ping(self, client: Outgoing, due: DuePing) -> None:
-        attempt = judge(await ping(client, self.config, due.hub, due.topic))
+        answer = await _recorded(
+            ping(client, self.config, due.hub, due.topic),
+            "feeder failed while pinging; see its log",
+            f"pinging {due.hub} for {due.topic}",
+        )
+        attempt = judge(answer)
         if attempt.outcome is Outcome.FAILED:
             attempt = self._retry(attempt, due.attempts, due.hub, due.topic)
         else:
@@ -346,6 +365,17 @@ class HubWorker:
         version = hashlib.sha256(body).hexdigest()
         self._bodies[topic] = (key, body, version)
         return body, version
+
+
+async def _recorded(work: Awaitable[T], failed: T, what: str) -> T:
+    """What `work` came to, or `failed` when it raised: every request, delivery and
+    ping must end with an outcome recorded, or it would stay in flight (and, for a
+    request, in the database) until a restart that meets the same failure."""
+    try:
+        return await work
+    except Exception:  # a bug of feeder's, not the subscriber's: logged with its traceback
+        log.exception("%s failed", what)
+        return failed
 
 
 def _identity(status: os.stat_result) -> tuple[int, int, int]:
