@@ -38,6 +38,7 @@ from feeder.locking import LockBusy, file_lock, holder_pid
 from feeder.startup import warn_about_the_served_port
 from feeder.store import Store
 from feeder.watch import InboxWatcher
+from feeder.websub.links import running_hub
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ class Daemon:
         on, an invalid one is logged and the running one kept.
 
         What the running process is built around (the paths, the schedule, the
-        server) keeps its old value until a restart, and the log says so.
+        server, the WebSub hub's endpoint and worker) keeps its old value until a
+        restart, and the log says so.
         """
         try:
             new = load_config(self.config.source)
@@ -118,13 +120,15 @@ class Daemon:
             log.error("reload refused, the running configuration stays: %s", error)
             return
         kept = [key for key in RESTART_ONLY if getattr(new, key) != getattr(self.config, key)]
-        if kept:
+        hub = running_hub(self.config, new)
+        changed = [*kept, "websub"] if hub != new.websub else kept
+        if changed:
             log.warning(
                 "reload: %s changed in %s; that takes effect when feeder run restarts",
-                ", ".join(kept),
+                ", ".join(changed),
                 new.source,
             )
-            new = replace(new, **{key: getattr(self.config, key) for key in kept})
+        new = replace(new, websub=hub, **{key: getattr(self.config, key) for key in kept})
         self.config = new
         log.info("reloaded %s; the next job uses it", new.source)
         warn_about_the_served_port(new)

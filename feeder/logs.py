@@ -88,3 +88,6 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
     # APScheduler logs every job execution at INFO; feeder logs its own line per run.
     debugging = root.level <= logging.DEBUG
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if debugging else logging.WARNING)
+    # httpx logs each request's whole URL at INFO, and a WebSub callback's query may
+    # carry the subscriber's own token; feeder logs its requests itself, without it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -50,6 +50,7 @@ from feeder.http_rules import (
     is_closed_month_document,
     is_hidden,
 )
+from feeder.outgoing import Resolver, system_resolver
 from feeder.site import page_for_feed
 from feeder.websub.endpoint import HubEndpoint
 from feeder.websub.links import link_header, topic_path
@@ -283,8 +284,9 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-def create_app(config: Config) -> Starlette:
-    """The ASGI application serving `config.output_dir`, for uvicorn or any ASGI server."""
+def create_app(config: Config, resolver: Resolver = system_resolver) -> Starlette:
+    """The ASGI application serving `config.output_dir`, for uvicorn or any ASGI server;
+    the hub endpoint looks callback hosts up with `resolver`."""
     try:
         # The daemon may start serving before its first publish has made the folder.
         config.output_dir.mkdir(parents=True, exist_ok=True)
@@ -292,7 +294,7 @@ def create_app(config: Config) -> Starlette:
         raise ServerError(
             f"cannot create {config.output_dir}: {error.strerror}; fix 'output_dir' in {config.source}"
         ) from error
-    hub = [HubEndpoint(config).route()] if config.websub.enabled else []
+    hub = [HubEndpoint(config, resolver).route()] if config.websub.enabled else []
     return Starlette(routes=[*hub, Mount("/", app=OutputFiles(config))])
 
 
@@ -306,11 +308,11 @@ class FeedServer:
     stop per instance: to serve again, make a new one.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, resolver: Resolver = system_resolver) -> None:
         self.config = config
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                create_app(config, resolver),
                 log_config=None,  # uvicorn's records go to feeder's handlers, not its own
                 lifespan="off",
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

@@ -72,6 +72,25 @@ def test_a_setting_that_needs_a_restart_says_so(tmp_path: Path) -> None:
         assert daemon.poll() is None
 
 
+def test_websub_settings_take_effect_at_the_restart_and_feeds_keep_the_running_hub(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "inbox" / "001_aaaaaaaaaaaaaaaa.txt").write_text(wire_text(title="До"))
+    with running_daemon(config) as daemon:
+        wait_for(lambda: "До" in _all_news(tmp_path))
+        assert f'<link href="{BASE_URL}websub" rel="hub"/>' in _all_news(tmp_path)
+        with config.open("a") as file:
+            file.write("[websub]\nenabled = false\nallow_private_callbacks = true\n")
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload: websub changed" in daemon_log(config))
+        (tmp_path / "inbox" / "002_bbbbbbbbbbbbbbbb.txt").write_text(wire_text(title="После"))
+        wait_for(lambda: "После" in _all_news(tmp_path))
+        # The hub still runs, with the settings it started with, so feeds still name it.
+        assert f'<link href="{BASE_URL}websub" rel="hub"/>' in _all_news(tmp_path)
+    assert "that takes effect when feeder run restarts" in daemon_log(config)
+
+
 def test_a_restart_says_how_many_rejected_files_are_outstanding(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     (tmp_path / "inbox" / "broken.txt").write_text("только заголовок")

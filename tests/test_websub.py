@@ -14,8 +14,9 @@ import sqlite3
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -25,30 +26,61 @@ import pytest
 from feeder.config import Config, ConfigError
 from feeder.formats import FEED_FORMATS
 from feeder.nginx import nginx_config
+from feeder.outgoing import Resolver, system_resolver
 from feeder.pipeline import ingest_and_publish
 from feeder.server import FeedServer
-from feeder.websub.state import Intent, PendingDelivery, Subscription
+from feeder.store import Store
+from feeder.websub.state import (
+    HubState,
+    Intent,
+    Mode,
+    PendingDelivery,
+    Subscription,
+    SubscriptionRequest,
+)
 from feeder.websub.worker import HubWorker
 from tests import state
 from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, wire_text, write_config
 from tests.feedcheck import parse_valid_feed
-from tests.websub_subscriber import Behaviour, Subscriber, post_form
+from tests.websub_subscriber import Behaviour, Subscriber, post, post_form
+
+
+@dataclass
+class Names:
+    """DNS for the tests, which have no other: each name's answers in turn, the last
+    one for ever after; any other name does not resolve."""
+
+    answers: dict[str, list[list[str]]] = field(default_factory=dict)
+
+    async def __call__(self, name: str, port: int) -> list[str]:
+        answers = self.answers.get(name)
+        if not answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers.pop(0) if len(answers) > 1 else answers[0]
 
 
 @dataclass
 class Hub:
     config: Config
     publish: Callable[..., None]
+    names: Resolver
     # Started by running_hubs, which stops whatever is here on the way out.
     services: list[FeedServer | HubWorker]
 
-    def restart_worker(self) -> None:
-        """As a daemon restart does: a new worker, after the old one stopped."""
+    def stop_worker(self) -> None:
+        """Requests then stay awaiting verification."""
         old = next(service for service in self.services if isinstance(service, HubWorker))
         old.stop()
         self.services.remove(old)
-        worker = HubWorker(self.config)
+
+    def restart_worker(self) -> None:
+        """As a daemon restart does: a new worker, after the old one stopped."""
+        self.stop_worker()
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        worker = HubWorker(self.config, self.names)
         worker.start()
         self.services.append(worker)
 
@@ -99,7 +131,7 @@ def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
     changed by keyword; they stop on the way out."""
     hubs: list[Hub] = []
 
-    def start(**websub: Any) -> Hub:
+    def start(names: Resolver = system_resolver, **websub: Any) -> Hub:
         config = hub_config(directory, **websub)
         stories = iter(range(1, 100))
 
@@ -110,9 +142,9 @@ def running_hubs(directory: Path) -> Iterator[Callable[..., Hub]]:
             ingest_and_publish(config)
 
         publish(category="Политика")
-        hub = Hub(config, publish, [])
+        hub = Hub(config, publish, names, [])
         hubs.append(hub)
-        for service in (FeedServer(config), HubWorker(config)):
+        for service in (FeedServer(config, names), HubWorker(config, names)):
             service.start()
             hub.services.append(service)
         return hub
@@ -297,6 +329,55 @@ def test_a_change_publishing_failed_to_queue_is_delivered_all_the_same(
         assert "Незамеченная новость" in delivery.body.decode()
 
 
+def test_a_request_the_http_client_cannot_call_is_settled(hub: Hub) -> None:
+    # As an older feeder stored it: a public address in octal, which httpx refuses to parse.
+    request = SubscriptionRequest(
+        "http://010.010.010.010/x", hub.feed("all.atom"), Mode.SUBSCRIBE, 3600, None
+    )
+    with Store(hub.config.database) as store:
+        assert HubState(store).add_intent(request, "8.8.8.8", time.time(), 100, 100) is None
+    hub.restart_worker()
+    wait_for(lambda: not hub.intents())
+    assert hub.subscriptions() == []
+
+
+def test_a_failure_inside_the_hub_still_settles_requests_and_deliveries(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the hub")
+
+    with Subscriber() as subscriber:
+        with monkeypatch.context() as patch:
+            patch.setattr("feeder.websub.worker.verify", broken)
+            assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
+            wait_for(lambda: not hub.intents())
+        assert hub.subscriptions() == []
+        subscribed(hub, subscriber, "all.atom")
+        with monkeypatch.context() as patch:
+            patch.setattr("feeder.websub.worker.distribute", broken)
+            hub.publish()
+            (delivery,) = wait_for(lambda: [d for d in hub.deliveries() if d.attempts])
+        assert delivery.last_error == "feeder failed while delivering; see its log"
+        subscriber.wait_deliveries(1)  # the retry, once the bug is gone
+
+
+def test_websub_remove_removes_requests_awaiting_verification(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path)
+    callback = "http://reader.example/push?feed=1"
+    request = SubscriptionRequest(
+        callback, "http://feeds.example.org/news/feeds/all.atom", Mode.SUBSCRIBE, 3600, None
+    )
+    with Store(tmp_path / "var" / "feeder.db") as store:
+        HubState(store).add_intent(request, "192.0.2.1", time.time(), 100, 100)
+    listed = feeder_cli(config_path, "websub", "list").output
+    assert f"{callback}\n    http://feeds.example.org/news/feeds/all.atom\n" in listed
+    assert "subscribe requested" in listed and "awaiting verification" in listed
+    removed = feeder_cli(config_path, "websub", "remove", callback).output
+    assert removed == f"Removed 1 request of {callback}.\n"
+    assert feeder_cli(config_path, "websub", "list").output == "No subscriptions.\n"
+
+
 def test_a_lease_that_ends_stops_deliveries(hub: Hub) -> None:
     with Subscriber() as subscriber:
         discovery = subscriber.discover(hub.feed("all.atom"))
@@ -327,6 +408,7 @@ def _form(**fields: str) -> bytes:
 
 
 CALLBACK = "http://127.0.0.1:9/push"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.mark.parametrize(
@@ -408,6 +490,102 @@ def test_loopback_and_private_callbacks_are_refused_unless_allowed(
         body = _form(hub_mode="subscribe", hub_callback=callback, hub_topic=hub.feed("all.atom"))
         assert post_form(hub.url, body) == 400, callback
     assert hub.intents() == []
+
+
+@pytest.mark.parametrize(
+    ("callback", "reason"),
+    [
+        # Numbers that inet_aton reads as an address and httpx reads as a name, or refuses.
+        ("http://010.010.010.010/x", "not a URL the hub's HTTP client can read"),
+        ("http://0177.0.0.1/x", "not a URL the hub's HTTP client can read"),
+        ("http://127.1/x", "is a number but not a dotted IPv4 address"),
+        ("http://0x7f.0.0.1/x", "is a number but not a dotted IPv4 address"),
+        ("http://2130706433/x", "is a number but not a dotted IPv4 address"),
+        ("http://1.2.3.4.5/x", "is a number but not a dotted IPv4 address"),
+        # Names that IDNA 2003 (getaddrinfo) and IDNA 2008 (httpx) read as two hosts.
+        ("http://faß.example/x", "is xn--fa-hia.example under IDNA 2008 but fass.example under"),
+        ("http://xn--fa-hia.example/x", "under IDNA 2003"),
+        ("http://ςx.example/x", "under IDNA 2003"),
+        # Not a host name at all.
+        ("http://exa%6dple.example/x", "is not a valid host name"),
+        ("http://a..example/x", "is not a valid host name"),
+        ("http://①.example/x", "not a URL the hub's HTTP client can read"),
+        ("http://[fe80::1%25eth0]/x", "names a network interface"),
+    ],
+)
+def test_a_host_that_could_be_read_two_ways_is_refused(
+    refusing_hub: Hub, callback: str, reason: str
+) -> None:
+    body = _form(
+        hub_mode="subscribe", hub_callback=callback, hub_topic=refusing_hub.feed("all.atom")
+    )
+    status, answer = post(refusing_hub.url, body, {"content-type": FORM})
+    assert (status, reason in answer) == (400, True), answer
+    assert refusing_hub.intents() == []
+
+
+def test_a_callback_is_called_at_the_address_its_name_was_checked_at(
+    start_hub: Callable[..., Hub],
+) -> None:
+    hub = start_hub(names=Names({"subscriber.example": [["127.0.0.1"]]}))
+    with Subscriber(host="subscriber.example") as subscriber:
+        subscribed(hub, subscriber, "all.atom")
+        hub.publish()
+        (delivery,) = subscriber.wait_deliveries(1)
+        assert delivery.headers["host"] == f"subscriber.example:{subscriber.port}"
+
+
+def test_a_name_that_turns_private_after_the_check_is_never_called(
+    start_hub: Callable[..., Hub],
+) -> None:
+    # Public when the request arrives, loopback by the time the hub verifies it.
+    names = Names({"rebinding.example": [["93.184.216.34"], ["127.0.0.1"]]})
+    hub = start_hub(names=names, allow_private_callbacks=False)
+    with Subscriber(host="rebinding.example") as subscriber:
+        assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
+        wait_for(lambda: not hub.intents())
+        assert subscriber.verifications == [] and hub.subscriptions() == []
+
+
+def test_one_host_written_many_ways_is_one_host(start_hub: Callable[..., Hub]) -> None:
+    names = Names({"loopback.example": [["127.0.0.1"]], "mapped.example": [["::ffff:127.0.0.1"]]})
+    hub = start_hub(names=names, max_subscriptions_per_host=1)
+    hub.stop_worker()  # so the first request stays awaiting verification
+    topic = hub.feed("all.atom")
+    port = free_port()
+    first = _form(hub_mode="subscribe", hub_callback=f"http://127.0.0.1:{port}/", hub_topic=topic)
+    assert post_form(hub.url, first) == 202
+    for host in (
+        "127.0.0.1.",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:ffff:7f00:1]",
+        "loopback.example",
+        "LOOPBACK.Example.",
+        "mapped.example",
+    ):
+        callback = f"http://{host}:{port}/again"
+        status = post_form(
+            hub.url, _form(hub_mode="subscribe", hub_callback=callback, hub_topic=topic)
+        )
+        assert status == 429, host
+    assert len(hub.intents()) == 1
+
+
+def test_limits_hold_for_requests_that_arrive_together(start_hub: Callable[..., Hub]) -> None:
+    hub = start_hub(max_subscriptions_per_host=5, max_subscriptions=50)
+    hub.stop_worker()
+    topic = hub.feed("all.atom")
+    # 100 from one host, and one from each of 100 other loopback addresses.
+    callbacks = [f"http://127.0.0.1:9/push?n={n}" for n in range(100)]
+    callbacks += [f"http://127.0.0.{n}:9/push" for n in range(2, 102)]
+    forms = [_form(hub_mode="subscribe", hub_callback=c, hub_topic=topic) for c in callbacks]
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(lambda form: post_form(hub.url, form), forms))
+    assert set(statuses) == {202, 429}
+    stored = [intent.callback for intent in hub.intents()]
+    assert len(stored) == statuses.count(202) == 50
+    assert sum(callback.startswith("http://127.0.0.1:") for callback in stored) <= 5
 
 
 def test_one_host_cannot_make_more_than_its_share_of_subscriptions(

@@ -73,5 +73,27 @@ def test_deliveries_pending_at_kill_9_go_out_after_the_restart(tmp_path: Path) -
             main, ["websub", "remove", subscriber.callback, "--config", str(config)]
         )
         assert again.exit_code == 1
-        assert "no subscription has the callback" in again.output
+        assert "no subscription or request has the callback" in again.output
     assert "k3y" not in (tmp_path / "daemon.log").read_text()
+
+
+def test_no_callback_query_string_reaches_the_log(tmp_path: Path) -> None:
+    config, base = websub_config(tmp_path)
+    token = "t0ken-only-the-subscriber-knows"
+    (tmp_path / "inbox" / "001_0000000000000001.txt").write_text(conftest.wire_text())
+    with Subscriber(callback_query=f"subscriber=test&token={token}") as subscriber:
+        with running_daemon(config):  # at --log-level debug
+            wait_for(lambda: (tmp_path / "public" / "feeds" / "all.atom").exists())
+            discovery = subscriber.discover(base + "feeds/all.atom")
+            # A verification, a denial (a topic that is not a feed here) and a delivery.
+            assert subscriber.subscribe(discovery.hubs[0], discovery.self_url) == 202
+            subscriber.wait_verified(1)
+            assert subscriber.subscribe(discovery.hubs[0], base + "feeds/none.atom") == 400
+            subscriber.wait_denials(1)
+            (tmp_path / "inbox" / "002_0000000000000002.txt").write_text(
+                conftest.wire_text(title="Вторая новость", date="22.09.23")
+            )
+            subscriber.wait_deliveries(1)
+        log = (tmp_path / "daemon.log").read_text()
+    assert "verified" in log and "denied" in log
+    assert token not in log

@@ -61,6 +61,8 @@ class Subscriber:
     behaviour: Behaviour = field(default_factory=Behaviour)
     # Its callback keeps a query string of its own, which the hub must keep (WebSub 5.1.1).
     callback_query: str = "subscriber=test"
+    # The callback's host: a name needs a test resolver that maps it to 127.0.0.1.
+    host: str = "127.0.0.1"
     deliveries: list[Delivery] = field(default_factory=list)
     verifications: list[dict[str, str]] = field(default_factory=list)
     denials: list[dict[str, str]] = field(default_factory=list)
@@ -110,7 +112,12 @@ class Subscriber:
     @property
     def callback(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/push?{self.callback_query}"
+        return f"http://{self.host}:{self.port}/push?{self.callback_query}"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.server_address[1])
 
     # --- the subscriber's side of discovery and subscription -------------------
 
@@ -207,13 +214,17 @@ def post_form(
     url: str, body: bytes, content_type: str = "application/x-www-form-urlencoded"
 ) -> int:
     """POST `body` and return the status, reading the reply whatever it is."""
+    return post(url, body, {"content-type": content_type})[0]
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST `body` with exactly these headers (and Content-Length); the status and the answer."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        connection.request("POST", parts.path, body, {"content-type": content_type})
+        connection.request("POST", parts.path, body, headers)
         response = connection.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read().decode("utf-8", "replace")
     finally:
         connection.close()
 

@@ -29,12 +29,14 @@ def websub(
 @websub.command("list")
 @common_options
 def websub_list(config: Config) -> None:
-    """List every subscription: callback, topic, lease end and delivery state (never secrets)."""
+    """List every subscription: callback, topic, lease end and delivery state (never secrets);
+    then the requests awaiting verification."""
     from feeder.websub.state import HubState
 
     with Store(config.database) as store:
-        subscriptions = HubState(store).subscriptions()
-    if not subscriptions:
+        state = HubState(store)
+        subscriptions, requests = state.subscriptions(), state.requests()
+    if not subscriptions and not requests:
         click.echo("No subscriptions.")
     for subscription in subscriptions:
         expires = local(config, datetime.fromtimestamp(subscription.expires, UTC))
@@ -49,22 +51,33 @@ def websub_list(config: Config) -> None:
         signed = ", signed" if subscription.has_secret else ""
         click.echo(f"{subscription.callback}\n    {subscription.topic}")
         click.echo(f"    lease ends {expires}{signed}; {delivery}")
+    for request in requests:
+        requested = local(config, datetime.fromtimestamp(request.requested, UTC))
+        click.echo(f"{request.callback}\n    {request.topic}")
+        click.echo(f"    {request.mode.value} requested {requested}, awaiting verification")
 
 
 @websub.command("remove")
 @common_options
 @click.argument("callback")
 def websub_remove(config: Config, callback: str) -> None:
-    """Remove every subscription of CALLBACK (a URL exactly as `feeder websub list` shows it)."""
+    """Remove every subscription and request awaiting verification of CALLBACK (a URL
+    exactly as `feeder websub list` shows it)."""
     from feeder.websub.state import HubState
 
     with Store(config.database) as store:
-        removed = HubState(store).remove_callback(callback)
-    if not removed:
+        subscriptions, requests = HubState(store).remove_callback(callback)
+    if not subscriptions and not requests:
         raise click.ClickException(
-            f"no subscription has the callback {callback}; `feeder websub list` shows them"
+            f"no subscription or request has the callback {callback}; "
+            "`feeder websub list` shows them"
         )
-    click.echo(f"Removed {removed} subscription{'s' if removed != 1 else ''} of {callback}.")
+    removed = [
+        f"{count} {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((subscriptions, "subscription"), (requests, "request"))
+        if count
+    ]
+    click.echo(f"Removed {' and '.join(removed)} of {callback}.")
 
 
 def describe_hub(config: Config, store: Store) -> str:

@@ -19,14 +19,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from feeder.config import Config
+from feeder.outgoing import Outgoing, Refused, Resolver, destination, loggable, system_resolver
 from feeder.store import Store
 from feeder.websub import hook
-from feeder.websub.callbacks import address_problem
 from feeder.websub.exchanges import deny
-from feeder.websub.http import loggable, new_client
 from feeder.websub.links import hub_route, topic_path
 from feeder.websub.requests import Refusal, parse_request
-from feeder.websub.state import HubState, SubscriptionRequest, callback_host
+from feeder.websub.state import HubState, SubscriptionRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,9 @@ MAX_DENIALS_IN_FLIGHT = 8
 
 
 class HubEndpoint:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, resolver: Resolver = system_resolver) -> None:
         self.config = config
+        self.resolver = resolver
         self._denials: set[asyncio.Task[None]] = set()
 
     def route(self) -> Route:
@@ -57,10 +57,13 @@ class HubEndpoint:
         if isinstance(parsed, Refusal):
             await self._deny(parsed)
             return _refuse(parsed)
-        problem = await address_problem(self.config, parsed.callback)
-        if problem is not None:
-            return _refuse(Refusal(400, problem))
-        refusal = await run_in_threadpool(self._keep, parsed)
+        try:
+            target = await destination(
+                parsed.callback, self.config.websub.allow_private_callbacks, self.resolver
+            )
+        except Refused as refused:
+            return _refuse(Refusal(400, f"hub.callback refused: {refused}"))
+        refusal = await run_in_threadpool(self._keep, parsed, str(target.address))
         if refusal is not None:
             return _refuse(refusal)
         hook.wake_listeners()
@@ -79,38 +82,45 @@ class HubEndpoint:
         relative = topic_path(self.config, topic)
         return relative is not None and (self.config.output_dir / relative).is_file()
 
-    def _keep(self, request: SubscriptionRequest) -> Refusal | None:
+    def _keep(self, request: SubscriptionRequest, host: str) -> Refusal | None:
         """Store the request for verification, unless it would pass a subscription limit."""
         websub = self.config.websub
-        host = callback_host(request.callback)
         with Store(self.config.database) as store:
-            state = HubState(store)
-            for_host, in_all = state.subscriptions_counted(host, request.callback, request.topic)
-            if for_host >= websub.max_subscriptions_per_host:
-                return Refusal(
-                    429,
-                    f"{host} already has {for_host} subscriptions and requests, the most this "
-                    "hub allows one callback host",
-                )
-            if in_all >= websub.max_subscriptions:
-                return Refusal(429, "this hub has as many subscriptions as it takes")
-            state.add_intent(request, time.time())
-        return None
+            full = HubState(store).add_intent(
+                request,
+                host,
+                time.time(),
+                websub.max_subscriptions_per_host,
+                websub.max_subscriptions,
+            )
+        if full is None:
+            return None
+        if full.callback_host is None:
+            return Refusal(429, "this hub has as many subscriptions as it takes")
+        return Refusal(
+            429,
+            f"{full.callback_host} already has {full.count} subscriptions and requests, the "
+            "most this hub allows one callback host",
+        )
 
     async def _deny(self, refusal: Refusal) -> None:
         callback, topic = refusal.deny_callback, refusal.topic
         if callback is None or topic is None or len(self._denials) >= MAX_DENIALS_IN_FLIGHT:
-            return
-        if await address_problem(self.config, callback) is not None:
             return
         task = asyncio.create_task(self._send_denial(callback, topic, refusal.reason))
         self._denials.add(task)
         task.add_done_callback(self._denials.discard)
 
     async def _send_denial(self, callback: str, topic: str, reason: str) -> None:
-        async with new_client(1) as client:
-            await deny(client, self.config, callback, topic, reason)
-        log.info("denied %s a subscription to %s: %s", loggable(callback), topic, reason)
+        websub = self.config.websub
+        async with Outgoing(1, websub.allow_private_callbacks, self.resolver) as client:
+            answer = await deny(client, self.config, callback, topic, reason)
+        if isinstance(answer, str):
+            log.info(
+                "could not deny %s a subscription to %s: %s", loggable(callback), topic, answer
+            )
+        else:
+            log.info("denied %s a subscription to %s: %s", loggable(callback), topic, reason)
 
 
 async def _body(request: Request) -> bytes | None:

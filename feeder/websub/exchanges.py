@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-
-import httpx
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from feeder.config import Config
-from feeder.websub.http import Answer, exchange, with_parameters
+from feeder.outgoing import Answer, Outgoing
 from feeder.websub.links import link_header
 from feeder.websub.state import Attempt, Intent, Mode, Outcome
 
 
-async def verify(client: httpx.AsyncClient, config: Config, intent: Intent) -> str | None:
+async def verify(client: Outgoing, config: Config, intent: Intent) -> str | None:
     """Ask the subscriber whether it meant the request; None when it confirmed,
     otherwise why not. Only a 2xx whose body is exactly the challenge confirms."""
     challenge = secrets.token_urlsafe(32)
@@ -25,8 +24,7 @@ async def verify(client: httpx.AsyncClient, config: Config, intent: Intent) -> s
     }
     if intent.mode is Mode.SUBSCRIBE:
         parameters["hub.lease_seconds"] = str(intent.lease_seconds)
-    answer = await exchange(
-        client,
+    answer = await client.exchange(
         "GET",
         with_parameters(intent.callback, parameters),
         config.websub.timeout_seconds,
@@ -41,12 +39,13 @@ async def verify(client: httpx.AsyncClient, config: Config, intent: Intent) -> s
 
 
 async def deny(
-    client: httpx.AsyncClient, config: Config, callback: str, topic: str, reason: str
-) -> None:
-    """Tell a subscriber its subscription is refused (WebSub 5.2); its answer does not matter."""
+    client: Outgoing, config: Config, callback: str, topic: str, reason: str
+) -> Answer | str:
+    """Tell a subscriber its subscription is refused (WebSub 5.2); what it answers does
+    not matter, only whether it was told."""
     parameters = {"hub.mode": "denied", "hub.topic": topic, "hub.reason": reason}
-    await exchange(
-        client, "GET", with_parameters(callback, parameters), config.websub.timeout_seconds
+    return await client.exchange(
+        "GET", with_parameters(callback, parameters), config.websub.timeout_seconds
     )
 
 
@@ -57,7 +56,7 @@ def signature(secret: str, body: bytes) -> str:
 
 
 async def distribute(
-    client: httpx.AsyncClient,
+    client: Outgoing,
     config: Config,
     callback: str,
     topic: str,
@@ -69,15 +68,14 @@ async def distribute(
     headers = {"content-type": content_type, "link": link_header(config, topic)}
     if secret is not None:
         headers["x-hub-signature"] = signature(secret, body)
-    return await exchange(
-        client, "POST", callback, config.websub.timeout_seconds, content=body, headers=headers
+    return await client.exchange(
+        "POST", callback, config.websub.timeout_seconds, content=body, headers=headers
     )
 
 
-async def ping(client: httpx.AsyncClient, config: Config, hub: str, topic: str) -> Answer | str:
+async def ping(client: Outgoing, config: Config, hub: str, topic: str) -> Answer | str:
     """The de-facto publish ping other hubs accept: a form with hub.mode=publish, hub.url."""
-    return await exchange(
-        client,
+    return await client.exchange(
         "POST",
         hub,
         config.websub.timeout_seconds,
@@ -94,3 +92,11 @@ def judge(answer: Answer | str, version: str | None = None) -> Attempt:
     if answer.status == 410:
         return Attempt(Outcome.GONE)
     return Attempt(Outcome.FAILED, error=f"answered {answer.status}")
+
+
+def with_parameters(url: str, parameters: dict[str, str]) -> str:
+    """`url` with `parameters` added to its query, which is kept as it was (WebSub 5.1.1)."""
+    parts = urlsplit(url)
+    added = urlencode(parameters)
+    query = f"{parts.query}&{added}" if parts.query else added
+    return urlunsplit(parts._replace(query=query))

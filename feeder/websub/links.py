@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from feeder.config import Config
+from feeder.config import Config, WebSubConfig
 from feeder.feeds import FeedLink
 from feeder.formats import CHARSET, FEED_FORMATS
 
@@ -31,6 +32,14 @@ def hub_route(config: Config) -> str:
     the path to proxy (docs/websub.md).
     """
     return "/" + config.websub.hub_url.removeprefix(config.base_url)
+
+
+def running_hub(started: Config, reloaded: Config) -> WebSubConfig:
+    """The [websub] settings after a reload: those the running hub's endpoint and worker
+    were built from at start, at the same path under the base_url now configured.
+    Feeds then advertise the hub that answers, and a reload that changes only
+    base_url changes nothing here."""
+    return replace(started.websub, hub_url=reloaded.url(hub_route(started).removeprefix("/")))
 
 
 def topic_path(config: Config, topic: str) -> str | None:

@@ -14,14 +14,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from feeder.store import Store
-
-
-def callback_host(callback: str) -> str:
-    """The host that subscription limits count against."""
-    return (urlsplit(callback).hostname or "").lower()
 
 
 class Mode(enum.Enum):
@@ -44,6 +38,22 @@ class Intent(SubscriptionRequest):
     """A subscription request accepted (202) and not yet verified with the subscriber."""
 
     id: int
+
+
+@dataclass(frozen=True)
+class Full:
+    """A limit a request would pass: one host's (`callback_host` set) or the hub's."""
+
+    callback_host: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    callback: str
+    topic: str
+    mode: Mode
+    requested: float
 
 
 @dataclass(frozen=True)
@@ -119,25 +129,34 @@ class HubState:
 
     # --- requests --------------------------------------------------------------
 
-    def subscriptions_counted(
-        self, callback_host: str, callback: str, topic: str
-    ) -> tuple[int, int]:
-        """(for this host, in all) the subscriptions and pending requests that a new
-        one would add to; a renewal of the same callback and topic adds nothing."""
+    def add_intent(
+        self,
+        request: SubscriptionRequest,
+        callback_host: str,
+        now: float,
+        max_per_host: int,
+        max_in_all: int,
+    ) -> Full | None:
+        """Keep a request for verification unless it would pass a limit; counted and
+        kept in one write transaction, so requests arriving together cannot all slip
+        under a limit. `callback_host` is what the per-host limit counts: the address
+        the callback's host resolved to. A newer request for the same callback and
+        topic replaces an unverified one, and like a renewal adds nothing to the count.
+        """
         union = (
             "SELECT callback, topic, callback_host FROM websub_subscriptions UNION "
             "SELECT callback, topic, callback_host FROM websub_intents"
         )
-        row = self.connection.execute(
-            f"SELECT COUNT(*) FILTER (WHERE callback_host = ?), COUNT(*) FROM ({union}) "
-            "WHERE NOT (callback = ? AND topic = ?)",
-            [callback_host, callback, topic],
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
-    def add_intent(self, request: SubscriptionRequest, now: float) -> None:
-        """A newer request for the same callback and topic replaces an unverified one."""
         with self.store.transaction():
+            for_host, in_all = self.connection.execute(
+                f"SELECT COUNT(*) FILTER (WHERE callback_host = ?), COUNT(*) FROM ({union}) "
+                "WHERE NOT (callback = ? AND topic = ?)",
+                [callback_host, request.callback, request.topic],
+            ).fetchone()
+            if for_host >= max_per_host:
+                return Full(callback_host, for_host)
+            if in_all >= max_in_all:
+                return Full(None, in_all)
             self.connection.execute(
                 "INSERT OR REPLACE INTO websub_intents "
                 "(callback, topic, mode, lease_seconds, secret, callback_host, requested) "
@@ -148,10 +167,11 @@ class HubState:
                     request.mode.value,
                     request.lease_seconds,
                     request.secret,
-                    callback_host(request.callback),
+                    callback_host,
                     now,
                 ],
             )
+        return None
 
     def intents(self, limit: int) -> list[Intent]:
         rows = self.connection.execute(
@@ -171,34 +191,29 @@ class HubState:
         (a renewal keeps what was delivered), a confirmed unsubscribe ends it.
 
         A new subscriber counts as having the feed's current `version`: it is sent
-        the next change, not the feed it just subscribed to.
+        the next change, not the feed it just subscribed to. A request removed
+        (`feeder websub remove`) or replaced by a newer one while it was being
+        verified comes to nothing.
         """
         with self.store.transaction():
-            self.connection.execute("DELETE FROM websub_intents WHERE id = ?", [intent.id])
-            if not confirmed:
-                return
-            if intent.mode is Mode.UNSUBSCRIBE:
+            if confirmed and intent.mode is Mode.SUBSCRIBE:
+                self.connection.execute(
+                    "INSERT INTO websub_subscriptions (callback, topic, callback_host, secret, "
+                    "lease_seconds, expires, created, delivered_version) "
+                    "SELECT callback, topic, callback_host, secret, lease_seconds, "
+                    "? + lease_seconds, ?, ? FROM websub_intents WHERE id = ? "
+                    "ON CONFLICT (callback, topic) DO UPDATE SET secret = excluded.secret, "
+                    "lease_seconds = excluded.lease_seconds, expires = excluded.expires, "
+                    "callback_host = excluded.callback_host",
+                    [now, now, version, intent.id],
+                )
+            settled = self.connection.execute(
+                "DELETE FROM websub_intents WHERE id = ?", [intent.id]
+            ).rowcount
+            if settled and confirmed and intent.mode is Mode.UNSUBSCRIBE:
                 self._delete_subscriptions(
                     "callback = ? AND topic = ?", [intent.callback, intent.topic]
                 )
-                return
-            assert intent.lease_seconds is not None
-            self.connection.execute(
-                "INSERT INTO websub_subscriptions (callback, topic, callback_host, secret, "
-                "lease_seconds, expires, created, delivered_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (callback, topic) DO UPDATE SET secret = excluded.secret, "
-                "lease_seconds = excluded.lease_seconds, expires = excluded.expires",
-                [
-                    intent.callback,
-                    intent.topic,
-                    callback_host(intent.callback),
-                    intent.secret,
-                    intent.lease_seconds,
-                    now + intent.lease_seconds,
-                    now,
-                    version,
-                ],
-            )
 
     # --- subscriptions -----------------------------------------------------------
 
@@ -214,10 +229,14 @@ class HubState:
             for callback, topic, expires, secret, pending, failed, error in rows
         ]
 
-    def remove_callback(self, callback: str) -> int:
-        """Every subscription of one callback URL; returns how many there were."""
+    def remove_callback(self, callback: str) -> tuple[int, int]:
+        """Every subscription and request of one callback URL; returns how many
+        subscriptions and requests awaiting verification there were."""
         with self.store.transaction():
-            return self._delete_subscriptions("callback = ?", [callback])
+            requests = self.connection.execute(
+                "DELETE FROM websub_intents WHERE callback = ?", [callback]
+            ).rowcount
+            return self._delete_subscriptions("callback = ?", [callback]), requests
 
     def expire(self, now: float) -> list[tuple[str, str]]:
         """Subscriptions whose lease has ended, removed; returns their (callback, topic)."""
@@ -258,6 +277,16 @@ class HubState:
         return [
             PendingDelivery(callback, topic, attempts, bool(failed), error)
             for callback, topic, attempts, failed, error in rows
+        ]
+
+    def requests(self) -> list[PendingRequest]:
+        """Requests awaiting verification, oldest first."""
+        rows = self.connection.execute(
+            "SELECT callback, topic, mode, requested FROM websub_intents ORDER BY id"
+        )
+        return [
+            PendingRequest(callback, topic, Mode(mode), requested)
+            for callback, topic, mode, requested in rows
         ]
 
     def pending_intents(self) -> int:

@@ -26,16 +26,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import Any, TypeVar
 
 from feeder.config import Config
+from feeder.outgoing import Outgoing, Resolver, loggable, system_resolver
 from feeder.store import Store
 from feeder.websub import hook
-from feeder.websub.callbacks import address_problem
 from feeder.websub.exchanges import deny, distribute, judge, ping, verify
-from feeder.websub.http import loggable, new_client
 from feeder.websub.links import content_type, topic_path
 from feeder.websub.state import (
     Attempt,
@@ -48,6 +45,8 @@ from feeder.websub.state import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Work from other processes (a `feeder serve` taking requests, a manual
 # `feeder ingest` publishing) is noticed within this long; this process's own wakes at once.
@@ -90,9 +89,10 @@ class DueWork:
 class HubWorker:
     """A daemon service: start() returns once it runs, stop() ends it within a bound."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, resolver: Resolver = system_resolver) -> None:
         self.config = config
         self.settings = config.websub
+        self.resolver = resolver
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -150,7 +150,9 @@ class HubWorker:
         tasks: set[asyncio.Task[None]] = set()
         next_expiry = 0.0
         try:
-            async with new_client(self.settings.concurrency) as client:
+            async with Outgoing(
+                self.settings.concurrency, self.settings.allow_private_callbacks, self.resolver
+            ) as client:
                 while not self._stopping:
                     self._wakeup.clear()
                     finished, self._finished = self._finished, Finished()
@@ -213,7 +215,7 @@ class HubWorker:
         )
 
     def _start(
-        self, client: httpx.AsyncClient, due: DueWork, free: int, tasks: set[asyncio.Task[None]]
+        self, client: Outgoing, due: DueWork, free: int, tasks: set[asyncio.Task[None]]
     ) -> None:
         """Start as much due work as there are free slots, verifications first."""
         work: list[tuple[object, Callable[[], Coroutine[Any, Any, None]]]] = [
@@ -247,19 +249,13 @@ class HubWorker:
 
     # --- one piece of work each -------------------------------------------------------
 
-    async def _verify(self, client: httpx.AsyncClient, intent: Intent) -> None:
+    async def _verify(self, client: Outgoing, intent: Intent) -> None:
         callback = loggable(intent.callback)
-        problem = await address_problem(self.config, intent.callback)
-        version = None
-        if problem is None and intent.mode is Mode.SUBSCRIBE:
-            feed = self._feed(intent.topic)
-            if feed is None:
-                problem = "the topic is no longer a feed of this hub"
-                await deny(client, self.config, intent.callback, intent.topic, problem)
-            else:
-                version = feed[1]
-        if problem is None:
-            problem = await verify(client, self.config, intent)
+        problem, version = await _recorded(
+            self._verification(client, intent),
+            ("feeder failed while verifying; see its log", None),
+            f"verifying {callback} for {intent.topic}",
+        )
         if problem is None:
             log.info("%s of %s to %s verified", intent.mode.value, callback, intent.topic)
         else:
@@ -273,16 +269,29 @@ class HubWorker:
         self._finished.verified.append((intent, problem is None, version))
         self.wake()
 
-    async def _deliver(self, client: httpx.AsyncClient, delivery: DueDelivery) -> None:
+    async def _verification(
+        self, client: Outgoing, intent: Intent
+    ) -> tuple[str | None, str | None]:
+        """Why the request was not verified (None when it was), and the feed's version."""
+        version = None
+        if intent.mode is Mode.SUBSCRIBE:
+            feed = self._feed(intent.topic)
+            if feed is None:
+                problem = "the topic is no longer a feed of this hub"
+                await deny(client, self.config, intent.callback, intent.topic, problem)
+                return problem, None
+            version = feed[1]
+        return await verify(client, self.config, intent), version
+
+    async def _deliver(self, client: Outgoing, delivery: DueDelivery) -> None:
         callback = loggable(delivery.callback)
         feed = self._feed(delivery.topic)
         if feed is None or feed[1] == delivery.delivered_version:
             attempt = Attempt(Outcome.UNCHANGED)
         else:
             body, version = feed
-            problem = await address_problem(self.config, delivery.callback)
-            if problem is None:
-                answer = await distribute(
+            answer = await _recorded(
+                distribute(
                     client,
                     self.config,
                     delivery.callback,
@@ -290,10 +299,11 @@ class HubWorker:
                     delivery.secret,
                     body,
                     content_type(delivery.topic.removeprefix(self.config.base_url)),
-                )
-                attempt = judge(answer, version)
-            else:
-                attempt = Attempt(Outcome.FAILED, error=problem)
+                ),
+                "feeder failed while delivering; see its log",
+                f"delivering {delivery.topic} to {callback}",
+            )
+            attempt = judge(answer, version)
             if attempt.outcome is Outcome.FAILED:
                 attempt = self._retry(attempt, delivery.attempts, callback, delivery.topic)
             elif attempt.outcome is Outcome.GONE:
@@ -305,8 +315,13 @@ class HubWorker:
         self._finished.delivered.append((delivery, attempt))
         self.wake()
 
-    async def _ping(self, client: httpx.AsyncClient, due: DuePing) -> None:
-        attempt = judge(await ping(client, self.config, due.hub, due.topic))
+    async def _ping(self, client: Outgoing, due: DuePing) -> None:
+        answer = await _recorded(
+            ping(client, self.config, due.hub, due.topic),
+            "feeder failed while pinging; see its log",
+            f"pinging {due.hub} for {due.topic}",
+        )
+        attempt = judge(answer)
         if attempt.outcome is Outcome.FAILED:
             attempt = self._retry(attempt, due.attempts, due.hub, due.topic)
         else:
@@ -350,6 +365,17 @@ class HubWorker:
         version = hashlib.sha256(body).hexdigest()
         self._bodies[topic] = (key, body, version)
         return body, version
+
+
+async def _recorded(work: Awaitable[T], failed: T, what: str) -> T:
+    """What `work` came to, or `failed` when it raised: every request, delivery and
+    ping must end with an outcome recorded, or it would stay in flight (and, for a
+    request, in the database) until a restart that meets the same failure."""
+    try:
+        return await work
+    except Exception:  # a bug of feeder's, not the subscriber's: logged with its traceback
+        log.exception("%s failed", what)
+        return failed
 
 
 def _identity(status: os.stat_result) -> tuple[int, int, int]:
