@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from feeder import sitepublish
 from feeder.config import Config
 from feeder.feeds import FeedFormat, feed_path
 from feeder.formats import FEED_FORMATS
@@ -460,6 +463,13 @@ def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest
         assert words <= allowed, (relative, words - allowed)
 
 
+def _file_story(config: Config, name: str, moment: datetime, **fields: Any) -> None:
+    """A story dated `moment`'s local day, its file written at `moment` (published then)."""
+    path = config.inbox / name
+    path.write_text(wire_text(date=moment.strftime("%d.%m.%y"), teasers=(), **fields))
+    os.utime(path, (moment.timestamp(), moment.timestamp()))
+
+
 def _sources(changed: set[str]) -> set[str]:
     """The rewritten files without their gzip copies, each of which must be rewritten
     with its source (feeder.precompress) and only then."""
@@ -476,16 +486,13 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     start = datetime(2020, 1, 1, 8, 0, tzinfo=BAKU)
     for number in range(10_000):
         moment = start + timedelta(hours=2 * number)
-        (config.inbox / f"{number:05d}.txt").write_text(
-            wire_text(
-                title=f"Новость {number}",
-                date=moment.strftime("%d.%m.%y"),
-                category=categories[number % 5],
-                teasers=(),
-            )
+        _file_story(
+            config,
+            f"{number:05d}.txt",
+            moment,
+            title=f"Новость {number}",
+            category=categories[number % 5],
         )
-        stamp = moment.timestamp()
-        os.utime(config.inbox / f"{number:05d}.txt", (stamp, stamp))
     ingest_and_publish(config)
     before = output_files(config.output_dir)
     newest = start + timedelta(hours=2 * 10_000)
@@ -521,17 +528,13 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     # A correction of an old story's title: the pages that show it, and no others.
     corrected = 5_003
     moment = start + timedelta(hours=2 * corrected)
-    path = config.inbox / f"{corrected:05d}.txt"
-    path.write_text(
-        wire_text(
-            title="Исправленный заголовок",
-            date=moment.strftime("%d.%m.%y"),
-            category=categories[corrected % 5],
-            teasers=(),
-        )
+    _file_story(
+        config,
+        f"{corrected:05d}.txt",
+        moment + timedelta(minutes=30),
+        title="Исправленный заголовок",
+        category=categories[corrected % 5],
     )
-    stamp = (moment + timedelta(minutes=30)).timestamp()
-    os.utime(path, (stamp, stamp))
     ingest_and_publish(config)
     corrected_files = output_files(config.output_dir)
     changed = {path for path in corrected_files if after.get(path) != corrected_files[path]}
@@ -552,6 +555,107 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     }
     regenerate(config)
     assert output_files(config.output_dir).keys() == corrected_files.keys()
+
+
+def _bytes_one_new_story_rewrites(tmp_path: Path, in_its_month: int) -> int:
+    """The site files (gzip copies included; feeds not) one new story rewrites on
+    31 March, a day of ten stories, in a month of `in_its_month` stories."""
+    tmp_path.mkdir()
+    config = config_for(tmp_path)
+    categories = ("Политика", "Экономика", "Спорт", "Культура", "В мире")
+    for number in range(in_its_month - 10):  # over 1-30 March
+        moment = datetime(2023, 3, 1 + number % 30, 8, tzinfo=BAKU) + timedelta(
+            minutes=number // 30
+        )
+        _file_story(
+            config,
+            f"m{number:04d}.txt",
+            moment,
+            title=f"Новость {number}",
+            category=categories[number % 5],
+        )
+    for number in range(10):
+        moment = datetime(2023, 3, 31, 9, number, tzinfo=BAKU)
+        _file_story(
+            config,
+            f"d{number}.txt",
+            moment,
+            title=f"Новость дня {number}",
+            category=categories[number % 5],
+        )
+    ingest_and_publish(config)
+    before = output_files(config.output_dir)
+    moment = datetime(2023, 3, 31, 12, 0, tzinfo=BAKU)
+    _file_story(config, "new.txt", moment, title="Свежая новость", category="Экономика")
+    ingest_and_publish(config)
+    after = output_files(config.output_dir)
+    changed = {
+        path: len(data)
+        for path, (data, mtime) in after.items()
+        if before.get(path) != (data, mtime) and not path.startswith("feeds/")
+    }
+    print(
+        f"{in_its_month} stories in its month: {sum(changed.values()):,} bytes in {sorted(changed)}"
+    )
+    assert f"archive/all/{moment:%Y-%m-%d}.html" in changed
+    return sum(changed.values())
+
+
+def test_one_new_story_rewrites_the_same_bytes_in_a_month_of_300_or_3000(tmp_path: Path) -> None:
+    small = _bytes_one_new_story_rewrites(tmp_path / "300", 300)
+    large = _bytes_one_new_story_rewrites(tmp_path / "3000", 3_000)
+    assert abs(large - small) <= 0.10 * small, (small, large)
+
+
+def test_a_run_that_fails_before_its_sitemaps_leaves_them_for_the_next(
+    config: Config, deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day's page is on disk, its marks are not cleared: the next run writes the rest."""
+    deliver_day(deliver, 1)
+    ingest_and_publish(config)
+    deliver_day(deliver, 2, title="Вторая")
+    with monkeypatch.context() as patch:
+        patch.setattr(sitepublish, "year_sitemap", _fail)
+        with pytest.raises(OSError, match="disk on fire"):
+            ingest_and_publish(config)
+    assert "Вторая" in texts(page(config, "archive/all/2023-09-02.html"), "//ol[@class='day']/li/a")
+    sitemap = config.output_dir / "sitemaps/2023.xml"
+    assert config.url("sitemaps/2023-09-02.xml") not in sitemap.read_text()
+    ingest_and_publish(config)
+    assert config.url("sitemaps/2023-09-02.xml") in sitemap.read_text()
+    assert texts(page(config, "archive/all/2023-09.html"), "//ol[@class='calendar']/li") == [
+        "пт, 1 сентября 2023 г. 1 статья",
+        "сб, 2 сентября 2023 г. 1 статья",
+    ]
+
+
+def _fail(*args: object) -> bytes:
+    raise OSError("disk on fire")
+
+
+def test_an_upgraded_site_gets_day_pages_and_loses_its_month_sitemaps(
+    config: Config, deliver
+) -> None:
+    """A site published before day pages (schema 9): month sitemaps and month-long
+    pages. The upgrade counts every stored story as new."""
+    _archive(config, deliver)
+    with Store(config.database) as store:
+        store.connection.execute("DROP TABLE days")
+        store.connection.execute("PRAGMA user_version = 9")
+    for month in ("2023-08", "2023-09", "2023-10"):
+        for suffix in ("", ".gz"):
+            (config.output_dir / f"sitemaps/articles-{month}.xml{suffix}").write_bytes(b"old")
+    shutil.rmtree(config.output_dir / "archive")
+    ingest_and_publish(config)
+    assert not list((config.output_dir / "sitemaps").glob("articles-*"))
+    pages = crawl(config)
+    with Store(config.database) as store:
+        assert store.schema_version() == 10
+        assert len([path for path in pages if path.startswith("articles/")]) == 30
+    assert texts(page(config, "archive/all/2023-09.html"), "//ol[@class='calendar']/li")[0] == (
+        "пт, 1 сентября 2023 г. 1 статья"
+    )
+    assert (config.output_dir / "archive/sport/2023-08-01.html").exists()
 
 
 def test_a_new_time_zone_moves_stories_into_its_days_and_months(tmp_path: Path, deliver) -> None:
