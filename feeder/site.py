@@ -11,8 +11,8 @@ Where pages live (`feeder.sitepaths`): `index.html` (the front page),
 `categories/<slug>.html`, under `archive/<slug>/` (slug `all` for all news) the
 archive index `index.html`, month calendars `YYYY-MM.html` and day pages
 `YYYY-MM-DD.html`, and `articles/<page key>.html`. Renderers take plain data
-(`feeder.model`), never the store. Pages link to each other relatively, so the output
-works from any host; feed addresses and canonical links are absolute.
+(`feeder.model`), never the store. Pages link to each other relatively, so the
+output works from any host; feed addresses and canonical links are absolute.
 """
 
 from __future__ import annotations

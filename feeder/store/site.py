@@ -30,9 +30,8 @@ from feeder.store.database import Database, from_utc_text, utc_text
 CHANGE_BATCH = 5_000
 _PAGES_SITEMAP = "pages_sitemap_dirty"
 _TIMEZONE = "timezone"
-# The tables of counted periods: (table, column, strftime pattern of the local time).
-_MONTHS = ("months", "month", "%Y-%m")
-_DAYS = ("days", "day", "%Y-%m-%d")
+# The tables of counted periods, each with the strftime pattern of a local time's period.
+_PERIODS = (("months", "%Y-%m"), ("days", "%Y-%m-%d"))
 # A period's table, slug and period: where a change is counted.
 _Key = tuple[str, str, str]
 
@@ -120,7 +119,7 @@ class SiteRecords(Database):
                 if slug is None or published is None:
                     continue
                 local = from_utc_text(published).astimezone(zone)
-                for table, _, pattern in (_MONTHS, _DAYS):
+                for table, pattern in _PERIODS:
                     period = local.strftime(pattern)
                     for key in ((table, slug, period), (table, ALL_NEWS, period)):
                         added[key] += step
