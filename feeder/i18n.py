@@ -100,9 +100,10 @@ class Dates:
             self._days[day] = self._format(local, self.date_pattern)
         return self.moment_glue.replace("{1}", self._days[day]).replace("{0}", self.time(local))
 
-    def day(self, moment: datetime) -> str:
-        """A day heading in a month archive."""
-        return self._format(moment, self.day_pattern)
+    def day(self, day: str) -> str:
+        """`2023-10-01` (a local day) → "вс, 1 октября 2023 г."."""
+        noon = datetime.fromisoformat(day).replace(hour=12, tzinfo=self.zone)
+        return self._format(noon, self.day_pattern)
 
     def month(self, month: str) -> str:
         """`2023-09` → "сентябрь 2023 г."."""

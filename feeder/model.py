@@ -105,3 +105,54 @@ class Category:
     name: str
     count: int
     newest: datetime | None
+
+
+# What the site's archive pages and sitemaps show, as plain data: the store reads
+# them, and the renderers (`feeder.site`, `feeder.sitemaps`) never see the store.
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A story as a day page and the sitemaps list it: no body."""
+
+    page_key: str
+    title: str
+    category: str
+    category_slug: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Month:
+    """A local calendar month of a category (or all news) that has stories."""
+
+    slug: str
+    month: str  # YYYY-MM
+    stories: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Day:
+    """A local calendar day of a category (or all news): its page and, for all news,
+    its sitemap. `updated` is the last change to one of its stories."""
+
+    slug: str
+    day: str  # YYYY-MM-DD
+    stories: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    page_key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The stories before (older) and after (newer) one story in its category."""
+
+    previous: Neighbour | None
+    next: Neighbour | None

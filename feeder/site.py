@@ -7,10 +7,12 @@ zero-width characters; `feeder.visible`, the rule feeds follow too). Interface s
 (`feeder.i18n`), dates are local to the configured time zone. ElementTree
 writes the OPML, so it is always well-formed.
 
-Where pages live: `index.html` (the front page), `categories/<slug>.html`,
-`archive/<slug>/YYYY-MM.html` (slug `all` for all news) and
-`articles/<page key>.html`. Pages link to each other relatively, so the output
-works from any host; feed addresses and canonical links are absolute.
+Where pages live (`feeder.sitepaths`): `index.html` (the front page),
+`categories/<slug>.html`, under `archive/<slug>/` (slug `all` for all news) the
+archive index `index.html`, month calendars `YYYY-MM.html` and day pages
+`YYYY-MM-DD.html`, and `articles/<page key>.html`. Renderers take plain data
+(`feeder.model`), never the store. Pages link to each other relatively, so the
+output works from any host; feed addresses and canonical links are absolute.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import itertools
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
@@ -30,14 +32,21 @@ from feeder.config import Config
 from feeder.feeds import FeedFormat, article_path, feed_path, feed_title
 from feeder.formats import FEED_FORMATS
 from feeder.i18n import Dates, translations
-from feeder.model import Category, Entry
-from feeder.sitepaths import FRONT_PAGE, category_page_path, month_page_path
+from feeder.model import Category, Day, Entry, Headline, Month, Neighbours
+from feeder.sitepaths import (
+    FRONT_PAGE,
+    archive_index_path,
+    category_page_path,
+    day_page_path,
+    month_page_path,
+)
 from feeder.slugs import ALL_NEWS
-from feeder.store.site import Headline, Month, Neighbours
 from feeder.visible import visible
 
 # Headlines on the front page and on each category page; older stories are in the archive.
 NEWEST_HEADLINES = 30
+# Months on the front page and on each category page; every month is in the archive index.
+NEWEST_MONTHS = 12
 
 
 def opml_path(feed_format: FeedFormat) -> str:
@@ -72,21 +81,12 @@ class Alternate:
     media_type: str
 
 
-@dataclass(frozen=True)
-class Day:
-    """A day's heading in a month archive and the list items of its stories."""
-
-    label: str
-    when: date
-    items: Markup
-
-
-# A month of all news lists thousands of stories: each item is formatted here in
-# about 5 µs, where a Jinja loop took 33 µs. Every value is escaped.
-_MONTH_ITEM = (
+# A regeneration renders every day page of every category: each item is formatted
+# here in about 5 µs, where a Jinja loop took 33 µs. Every value is escaped.
+_DAY_ITEM = (
     '<li><time datetime="{iso}">{time}</time> <a href="../../{href}">{title}</a>{category}</li>\n'
 )
-_MONTH_ITEM_CATEGORY = ' <span class="meta">{}</span>'
+_DAY_ITEM_CATEGORY = ' <span class="meta">{}</span>'
 
 
 class Site:
@@ -121,6 +121,7 @@ class Site:
         self.environment.filters.update(
             moment=self.dates.moment,
             month_name=self.dates.month,
+            day_name=self.dates.day,
             time=self.dates.time,
             iso=lambda moment: moment.astimezone(config.timezone).isoformat(),
         )
@@ -130,6 +131,7 @@ class Site:
             article_path=article_path,
             category_page_path=category_page_path,
             month_page_path=month_page_path,
+            archive_index_path=archive_index_path,
             feed_title=feed_title,
             # The OPML files of the formats after the primary one (`feeds.opml`).
             other_opml=[(f.label, opml_path(f)) for f in FEED_FORMATS if f != FEED_FORMATS.primary],
@@ -145,7 +147,8 @@ class Site:
     def front(
         self, categories: list[Category], headlines: list[Entry], months: list[Month]
     ) -> bytes:
-        """The newest headlines of all news, every category, the archive and the feeds."""
+        """The newest headlines of all news, every category, the newest months and
+        the feeds: its size does not grow with the archive."""
         feeds = self._alternates(ALL_NEWS, None)
         everything = list(feeds) + [
             link
@@ -163,6 +166,7 @@ class Site:
         )
 
     def category(self, category: Category, headlines: list[Entry], months: list[Month]) -> bytes:
+        """`months`: the newest few; the archive index has them all."""
         return self._render(
             "category.html",
             category_page_path(category.slug),
@@ -172,24 +176,60 @@ class Site:
             feeds=self._alternates(category.slug, category.name),
         )
 
+    def archive_index(self, slug: str, category: str | None, months: list[Month]) -> bytes:
+        """Every month of a category (or all news) that has stories, by year, newest
+        first; no counts, so only a month that appears or goes changes it."""
+        return self._render(
+            "archive.html",
+            archive_index_path(slug),
+            slug=slug,
+            category=category,
+            years=_by_year(months),
+            feeds=self._alternates(slug, category),
+        )
+
     def month(
         self,
         slug: str,
         category: str | None,
         month: str,
-        headlines: list[Headline],
+        days: list[Day],
         earlier: str | None,
         later: str | None,
     ) -> bytes:
-        """Every story of a month, newest first, by day, with the months around it."""
+        """A month's calendar: its days that have stories, with their counts, and the
+        months around it. At most 31 lines, whatever the month holds."""
         return self._render(
             "month.html",
             month_page_path(slug, month),
             slug=slug,
             category=category,
             month=month,
+            count=sum(day.stories for day in days),
+            days=days,
+            earlier=earlier,
+            later=later,
+            feeds=self._alternates(slug, category),
+        )
+
+    def day(
+        self,
+        slug: str,
+        category: str | None,
+        day: str,
+        headlines: list[Headline],
+        earlier: str | None,
+        later: str | None,
+    ) -> bytes:
+        """Every story of a local day, newest first, with the days around it."""
+        return self._render(
+            "day.html",
+            day_page_path(slug, day),
+            slug=slug,
+            category=category,
+            day=day,
             count=len(headlines),
-            days=self._days(headlines, show_category=category is None),
+            items=self._day_items(headlines, show_category=category is None),
             earlier=earlier,
             later=later,
             feeds=self._alternates(slug, category),
@@ -257,28 +297,23 @@ class Site:
         without feeder's negotiation (docs/serving.md); it shares the pages' CSS."""
         return self._template("feed.xsl").render().encode()
 
-    def _days(self, headlines: list[Headline], show_category: bool) -> list[Day]:
+    def _day_items(self, headlines: list[Headline], show_category: bool) -> Markup:
         zone = self.config.timezone
-        days = []
-        for when, group in itertools.groupby(
-            ((headline.published.astimezone(zone), headline) for headline in headlines),
-            key=lambda pair: pair[0].date(),
-        ):
-            stories = list(group)
-            items = "".join(
-                _MONTH_ITEM.format(
+        return Markup(
+            "".join(
+                _DAY_ITEM.format(
                     iso=local.isoformat(),
                     time=self.dates.time(local),
                     href=article_path(headline.page_key),
                     title=escape(visible(headline.title)),
-                    category=_MONTH_ITEM_CATEGORY.format(escape(visible(headline.category)))
+                    category=_DAY_ITEM_CATEGORY.format(escape(visible(headline.category)))
                     if show_category
                     else "",
                 )
-                for local, headline in stories
+                for headline in headlines
+                for local in (headline.published.astimezone(zone),)
             )
-            days.append(Day(self.dates.day(stories[0][0]), when, Markup(items)))
-        return days
+        )
 
     def _render_subscribe_box(self, feeds: tuple[Alternate, ...], root: str, opml: bool) -> Markup:
         """The same for every page of a category at one depth: rendered once."""

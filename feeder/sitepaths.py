@@ -19,3 +19,13 @@ def category_page_path(slug: str) -> str:
 def month_page_path(slug: str, month: str) -> str:
     """`month` is YYYY-MM, a calendar month in the configured time zone."""
     return f"archive/{slug}/{month}.html"
+
+
+def day_page_path(slug: str, day: str) -> str:
+    """`day` is YYYY-MM-DD, a calendar day in the configured time zone."""
+    return f"archive/{slug}/{day}.html"
+
+
+def archive_index_path(slug: str) -> str:
+    """Every month of `slug` that has stories, by year."""
+    return f"archive/{slug}/index.html"

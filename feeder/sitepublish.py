@@ -1,16 +1,19 @@
 """Writes the site's pages and sitemaps whose content changed, after the feeds.
 
-Proportional to change: category pages only for the categories whose feeds
-were rebuilt, month archives only where `feeder.store.site` marked them, the
-month's article sitemap with the all-news month, the pages sitemap only when
-a month or category appeared or went. The front page, the news sitemap and
-robots.txt are small and rendered every run; like every file, they are
-replaced only when their bytes change. A month is marked clean only after its
-files are written, so a crash leaves it for the next run.
+Proportional to change, and every file a new story rewrites is bounded by one
+day's stories or a setting: category pages only for the categories whose feeds
+were rebuilt; the day pages and month calendars `feeder.store.site` marked;
+with each marked day of all news its sitemap and its year's sitemap index; the
+archive indexes, the years' month sitemaps and the pages sitemap only when a
+month appeared or went. The front page, the news sitemap, the sitemap index
+and robots.txt are small and rendered every run; like every file, they are
+replaced only when their bytes change. Marks are cleared only after the files
+are written, so a crash leaves them for the next run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Protocol
@@ -18,8 +21,8 @@ from typing import Protocol
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.http_rules import GZIP_SUFFIX
-from feeder.model import Category, Entry
-from feeder.site import NEWEST_HEADLINES, Site
+from feeder.model import Category, Day, Entry, Month, Neighbours
+from feeder.site import NEWEST_HEADLINES, NEWEST_MONTHS, Site
 from feeder.sitemaps import (
     NEWS_DAYS,
     NEWS_LIMIT,
@@ -27,17 +30,31 @@ from feeder.sitemaps import (
     PAGES_SITEMAP,
     ROBOTS,
     SITEMAP_INDEX,
-    articles_sitemap,
-    articles_sitemap_path,
+    SITEMAPS_DIR,
+    day_sitemap,
+    day_sitemap_path,
     news_sitemap,
     pages_sitemap,
     robots,
     sitemap_index,
+    year_months_sitemap,
+    year_months_sitemap_path,
+    year_sitemap,
+    year_sitemap_path,
 )
-from feeder.sitepaths import FRONT_PAGE, category_page_path, month_page_path
+from feeder.sitepaths import (
+    FRONT_PAGE,
+    archive_index_path,
+    category_page_path,
+    day_page_path,
+    month_page_path,
+)
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from feeder.store.site import Month, Neighbours
+
+log = logging.getLogger(__name__)
+# The month sitemaps of feeder before day sitemaps: each listed a whole month.
+_MONTH_SITEMAPS = "articles-????-??.xml"
 
 
 class Write(Protocol):
@@ -75,15 +92,19 @@ class SitePublisher:
         return self.store.neighbours([entry.story_id for entry in entries])
 
     def prepare_regeneration(self, everything: bool) -> None:
-        """Every month archive redone (`everything`), or those whose page is missing."""
+        """Every archive page redone (`everything`), or those whose file is missing."""
         self.store.apply_changes(self.zone)
         with self.store.transaction():
             if everything:
                 self.store.mark_all_months_dirty()
+                self.store.mark_all_days_dirty()
                 return
             for month in self.store.all_months():
-                if not (self.config.output_dir / month_page_path(month.slug, month.month)).exists():
+                if self._missing(month_page_path(month.slug, month.month)):
                     self.store.mark_month_dirty(month)
+            for day in self.store.all_days():
+                if self._missing(*self._day_paths(day)):
+                    self.store.mark_day_dirty(day)
 
     def publish(
         self, slugs: Iterable[str], categories: list[Category], everything: bool = False
@@ -97,22 +118,30 @@ class SitePublisher:
         months = self.store.dirty_months()
         for month in months:
             self._write_month(month, by_slug)
-        if everything or any(month.slug == ALL_NEWS for month in months):
-            self._write(SITEMAP_INDEX, sitemap_index(self.config, self.store.months(ALL_NEWS)))
+        days = self.store.dirty_days()
+        for day in days:
+            self._write_day(day, by_slug)
+        years = {day.day[:4] for day in days if day.slug == ALL_NEWS}
+        if everything:
+            years.update(self.store.years())
+        for year in sorted(years):
+            self._write_year(year)
         if everything or self.store.pages_sitemap_dirty():
-            self._write(PAGES_SITEMAP, pages_sitemap(self.config, self._page_paths(categories)))
+            self._write_archive_indexes(by_slug)
         with self.store.transaction():
             self.store.mark_months_clean(months)
+            self.store.mark_days_clean(days)
             self.store.mark_pages_sitemap_clean()
         since = self.clock() - timedelta(days=NEWS_DAYS)
         self._write(
             NEWS_SITEMAP, news_sitemap(self.config, self.store.headlines_since(since, NEWS_LIMIT))
         )
-        self._write(ROBOTS, robots(self.config))
+        self._write(SITEMAP_INDEX, sitemap_index(self.config))
+        self._write(ROBOTS, robots(self.config, self.store.years()))
         front = self.site.front(
             categories,
             self.store.newest_entries(None, NEWEST_HEADLINES),
-            self.store.months(ALL_NEWS),
+            self.store.months(ALL_NEWS, NEWEST_MONTHS),
         )
         self.write(FRONT_PAGE, front)
 
@@ -120,37 +149,90 @@ class SitePublisher:
         return self.site.category(
             category,
             self.store.newest_entries(category.slug, NEWEST_HEADLINES),
-            self.store.months(category.slug),
+            self.store.months(category.slug, NEWEST_MONTHS),
         )
 
     def _write_month(self, month: Month, categories: dict[str, Category]) -> None:
-        paths = [month_page_path(month.slug, month.month)]
-        if month.slug == ALL_NEWS:
-            paths.append(articles_sitemap_path(month.month))
+        """A month's calendar: at most 31 lines, whatever the month holds."""
+        path = month_page_path(month.slug, month.month)
         if not month.stories:  # a correction moved its last story away
-            for path in paths:
-                page = self.config.output_dir / path
-                page.unlink(missing_ok=True)
-                # Its gzip copy too, or nginx's gzip_static would go on serving it.
-                page.with_name(page.name + GZIP_SUFFIX).unlink(missing_ok=True)
+            self._remove(path)
             return
-        headlines = self.store.month_headlines(month.slug, month.month, self.zone)
+        days = self.store.days_of_month(month.slug, month.month)
         earlier, later = self.store.month_neighbours(month.slug, month.month)
-        category = categories.get(month.slug)
-        name = category.name if category else None
-        self._write(
-            paths[0], self.site.month(month.slug, name, month.month, headlines, earlier, later)
-        )
-        if month.slug == ALL_NEWS:
-            self._write(paths[1], articles_sitemap(self.config, headlines))
+        name = _name(categories, month.slug)
+        self._write(path, self.site.month(month.slug, name, month.month, days, earlier, later))
 
-    def _page_paths(self, categories: list[Category]) -> list[str]:
-        return [
+    def _write_day(self, day: Day, categories: dict[str, Category]) -> None:
+        """A day's page and, for all news, its sitemap: one day's stories each."""
+        paths = self._day_paths(day)
+        if not day.stories:
+            for path in paths:
+                self._remove(path)
+            return
+        headlines = self.store.day_headlines(day.slug, day.day, self.zone)
+        earlier, later = self.store.day_neighbours(day.slug, day.day)
+        name = _name(categories, day.slug)
+        self._write(paths[0], self.site.day(day.slug, name, day.day, headlines, earlier, later))
+        if day.slug == ALL_NEWS:
+            day_pages = self.store.days_on(day.day)
+            self._write(paths[1], day_sitemap(self.config, headlines, day_pages))
+
+    def _write_year(self, year: str) -> None:
+        """A year's sitemap index (one entry per day) and its month pages' sitemap."""
+        paths = (year_sitemap_path(year), year_months_sitemap_path(year))
+        days = self.store.days_of_year(year)
+        if not days:
+            for path in paths:
+                self._remove(path)
+            return
+        self._write(paths[0], year_sitemap(self.config, year, days))
+        self._write(paths[1], year_months_sitemap(self.config, self.store.months_of_year(year)))
+
+    def _write_archive_indexes(self, categories: dict[str, Category]) -> None:
+        """Each feed's list of every month, and the pages sitemap that lists them;
+        the month sitemaps of earlier versions go."""
+        indexes = []
+        for slug in (ALL_NEWS, *categories):
+            path = archive_index_path(slug)
+            months = self.store.months(slug)
+            if months:
+                name = _name(categories, slug)
+                self._write(path, self.site.archive_index(slug, name, months))
+                indexes.append(path)
+            else:
+                self._remove(path)
+        pages = [
             FRONT_PAGE,
-            *(category_page_path(category.slug) for category in categories),
-            *(month_page_path(month.slug, month.month) for month in self.store.all_months()),
+            *(category_page_path(slug) for slug in categories),
+            *indexes,
         ]
+        self._write(PAGES_SITEMAP, pages_sitemap(self.config, pages))
+        for stray in sorted((self.config.output_dir / SITEMAPS_DIR).glob(_MONTH_SITEMAPS)):
+            self._remove(stray.relative_to(self.config.output_dir).as_posix())
+            log.info("removed %s: replaced by day sitemaps", stray)
+
+    def _day_paths(self, day: Day) -> list[str]:
+        """A day's page, and for all news its sitemap."""
+        page = day_page_path(day.slug, day.day)
+        return [page, day_sitemap_path(day.day)] if day.slug == ALL_NEWS else [page]
+
+    def _missing(self, *paths: str) -> bool:
+        return any(not (self.config.output_dir / path).exists() for path in paths)
+
+    def _remove(self, path: str) -> None:
+        """A page or sitemap left without stories, and its gzip copy, or nginx's
+        gzip_static would go on serving it."""
+        file = self.config.output_dir / path
+        file.unlink(missing_ok=True)
+        file.with_name(file.name + GZIP_SUFFIX).unlink(missing_ok=True)
 
     def _write(self, path: str, data: bytes) -> None:
         # Like article pages: many, and rebuilt from the database if lost.
         self.write(path, data, durable=False)
+
+
+def _name(categories: dict[str, Category], slug: str) -> str | None:
+    """A category's name; None for all news."""
+    category = categories.get(slug)
+    return category.name if category else None

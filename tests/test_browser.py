@@ -33,7 +33,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAGES = {
     "front": ("index.html", "Тестовая лента", NEWEST, "all"),
     "category": ("categories/politika.html", "Политика", HOSTILE_TITLE, "politika"),
-    "month": ("archive/all/2023-09.html", "Все новости: сентябрь 2023 г.", NEWEST, "all"),
+    "archive-index": ("archive/all/index.html", "Все новости: архив по месяцам", None, "all"),
+    "month": ("archive/all/2023-09.html", "Все новости: сентябрь 2023 г.", None, "all"),
+    "day": (
+        "archive/politika/2023-09-02.html",
+        "Политика: сб, 2 сентября 2023 г.",
+        HOSTILE_TITLE,
+        "politika",
+    ),
     "article": ("articles/003_0000000000000003.html", NEWEST, None, "ekonomika"),
     # Opened by a browser, a feed shows its category's page, whatever its format.
     **{
@@ -80,6 +87,25 @@ def test_a_page_reads_right_in_a_browser_with_and_without_xslt_on_a_phone_and_a_
     for width in (360, 1280):
         shot = screenshot(published.url(path), name, width)
         assert shot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.slow
+def test_a_month_calendar_leads_to_its_days_and_a_day_lists_its_stories_at_local_times(
+    published: Config,
+) -> None:
+    month = framed_page(published.output_dir, published.base_url, PAGES["month"][0], 360).page
+    assert texts(month, "//ol[@class='calendar']/li") == [
+        "пт, 1 сентября 2023 г. 1 статья",
+        "сб, 2 сентября 2023 г. 1 статья",
+        "вс, 3 сентября 2023 г. 1 статья",
+    ]
+    assert month.xpath("//ol[@class='calendar']//a/@href")[-1] == "2023-09-03.html"
+    day = framed_page(published.output_dir, published.base_url, "archive/all/2023-09-03.html", 360)
+    assert texts(day.page, "//h1") == ["Все новости: вс, 3 сентября 2023 г."]
+    assert texts(day.page, "//ol[@class='day']/li") == [f"12:00 {NEWEST} Экономика"]
+    assert day.page.xpath("//ol[@class='day']/li/time/@datetime") == ["2023-09-03T12:00:00+04:00"]
+    assert texts(day.page, "//nav[@class='days']/a") == ["Раньше: сб, 2 сентября 2023 г."]
+    assert texts(day.page, "//nav[@class='crumbs']/a") == ["Все новости", "сентябрь 2023 г."]
 
 
 @pytest.fixture

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from feeder import sitepublish
 from feeder.config import Config
 from feeder.feeds import FeedFormat, feed_path
 from feeder.formats import FEED_FORMATS
@@ -67,6 +70,11 @@ def test_the_front_page_shows_the_newest_headlines_every_category_the_archive_an
     ]
     assert texts(front, "//ul[@class='months']/li") == ["сентябрь 2023 г. 3 статьи"]
     assert front.xpath("//ul[@class='months']/li/a/@href") == ["archive/all/2023-09.html"]
+    (every_month,) = front.xpath("//section[h2[@id='archive']]/p/a")
+    assert (text(every_month), every_month.get("href")) == (
+        "Все месяцы архива",
+        "archive/all/index.html",
+    )
     subscribe = front.xpath("//section[@class='subscribe']")[0]
     assert texts(subscribe, ".//code") == [config.url(feed_path("all", f)) for f in FORMATS]
     assert "Лента приносит каждую новую статью" in text(subscribe)
@@ -113,9 +121,13 @@ def test_a_story_filed_after_local_midnight_shows_its_local_day_everywhere(
     front = page(config, "index.html")
     assert shown in texts(front, "//ol[@class='headlines']/li/p[@class='meta']")[0]
     month = page(config, "archive/all/2023-10.html")
-    assert texts(month, "//main/section[ol]/h2") == ["вс, 1 октября 2023 г."]
-    assert texts(month, "//ol[@class='day']/li/time") == ["01:30"]
-    assert not (config.output_dir / "archive/all/2023-09.html").exists()
+    assert texts(month, "//ol[@class='calendar']/li") == ["вс, 1 октября 2023 г. 1 статья"]
+    assert month.xpath("//ol[@class='calendar']/li/a/@href") == ["2023-10-01.html"]
+    day = page(config, "archive/all/2023-10-01.html")
+    assert texts(day, "//h1") == ["Все новости: вс, 1 октября 2023 г."]
+    assert texts(day, "//ol[@class='day']/li/time") == ["01:30"]
+    for utc_day in ("archive/all/2023-09.html", "archive/all/2023-09-30.html"):
+        assert not (config.output_dir / utc_day).exists()
     assert news_article(article)["datePublished"] == "2023-10-01T01:30:00+04:00"
 
 
@@ -210,23 +222,63 @@ def test_links_from_the_front_page_reach_every_story_once_per_archive(
         listed = [
             link
             for path, links in pages.items()
-            if path.startswith(f"archive/{slug}/")
+            if re.fullmatch(rf"archive/{slug}/\d{{4}}-\d\d-\d\d\.html", path)
             for link in links
             if link.startswith("articles/")
         ]
-        assert len(listed) == len(set(listed)), slug  # no story twice in one archive
+        assert len(listed) == len(set(listed)), slug  # no story on two day pages
         if slug == "all":
             assert set(listed) == stories
-    sport = page(config, "archive/sport/2023-08.html")
-    assert "Новость 0, исправленная" in texts(sport, "//ol[@class='day']/li/a")
-    politika = page(config, "archive/politika/2023-08.html")
-    assert "Новость 0" not in texts(politika, "//ol[@class='day']/li/a")
-    months = page(config, "archive/all/2023-09.html")
-    assert months.xpath("//nav[@class='months']/a/@href") == ["2023-08.html", "2023-10.html"]
-    assert texts(months, "//nav[@class='months']/a") == [
+    sport = page(config, "archive/sport/2023-08-01.html")
+    assert texts(sport, "//ol[@class='day']/li/a") == ["Новость 0, исправленная"]
+    # Its only story moved to another category: the day's page went, with its gzip copy.
+    assert not list((config.output_dir / "archive/politika").glob("2023-08-01.*"))
+    month = page(config, "archive/all/2023-09.html")
+    assert month.xpath("//nav[@class='months']/a/@href") == ["2023-08.html", "2023-10.html"]
+    assert texts(month, "//nav[@class='months']/a") == [
         "Раньше: август 2023 г.",
         "Позже: октябрь 2023 г.",
     ]
+    day = page(config, "archive/all/2023-09-01.html")
+    assert day.xpath("//nav[@class='days']/a/@href") == ["2023-08-10.html", "2023-09-02.html"]
+    assert texts(day, "//nav[@class='days']/a") == [
+        "Раньше: чт, 10 августа 2023 г.",
+        "Позже: сб, 2 сентября 2023 г.",
+    ]
+    assert day.xpath("//nav[@class='crumbs']/a/@href") == ["../../index.html", "2023-09.html"]
+
+
+def test_the_front_page_shows_a_year_of_months_and_the_archive_index_every_month(
+    config: Config, deliver
+) -> None:
+    """Fifteen months of stories: the front and category pages stop at twelve, and
+    the stories of the three oldest are reached through the archive index."""
+    for number in range(15):
+        moment = datetime(2022 + (number + 9) // 12, (number + 9) % 12 + 1, 5, 10, tzinfo=BAKU)
+        deliver_at(deliver, f"m{number:02d}.txt", moment, title=f"Новость {number}")
+    ingest_and_publish(config)
+    front = page(config, "index.html")
+    shown = front.xpath("//ul[@class='months']/li/a/@href")
+    assert len(shown) == 12 and shown[0] == "archive/all/2023-12.html"
+    assert shown[-1] == "archive/all/2023-01.html"
+    category = page(config, "categories/politika.html")
+    assert len(category.xpath("//ul[@class='months']/li")) == 12
+    index = page(config, "archive/politika/index.html")
+    assert texts(index, "//h1") == ["Политика: архив по месяцам"]
+    assert texts(index, "//h2[starts-with(@id, 'year-')]") == ["2023", "2022"]
+    assert texts(index, "//section[h2/@id='year-2022']//li") == [
+        "декабрь 2022 г.",
+        "ноябрь 2022 г.",
+        "октябрь 2022 г.",
+    ]
+    pages = crawl(config)
+    with Store(config.database) as store:
+        stored = {f"articles/{key}.html" for key in store.page_keys()}
+    assert len(stored) == 15
+    assert stored <= pages.keys()
+    # The oldest story is reached only through the archive index.
+    assert "archive/all/2022-10.html" not in pages["index.html"]
+    assert "archive/all/2022-10.html" in pages["archive/all/index.html"]
 
 
 def test_every_page_is_valid_html(config: Config, deliver) -> None:
@@ -237,19 +289,64 @@ def test_every_page_is_valid_html(config: Config, deliver) -> None:
         strict_parse(path.read_bytes())
 
 
-def test_sitemaps_list_every_page_and_robots_names_them(config: Config, deliver) -> None:
+def sitemap_urls(config: Config) -> dict[str, set[str]]:
+    """Every sitemap reached from robots.txt, through the sitemap indexes it names →
+    the URLs it lists (each checked against the sitemaps.org rules on the way)."""
+    robots = (config.output_dir / "robots.txt").read_text().splitlines()
+    queue = [line.removeprefix("Sitemap: ") for line in robots if line.startswith("Sitemap: ")]
+    found: dict[str, set[str]] = {}
+    while queue:
+        url = queue.pop()
+        assert url.startswith(config.base_url), url  # absolute, on the site
+        relative = url.removeprefix(config.base_url)
+        data = (config.output_dir / relative).read_bytes()
+        assert len(data) <= 50 * 1024 * 1024, relative
+        root = ElementTree.fromstring(data)
+        entries = list(root)
+        assert len(entries) <= 50_000, relative
+        for entry in entries:
+            lastmod = entry.findtext(f"{SITEMAP}lastmod")
+            if lastmod is not None:  # W3C Datetime: with seconds and a zone
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", lastmod)
+        locs = {loc.text or "" for loc in root.iter(f"{SITEMAP}loc")}
+        assert all(loc.startswith(config.base_url) for loc in locs), relative
+        found[relative] = locs
+        if root.tag == f"{SITEMAP}sitemapindex":
+            queue += [loc for loc in locs if loc.removeprefix(config.base_url) not in found]
+        else:
+            assert root.tag == f"{SITEMAP}urlset", relative
+    return found
+
+
+def test_sitemaps_reached_from_robots_list_every_page(config: Config, deliver) -> None:
     _archive(config, deliver)
     today = datetime.now(BAKU).replace(hour=0, minute=30, second=0, microsecond=0)
     deliver_at(deliver, "today.txt", today, title="Сегодняшняя <новость>")
     ingest_and_publish(config)
-    index = ElementTree.parse(config.output_dir / "sitemap.xml").getroot()
-    assert index.tag == f"{SITEMAP}sitemapindex"
-    listed = set()
-    for loc in index.iter(f"{SITEMAP}loc"):
-        sitemap = ElementTree.parse(config.output_dir / loc.text.removeprefix(config.base_url))
-        listed |= {url.text.removeprefix(config.base_url) for url in sitemap.iter(f"{SITEMAP}loc")}
+    found = sitemap_urls(config)
+    indexes = {"sitemap.xml", "sitemaps/2023.xml", f"sitemaps/{today.year}.xml"}
+    assert indexes <= found.keys()
+    listed = {
+        url.removeprefix(config.base_url)
+        for path, urls in found.items()
+        if path not in indexes
+        for url in urls
+    }
     pages = {str(path.relative_to(config.output_dir)) for path in config.output_dir.rglob("*.html")}
-    assert listed == pages
+    assert listed - {"articles/today.html"} == pages - {"articles/today.html"}
+    # Every day of all news has its sitemap, named by its year's index.
+    with Store(config.database) as store:
+        days = {day.day for day in store.all_days() if day.slug == "all"}
+    assert {path for path in found if re.fullmatch(r"sitemaps/[\d-]{10}\.xml", path)} == {
+        f"sitemaps/{day}.xml" for day in days
+    }
+    day = ElementTree.parse(config.output_dir / "sitemaps/2023-09-01.xml").getroot()
+    assert [url.findtext(f"{SITEMAP}loc") for url in day] == [
+        config.url("articles/s10.html"),
+        config.url("archive/all/2023-09-01.html"),
+        config.url("archive/ekonomika/2023-09-01.html"),
+    ]
+    assert day[0].findtext(f"{SITEMAP}lastmod") == "2023-09-01T09:10:00+04:00"
     news = ElementTree.parse(config.output_dir / "news-sitemap.xml").getroot()
     (url,) = news.findall(f"{SITEMAP}url")
     assert url.findtext(f"{SITEMAP}loc") == config.url("articles/today.html")
@@ -257,9 +354,6 @@ def test_sitemaps_list_every_page_and_robots_names_them(config: Config, deliver)
     assert url.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}name") == "Тестовая лента"
     assert url.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}language") == "ru"
     assert url.findtext(f"{NEWS}news/{NEWS}publication_date") == today.isoformat()
-    robots = (config.output_dir / "robots.txt").read_text().splitlines()
-    assert f"Sitemap: {config.url('sitemap.xml')}" in robots
-    assert f"Sitemap: {config.url('news-sitemap.xml')}" in robots
 
 
 @pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
@@ -357,7 +451,9 @@ def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest
     for relative in (
         "index.html",
         "categories/politika.html",
+        "archive/politika/index.html",
         "archive/politika/2023-09.html",
+        "archive/politika/2023-09-01.html",
         story_page(1),
     ):
         document = page(config, relative)
@@ -365,6 +461,13 @@ def test_a_russian_page_has_no_english_words(config: Config, deliver, run_ingest
             code.drop_tree()  # addresses to copy, and data for machines
         words = set(re.findall(r"[A-Za-z]{2,}", text(document.body)))
         assert words <= allowed, (relative, words - allowed)
+
+
+def _file_story(config: Config, name: str, moment: datetime, **fields: Any) -> None:
+    """A story dated `moment`'s local day, its file written at `moment` (published then)."""
+    path = config.inbox / name
+    path.write_text(wire_text(date=moment.strftime("%d.%m.%y"), teasers=(), **fields))
+    os.utime(path, (moment.timestamp(), moment.timestamp()))
 
 
 def _sources(changed: set[str]) -> set[str]:
@@ -383,16 +486,13 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     start = datetime(2020, 1, 1, 8, 0, tzinfo=BAKU)
     for number in range(10_000):
         moment = start + timedelta(hours=2 * number)
-        (config.inbox / f"{number:05d}.txt").write_text(
-            wire_text(
-                title=f"Новость {number}",
-                date=moment.strftime("%d.%m.%y"),
-                category=categories[number % 5],
-                teasers=(),
-            )
+        _file_story(
+            config,
+            f"{number:05d}.txt",
+            moment,
+            title=f"Новость {number}",
+            category=categories[number % 5],
         )
-        stamp = moment.timestamp()
-        os.utime(config.inbox / f"{number:05d}.txt", (stamp, stamp))
     ingest_and_publish(config)
     before = output_files(config.output_dir)
     newest = start + timedelta(hours=2 * 10_000)
@@ -400,7 +500,7 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     ingest_and_publish(config)
     after = output_files(config.output_dir)
     changed = {path for path in after if before.get(path) != after[path]}
-    month = newest.strftime("%Y-%m")
+    month, day = newest.strftime("%Y-%m"), newest.strftime("%Y-%m-%d")
     previous_economy = max(n for n in range(10_000) if n % 5 == 1)
     # Its month's documents of the archive feeds (RFC 5005), and no other there.
     month_documents = {
@@ -409,45 +509,43 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     allowed = {
         "articles/new.html",
         f"articles/{previous_economy:05d}.html",  # its "next story" link
-        f"archive/all/{month}.html",
+        f"archive/all/{day}.html",
+        f"archive/ekonomika/{day}.html",
+        f"archive/all/{month}.html",  # its day's count
         f"archive/ekonomika/{month}.html",
         "categories/ekonomika.html",
         "index.html",
-        "sitemap.xml",
-        f"sitemaps/articles-{month}.xml",
+        f"sitemaps/{day}.xml",
+        f"sitemaps/{newest.year}.xml",  # its day's lastmod
         *(feed_path(slug, f) for slug in ("all", "ekonomika") for f in FORMATS),
         *month_documents,
     }
     changed = _sources(changed)
     assert changed <= allowed, changed - allowed
     assert {path for path in changed if path.startswith("feeds/archive/")} == month_documents
-    assert {"articles/new.html", f"archive/all/{month}.html", "index.html"} <= changed
+    assert {"articles/new.html", f"archive/all/{day}.html", "index.html"} <= changed
     print(f"one new story in an archive of 10,000 rewrote {len(changed)} files: {sorted(changed)}")
     # A correction of an old story's title: the pages that show it, and no others.
     corrected = 5_003
     moment = start + timedelta(hours=2 * corrected)
-    path = config.inbox / f"{corrected:05d}.txt"
-    path.write_text(
-        wire_text(
-            title="Исправленный заголовок",
-            date=moment.strftime("%d.%m.%y"),
-            category=categories[corrected % 5],
-            teasers=(),
-        )
+    _file_story(
+        config,
+        f"{corrected:05d}.txt",
+        moment + timedelta(minutes=30),
+        title="Исправленный заголовок",
+        category=categories[corrected % 5],
     )
-    stamp = (moment + timedelta(minutes=30)).timestamp()
-    os.utime(path, (stamp, stamp))
     ingest_and_publish(config)
     corrected_files = output_files(config.output_dir)
     changed = {path for path in corrected_files if after.get(path) != corrected_files[path]}
-    month = moment.strftime("%Y-%m")
+    month, day = moment.strftime("%Y-%m"), moment.strftime("%Y-%m-%d")
     assert _sources(changed) == {
         f"articles/{corrected:05d}.html",
         f"articles/{corrected - 5:05d}.html",  # its neighbours show its title
         f"articles/{corrected + 5:05d}.html",
-        f"archive/all/{month}.html",
-        f"archive/kultura/{month}.html",
-        f"sitemaps/articles-{month}.xml",  # its lastmod
+        f"archive/all/{day}.html",
+        f"archive/kultura/{day}.html",
+        f"sitemaps/{day}.xml",  # its lastmod; the day's is a later story's
         # the documents of its month in the archive feeds (RFC 5005)
         *(
             f"feeds/archive/{slug}/{month}.{f.suffix}"
@@ -459,20 +557,130 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     assert output_files(config.output_dir).keys() == corrected_files.keys()
 
 
-def test_a_new_time_zone_moves_stories_into_its_months(tmp_path: Path, deliver) -> None:
+def _bytes_one_new_story_rewrites(tmp_path: Path, in_its_month: int) -> int:
+    """The site files (gzip copies included; feeds not) one new story rewrites on
+    31 March, a day of ten stories, in a month of `in_its_month` stories."""
+    tmp_path.mkdir()
+    config = config_for(tmp_path)
+    categories = ("Политика", "Экономика", "Спорт", "Культура", "В мире")
+    for number in range(in_its_month - 10):  # over 1-30 March
+        moment = datetime(2023, 3, 1 + number % 30, 8, tzinfo=BAKU) + timedelta(
+            minutes=number // 30
+        )
+        _file_story(
+            config,
+            f"m{number:04d}.txt",
+            moment,
+            title=f"Новость {number}",
+            category=categories[number % 5],
+        )
+    for number in range(10):
+        moment = datetime(2023, 3, 31, 9, number, tzinfo=BAKU)
+        _file_story(
+            config,
+            f"d{number}.txt",
+            moment,
+            title=f"Новость дня {number}",
+            category=categories[number % 5],
+        )
+    ingest_and_publish(config)
+    before = output_files(config.output_dir)
+    moment = datetime(2023, 3, 31, 12, 0, tzinfo=BAKU)
+    _file_story(config, "new.txt", moment, title="Свежая новость", category="Экономика")
+    ingest_and_publish(config)
+    after = output_files(config.output_dir)
+    changed = {
+        path: len(data)
+        for path, (data, mtime) in after.items()
+        if before.get(path) != (data, mtime) and not path.startswith("feeds/")
+    }
+    print(
+        f"{in_its_month} stories in its month: {sum(changed.values()):,} bytes in {sorted(changed)}"
+    )
+    assert f"archive/all/{moment:%Y-%m-%d}.html" in changed
+    return sum(changed.values())
+
+
+def test_one_new_story_rewrites_the_same_bytes_in_a_month_of_300_or_3000(tmp_path: Path) -> None:
+    small = _bytes_one_new_story_rewrites(tmp_path / "300", 300)
+    large = _bytes_one_new_story_rewrites(tmp_path / "3000", 3_000)
+    assert abs(large - small) <= 0.10 * small, (small, large)
+
+
+def test_a_run_that_fails_before_its_sitemaps_leaves_them_for_the_next(
+    config: Config, deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day's page is on disk, its marks are not cleared: the next run writes the rest."""
+    deliver_day(deliver, 1)
+    ingest_and_publish(config)
+    deliver_day(deliver, 2, title="Вторая")
+    with monkeypatch.context() as patch:
+        patch.setattr(sitepublish, "year_sitemap", _fail)
+        with pytest.raises(OSError, match="disk on fire"):
+            ingest_and_publish(config)
+    assert "Вторая" in texts(page(config, "archive/all/2023-09-02.html"), "//ol[@class='day']/li/a")
+    sitemap = config.output_dir / "sitemaps/2023.xml"
+    assert config.url("sitemaps/2023-09-02.xml") not in sitemap.read_text()
+    ingest_and_publish(config)
+    assert config.url("sitemaps/2023-09-02.xml") in sitemap.read_text()
+    assert texts(page(config, "archive/all/2023-09.html"), "//ol[@class='calendar']/li") == [
+        "пт, 1 сентября 2023 г. 1 статья",
+        "сб, 2 сентября 2023 г. 1 статья",
+    ]
+
+
+def _fail(*args: object) -> bytes:
+    raise OSError("disk on fire")
+
+
+def test_an_upgraded_site_gets_day_pages_and_loses_its_month_sitemaps(
+    config: Config, deliver
+) -> None:
+    """A site published before day pages (schema 9): month sitemaps and month-long
+    pages. The upgrade counts every stored story as new."""
+    _archive(config, deliver)
+    with Store(config.database) as store:
+        store.connection.execute("DROP TABLE days")
+        store.connection.execute("PRAGMA user_version = 9")
+    for month in ("2023-08", "2023-09", "2023-10"):
+        for suffix in ("", ".gz"):
+            (config.output_dir / f"sitemaps/articles-{month}.xml{suffix}").write_bytes(b"old")
+    shutil.rmtree(config.output_dir / "archive")
+    ingest_and_publish(config)
+    assert not list((config.output_dir / "sitemaps").glob("articles-*"))
+    pages = crawl(config)
+    with Store(config.database) as store:
+        assert store.schema_version() == 10
+        assert len([path for path in pages if path.startswith("articles/")]) == 30
+    assert texts(page(config, "archive/all/2023-09.html"), "//ol[@class='calendar']/li")[0] == (
+        "пт, 1 сентября 2023 г. 1 статья"
+    )
+    assert (config.output_dir / "archive/sport/2023-08-01.html").exists()
+
+
+def test_a_new_time_zone_moves_stories_into_its_days_and_months(tmp_path: Path, deliver) -> None:
     """01:30 in Baku on 1 October is still 30 September in UTC."""
     config = config_for(tmp_path)
     deliver_at(deliver, "night.txt", datetime(2023, 10, 1, 1, 30, tzinfo=BAKU), title="Ночная")
     deliver_day(deliver, 5, title="Сентябрьская")
     ingest_and_publish(config)
-    assert texts(page(config, "archive/all/2023-10.html"), "//ol[@class='day']/li/a") == ["Ночная"]
+    night = page(config, "archive/all/2023-10-01.html")
+    assert texts(night, "//ol[@class='day']/li/a") == ["Ночная"]
     in_utc = config_for(tmp_path, timezone="UTC")
     ingest_and_publish(in_utc)
     september = page(in_utc, "archive/all/2023-09.html")
-    assert texts(september, "//ol[@class='day']/li/a") == ["Ночная", "Сентябрьская"]
-    assert texts(september, "//ol[@class='day']/li/time") == ["21:30", "08:00"]
+    assert texts(september, "//ol[@class='calendar']/li") == [
+        "вт, 5 сентября 2023 г. 1 статья",
+        "сб, 30 сентября 2023 г. 1 статья",
+    ]
+    night = page(in_utc, "archive/all/2023-09-30.html")
+    assert texts(night, "//ol[@class='day']/li/a") == ["Ночная"]
+    assert texts(night, "//ol[@class='day']/li/time") == ["21:30"]
     assert texts(page(in_utc, "articles/night.html"), "//article/p[@class='meta']/time") == [
         "30 сентября 2023 г., 21:30"
     ]
     front = page(in_utc, "index.html")
     assert texts(front, "//ul[@class='months']/li") == ["сентябрь 2023 г. 2 статьи"]
+    # What the old zone's October held is gone: its pages and sitemap, gzip copies too.
+    for gone in ("archive/all/2023-10", "archive/all/2023-10-01", "sitemaps/2023-10-01"):
+        assert not list(in_utc.output_dir.glob(f"{gone}.*")), gone

@@ -292,6 +292,28 @@ def _unwritten_files_v11(db: sqlite_utils.Database) -> None:
     )
 
 
+def _site_days_v12(db: sqlite_utils.Database) -> None:
+    """Story counts per local day, for the day pages and day sitemaps that replace the
+    month-long lists (see `feeder.store.site`). Every stored story counts as new
+    again, so the months are recounted with the days, and every month and day is
+    marked to be written in the new design; months are emptied rather than
+    dropped, as a time-zone change does."""
+    db.execute(
+        "CREATE TABLE days (slug TEXT NOT NULL, day TEXT NOT NULL, stories INTEGER NOT NULL, "
+        "updated TEXT NOT NULL, dirty INTEGER NOT NULL, PRIMARY KEY (slug, day)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX days_dirty ON days(dirty) WHERE dirty = 1")
+    # A day's sitemap lists the pages of that day in every category.
+    db.execute("CREATE INDEX days_by_day ON days(day)")
+    # Records not yet applied would count twice with the stories recorded below.
+    db.execute("DELETE FROM site_changes")
+    db.execute("UPDATE months SET stories = 0, dirty = 1")
+    db.execute(
+        "INSERT INTO site_changes (story_id, new_slug, new_published, updated) "
+        "SELECT story_id, category_slug, published, updated FROM articles ORDER BY story_id"
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -305,4 +327,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _websub_hub_v9,
     _cut_long_slugs_v10,
     _unwritten_files_v11,
+    _site_days_v12,
 ]

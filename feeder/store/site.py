@@ -3,25 +3,26 @@
 A trigger on `articles` records every story saved, with where it was before
 (category, publish time) and where it is now, in the same transaction as the
 save, whoever saves it. `apply_changes` turns those records into dirty marks:
-the month archives on both sides (per category and for all news), and the
-stories before and after both positions in their category, whose prev/next
-links may have changed. So a new story costs its own month pages and one or
-two neighbours, never a walk of the archive, and a crash between the save and
-the pages leaves the records for the next run.
+the day pages and month calendars on both sides (per category and for all
+news), and the stories before and after both positions in their category,
+whose prev/next links may have changed. So a new story costs its own day and
+month pages and one or two neighbours, never a walk of the archive, and a crash
+between the save and the pages leaves the records for the next run.
 
-Months are calendar months of `published` in the configured time zone. They are
-computed here rather than in SQL, which knows no time zones; the zone they were
-computed in is kept, and a changed zone rebuilds them all.
+Days and months are calendar days and months of `published` in the configured
+time zone. They are computed here rather than in SQL, which knows no time zones;
+the zone they were computed in is kept, and a changed zone recounts them all.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from feeder.model import Day, Headline, Neighbour, Neighbours
+from feeder.model import Month as Month  # feeder.archives reads it from here
 from feeder.slugs import ALL_NEWS
 from feeder.store.database import Database, from_utc_text, utc_text
 
@@ -29,40 +30,10 @@ from feeder.store.database import Database, from_utc_text, utc_text
 CHANGE_BATCH = 5_000
 _PAGES_SITEMAP = "pages_sitemap_dirty"
 _TIMEZONE = "timezone"
-
-
-@dataclass(frozen=True)
-class Headline:
-    """A story as a month archive and the sitemaps list it: no body."""
-
-    page_key: str
-    title: str
-    category: str
-    category_slug: str
-    published: datetime
-    updated: datetime
-
-
-@dataclass(frozen=True)
-class Month:
-    slug: str
-    month: str  # YYYY-MM
-    stories: int
-    updated: datetime
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    page_key: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Neighbours:
-    """The stories before (older) and after (newer) one story in its category."""
-
-    previous: Neighbour | None
-    next: Neighbour | None
+# The tables of counted periods, each with the strftime pattern of a local time's period.
+_PERIODS = (("months", "%Y-%m"), ("days", "%Y-%m-%d"))
+# A period's table, slug and period: where a change is counted.
+_Key = tuple[str, str, str]
 
 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:
@@ -77,8 +48,15 @@ def month_bounds(month: str, zone: ZoneInfo) -> tuple[str, str]:
     return utc_text(start), utc_text(end)
 
 
+def day_bounds(day: str, zone: ZoneInfo) -> tuple[str, str]:
+    """The UTC text range [start, end) of a local calendar day (23 or 25 hours long
+    where clocks change: wall-clock midnights, not 24 hours)."""
+    start = datetime.fromisoformat(day).replace(tzinfo=zone)
+    return utc_text(start), utc_text(start + timedelta(days=1))
+
+
 class SiteRecords(Database):
-    """Months are those of the time zone given to `apply_changes` and `month_headlines`."""
+    """Days and months are those of the time zone given to `apply_changes`."""
 
     # --- turning change records into dirty marks --------------------------------
 
@@ -88,12 +66,12 @@ class SiteRecords(Database):
         `rendering`: the stories whose pages are about to be rendered while earlier
         pages may be in flight; None when nothing is in flight, which also marks
         the pages noted stale since."""
-        months_zone = self._state(_TIMEZONE)
-        if months_zone is None:
+        counted_in = self._state(_TIMEZONE)
+        if counted_in is None:
             with self.transaction():
                 self._set_state(_TIMEZONE, zone.key)
-        elif months_zone != zone.key:
-            self._rebuild(zone)
+        elif counted_in != zone.key:
+            self._recount(zone)
         while rows := self.connection.execute(
             "SELECT id, old_slug, old_published, new_slug, new_published, updated "
             "FROM site_changes ORDER BY id LIMIT ?",
@@ -108,11 +86,14 @@ class SiteRecords(Database):
                 )
                 self.connection.execute("DELETE FROM stale_pages")
 
-    def _rebuild(self, zone: ZoneInfo) -> None:
-        """Months from scratch for a new time zone: every story counts as new, and
-        every page shows dates, so every page is redone."""
+    def _recount(self, zone: ZoneInfo) -> None:
+        """Days and months afresh for a new time zone: every story counts as new,
+        and every page shows dates, so every page is redone. Periods are emptied
+        rather than deleted, so those left without a story in the new zone are
+        marked, and their pages removed."""
         with self.transaction():
-            self.connection.execute("DELETE FROM months")
+            self.connection.execute("UPDATE months SET stories = 0, dirty = 1")
+            self.connection.execute("UPDATE days SET stories = 0, dirty = 1")
             self.connection.execute("DELETE FROM site_changes")
             self.connection.execute(
                 "INSERT INTO site_changes (story_id, new_slug, new_published, updated) "
@@ -127,25 +108,27 @@ class SiteRecords(Database):
         zone: ZoneInfo,
         rendering: list[str] | None,
     ) -> None:
-        added: Counter[tuple[str, str]] = Counter()
-        updated: dict[tuple[str, str], str] = {}
+        added: Counter[_Key] = Counter()
+        updated: dict[_Key, str] = {}
         for _, old_slug, old_published, new_slug, new_published, changed in rows:
-            if old_slug is not None and old_published is not None:
-                month = month_of(from_utc_text(old_published), zone)
-                for slug in (old_slug, ALL_NEWS):
-                    added[slug, month] -= 1
-                    updated[slug, month] = max(updated.get((slug, month), ""), changed)
-            if new_slug is None or new_published is None:
-                continue  # withdrawn: it left the archive
-            month = month_of(from_utc_text(new_published), zone)
-            for slug in (new_slug, ALL_NEWS):
-                added[slug, month] += 1
-                updated[slug, month] = max(updated.get((slug, month), ""), changed)
+            # A withdrawn story has no new position: it left the archive.
+            for slug, published, step in (
+                (old_slug, old_published, -1),
+                (new_slug, new_published, 1),
+            ):
+                if slug is None or published is None:
+                    continue
+                local = from_utc_text(published).astimezone(zone)
+                for table, pattern in _PERIODS:
+                    period = local.strftime(pattern)
+                    for key in ((table, slug, period), (table, ALL_NEWS, period)):
+                        added[key] += step
+                        updated[key] = max(updated.get(key, ""), changed)
         last = rows[-1][0]
         with self.transaction():
             self._mark_neighbours(last, rendering)
-            for (slug, month), change in sorted(updated.items()):
-                self._count(slug, month, added[slug, month], change)
+            for key, change in sorted(updated.items()):
+                self._count(key, added[key], change)
             self.connection.execute("DELETE FROM site_changes WHERE id <= ?", [last])
 
     def _mark_neighbours(self, last: int, rendering: list[str] | None) -> None:
@@ -187,49 +170,88 @@ class SiteRecords(Database):
             "AND story_id IN temp.neighbour_pages"
         )
 
-    def _count(self, slug: str, month: str, added: int, updated: str) -> None:
+    def _count(self, key: _Key, added: int, updated: str) -> None:
+        table, slug, period = key
+        column = _column(table)
         (stories,) = self.connection.execute(
-            "INSERT INTO months (slug, month, stories, updated, dirty) VALUES (?, ?, ?, ?, 1) "
-            "ON CONFLICT (slug, month) DO UPDATE SET stories = stories + excluded.stories, "
+            f"INSERT INTO {table} (slug, {column}, stories, updated, dirty) VALUES (?, ?, ?, ?, 1) "
+            f"ON CONFLICT (slug, {column}) DO UPDATE SET stories = stories + excluded.stories, "
             "updated = max(updated, excluded.updated), dirty = 1 RETURNING stories",
-            [slug, month, added, updated],
+            [slug, period, added, updated],
         ).fetchone()
         appeared = added > 0 and stories == added
         if appeared or stories == 0:
-            # The months around it link to it, or no longer do, and so does the sitemap.
-            for neighbour in self._month_neighbours(slug, month):
+            # The periods around it link to it, or no longer do.
+            for neighbour in self._neighbours_of(table, slug, period):
                 if neighbour is not None:
                     self.connection.execute(
-                        "UPDATE months SET dirty = 1 WHERE slug = ? AND month = ?",
+                        f"UPDATE {table} SET dirty = 1 WHERE slug = ? AND {column} = ?",
                         [slug, neighbour],
                     )
-            self._set_state(_PAGES_SITEMAP, "1")
+            if table == "months":  # the archive indexes and the sitemaps list months
+                self._set_state(_PAGES_SITEMAP, "1")
+
+    def _neighbours_of(self, table: str, slug: str, period: str) -> tuple[str | None, str | None]:
+        """The nearest earlier and later periods of `slug` that have stories."""
+        column = _column(table)
+        earlier = self.connection.execute(
+            f"SELECT max({column}) FROM {table} WHERE slug = ? AND {column} < ? AND stories > 0",
+            [slug, period],
+        ).fetchone()[0]
+        later = self.connection.execute(
+            f"SELECT min({column}) FROM {table} WHERE slug = ? AND {column} > ? AND stories > 0",
+            [slug, period],
+        ).fetchone()[0]
+        return earlier, later
+
+    def _mark_clean(self, table: str, periods: Iterable[tuple[str, str, int]]) -> None:
+        """Written periods lose their mark; emptied ones (their pages removed) their row."""
+        column = _column(table)
+        for slug, period, stories in periods:
+            if stories:
+                self.connection.execute(
+                    f"UPDATE {table} SET dirty = 0 WHERE slug = ? AND {column} = ?",
+                    [slug, period],
+                )
+            else:
+                self.connection.execute(
+                    f"DELETE FROM {table} WHERE slug = ? AND {column} = ? AND stories = 0",
+                    [slug, period],
+                )
 
     # --- months -------------------------------------------------------------------
 
     def dirty_months(self) -> list[Month]:
         return self._months("WHERE dirty = 1 ORDER BY slug, month", [])
 
-    def months(self, slug: str) -> list[Month]:
-        """The months of a category (or all news) that have stories, newest first."""
-        return self._months("WHERE slug = ? AND stories > 0 ORDER BY month DESC", [slug])
+    def months(self, slug: str, limit: int = -1) -> list[Month]:
+        """The months of a category (or all news) that have stories, newest first;
+        the newest `limit` of them if one is given."""
+        return self._months(
+            "WHERE slug = ? AND stories > 0 ORDER BY month DESC LIMIT ?", [slug, limit]
+        )
 
     def all_months(self) -> list[Month]:
         return self._months("WHERE stories > 0 ORDER BY slug, month", [])
 
+    def months_of_year(self, year: str) -> list[Month]:
+        """Every category's (and all news') months of `year` that have stories."""
+        return self._months(
+            "WHERE month BETWEEN ? AND ? AND stories > 0 ORDER BY slug, month",
+            [f"{year}-01", f"{year}-12"],
+        )
+
+    def years(self) -> list[str]:
+        """The years (YYYY) that have stories, oldest first."""
+        rows = self.connection.execute(
+            "SELECT DISTINCT substr(month, 1, 4) FROM months WHERE slug = ? AND stories > 0 "
+            "ORDER BY 1",
+            [ALL_NEWS],
+        )
+        return [year for (year,) in rows]
+
     def mark_months_clean(self, months: Iterable[Month]) -> None:
-        """Written months lose their mark; emptied ones (their page removed) their row."""
-        for month in months:
-            if month.stories:
-                self.connection.execute(
-                    "UPDATE months SET dirty = 0 WHERE slug = ? AND month = ?",
-                    [month.slug, month.month],
-                )
-            else:
-                self.connection.execute(
-                    "DELETE FROM months WHERE slug = ? AND month = ? AND stories = 0",
-                    [month.slug, month.month],
-                )
+        self._mark_clean("months", ((m.slug, m.month, m.stories) for m in months))
 
     def mark_month_dirty(self, month: Month) -> None:
         self.connection.execute(
@@ -242,22 +264,61 @@ class SiteRecords(Database):
 
     def month_neighbours(self, slug: str, month: str) -> tuple[str | None, str | None]:
         """The nearest earlier and later months of `slug` that have stories."""
-        return self._month_neighbours(slug, month)
+        return self._neighbours_of("months", slug, month)
 
-    def _month_neighbours(self, slug: str, month: str) -> tuple[str | None, str | None]:
-        earlier = self.connection.execute(
-            "SELECT max(month) FROM months WHERE slug = ? AND month < ? AND stories > 0",
-            [slug, month],
-        ).fetchone()[0]
-        later = self.connection.execute(
-            "SELECT min(month) FROM months WHERE slug = ? AND month > ? AND stories > 0",
-            [slug, month],
-        ).fetchone()[0]
-        return earlier, later
+    def _months(self, where: str, parameters: Sequence[object]) -> list[Month]:
+        rows = self.connection.execute(
+            f"SELECT slug, month, stories, updated FROM months {where}", parameters
+        )
+        return [
+            Month(slug, month, stories, from_utc_text(updated))
+            for slug, month, stories, updated in rows
+        ]
 
-    def month_headlines(self, slug: str, month: str, zone: ZoneInfo) -> list[Headline]:
-        """Every story of a month, newest first, without bodies."""
-        start, end = month_bounds(month, zone)
+    # --- days ---------------------------------------------------------------------
+
+    def dirty_days(self) -> list[Day]:
+        return self._days("WHERE dirty = 1 ORDER BY slug, day", [])
+
+    def all_days(self) -> list[Day]:
+        return self._days("WHERE stories > 0 ORDER BY slug, day", [])
+
+    def days_of_month(self, slug: str, month: str) -> list[Day]:
+        """The days of a month of `slug` that have stories, in calendar order."""
+        return self._days(
+            "WHERE slug = ? AND day BETWEEN ? AND ? AND stories > 0 ORDER BY day",
+            [slug, f"{month}-01", f"{month}-31"],
+        )
+
+    def days_of_year(self, year: str) -> list[Day]:
+        """The days of all news in `year` that have stories, in calendar order."""
+        return self._days(
+            "WHERE slug = ? AND day BETWEEN ? AND ? AND stories > 0 ORDER BY day",
+            [ALL_NEWS, f"{year}-01-01", f"{year}-12-31"],
+        )
+
+    def days_on(self, day: str) -> list[Day]:
+        """All news' and each category's page of one day, those that have stories."""
+        return self._days("WHERE day = ? AND stories > 0 ORDER BY slug", [day])
+
+    def day_neighbours(self, slug: str, day: str) -> tuple[str | None, str | None]:
+        """The nearest earlier and later days of `slug` that have stories."""
+        return self._neighbours_of("days", slug, day)
+
+    def mark_days_clean(self, days: Iterable[Day]) -> None:
+        self._mark_clean("days", ((d.slug, d.day, d.stories) for d in days))
+
+    def mark_day_dirty(self, day: Day) -> None:
+        self.connection.execute(
+            "UPDATE days SET dirty = 1 WHERE slug = ? AND day = ?", [day.slug, day.day]
+        )
+
+    def mark_all_days_dirty(self) -> None:
+        self.connection.execute("UPDATE days SET dirty = 1")
+
+    def day_headlines(self, slug: str, day: str, zone: ZoneInfo) -> list[Headline]:
+        """Every story of a local day, newest first, without bodies."""
+        start, end = day_bounds(day, zone)
         category = "" if slug == ALL_NEWS else "AND category_slug = ?"
         parameters = [start, end] if slug == ALL_NEWS else [start, end, slug]
         return self._headlines(
@@ -265,6 +326,16 @@ class SiteRecords(Database):
             "ORDER BY published DESC, story_id DESC",
             parameters,
         )
+
+    def _days(self, where: str, parameters: Sequence[object]) -> list[Day]:
+        rows = self.connection.execute(
+            f"SELECT slug, day, stories, updated FROM days {where}", parameters
+        )
+        return [
+            Day(slug, day, stories, from_utc_text(updated)) for slug, day, stories, updated in rows
+        ]
+
+    # --- stories by time ----------------------------------------------------------
 
     def headlines_since(self, moment: datetime, limit: int) -> list[Headline]:
         """The newest stories published at `moment` or later, for the news sitemap."""
@@ -282,15 +353,6 @@ class SiteRecords(Database):
         return [
             Headline(key, title, name, slug, from_utc_text(published), from_utc_text(updated))
             for key, title, name, slug, published, updated in rows
-        ]
-
-    def _months(self, where: str, parameters: Sequence[object]) -> list[Month]:
-        rows = self.connection.execute(
-            f"SELECT slug, month, stories, updated FROM months {where}", parameters
-        )
-        return [
-            Month(slug, month, stories, from_utc_text(updated))
-            for slug, month, stories, updated in rows
         ]
 
     # --- neighbours of stories --------------------------------------------------------
@@ -338,6 +400,11 @@ class SiteRecords(Database):
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+
+def _column(table: str) -> str:
+    """A period table's key column: `month` in `months`, `day` in `days`."""
+    return table.removesuffix("s")
 
 
 _IDS_PER_QUERY = 500
