@@ -2,7 +2,10 @@
 
 Copying the file with `cp` while feeder writes can give a torn copy (and
 misses what is still in the WAL file); SQLite's online backup API copies a
-snapshot of the committed state instead. The copy is written to a temp file
+snapshot of the committed state instead. The copy is marked as one: restored,
+it seals its next archive pages under new URLs (`feeder.store.archive_pages`),
+since the live database may have sealed pages after it that readers have seen.
+The copy is written to a temp file
 beside its destination, checked, synced and moved into place, so a
 destination either holds a complete, checked backup or is left as it was.
 """
@@ -18,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from feeder.errors import FeederError
+from feeder.store.archive_pages import mark_restored_copy
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -77,13 +81,24 @@ def _copy(database: Path, target_path: Path) -> int:
         source.backup(target)
         # A single self-contained file, without a WAL beside it.
         target.execute("PRAGMA journal_mode=DELETE")
+        if _has_table(target, "archive_state"):
+            mark_restored_copy(target)
+            target.commit()
         verdict = target.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError(f"the copy failed its check: {verdict}")
-        has_articles = target.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'"
-        ).fetchone()
-        return target.execute("SELECT COUNT(*) FROM articles").fetchone()[0] if has_articles else 0
+        if not _has_table(target, "articles"):
+            return 0
+        return int(target.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
     finally:
         target.close()
         source.close()
+
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return (
+        connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+        ).fetchone()
+        is not None
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from feeder.i18n import translations
 
 if TYPE_CHECKING:  # feeder.feeds imports this module
-    from feeder.feeds import FeedFormat, FeedModel
+    from feeder.feeds import FeedFormat, FeedItem, FeedModel
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +62,28 @@ def entry_limit(max_feed_bytes: int) -> int:
     return max_feed_bytes // ENTRY_SHARE
 
 
-def render_within(feed_format: FeedFormat, model: FeedModel, budget: int) -> tuple[bytes, int]:
-    """The feed with as many of its newest entries as fit in `budget` bytes, and how many."""
-    count = len(model.items)
+def render_within(
+    feed_format: FeedFormat,
+    model: FeedModel,
+    budget: int,
+    ranked: Sequence[FeedItem] | None = None,
+) -> tuple[bytes, int]:
+    """The feed with as many entries as fit in `budget` bytes, and how many. Entries
+    are left out last `ranked` first (by default the document's own order, so the
+    oldest go); those kept stay in the document's order."""
+    ranked = model.items if ranked is None else ranked
+    count = len(ranked)
     while True:
-        data = feed_format.render(replace(model, items=model.items[:count]))
+        kept = {item.id for item in ranked[:count]}
+        items = tuple(item for item in model.items if item.id in kept)
+        data = feed_format.render(replace(model, items=items))
         if len(data) <= budget or count == 0:
-            if count < len(model.items):
+            if count < len(ranked):
                 log.info(
-                    "%s: %d of %d entries fit in max_feed_bytes (%d bytes); the oldest left out",
+                    "%s: %d of %d entries fit in max_feed_bytes (%d bytes); the rest left out",
                     model.self_url(feed_format),
                     count,
-                    len(model.items),
+                    len(ranked),
                     budget,
                 )
             return data, count

@@ -21,6 +21,8 @@ from feeder.slugs import ALL_NEWS, CONFIGURED_SLUG, MAX_SLUG_BYTES
 DEFAULT_CONFIG_PATH = Path("config.toml")
 # Names the config file when --config does not, as a systemd unit's Environment= may.
 CONFIG_ENVIRONMENT_VARIABLE = "FEEDER_CONFIG"
+# Entries an archive page may hold: NewsBlur's backfill reads the first 100 of a document.
+ARCHIVE_PAGE_SIZES = range(50, 101)
 
 
 class ConfigError(FeederError):
@@ -98,6 +100,8 @@ class Config:
     tombstone_days: int = 30
     # Bytes a feed file may take; the oldest entries are left out beyond it.
     max_feed_bytes: int = 1_000_000
+    # Entries of an RFC 5005 archive page (`feeder.archives`).
+    archive_page_size: int = 50
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -220,6 +224,12 @@ class _Reader:
             raise self.fail(key, f"must be 0 or more, not {value!r}")
         return value
 
+    def between(self, key: str, bounds: range, default: int) -> int:
+        value = self.get(key, int, default)
+        if value not in bounds:
+            raise self.fail(key, f"must be from {bounds.start} to {bounds.stop - 1}, not {value!r}")
+        return value
+
     def path(self, key: str, default: str | None = None) -> Path:
         """Relative paths are relative to the config file, so it works from any directory."""
         value = Path(self.get(key, str, default)).expanduser()
@@ -271,6 +281,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         max_file_size=reader.positive("max_file_size", int, 1024 * 1024),
         tombstone_days=reader.positive("tombstone_days", int, 30),
         max_feed_bytes=reader.positive("max_feed_bytes", int, 1_000_000),
+        archive_page_size=reader.between("archive_page_size", ARCHIVE_PAGE_SIZES, 50),
         category_slugs=_category_slugs(reader),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),

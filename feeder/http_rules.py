@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
 from pathlib import PurePosixPath
 
 from feeder.config import Config
-from feeder.store.site import month_of
 
 # After max-age, a CDN may keep serving its copy this long while it revalidates in the
 # background (RFC 5861), so a publish never makes readers wait on the origin.
@@ -23,27 +21,32 @@ from feeder.store.site import month_of
 STALE_IF_ERROR_SECONDS = 86_400
 # Publishing writes a gzip copy of each polled file beside it, with the source's mtime.
 GZIP_SUFFIX = ".gz"
-# `feeds/archive/<slug>/YYYY-MM.<suffix>` (`feeder.archives.month_location`).
-_MONTH_DOCUMENT = re.compile(r"/?feeds/archive/[^/]+/(\d{4}-\d{2})\.[^./]+")
+# `feeds/pages/<slug>/<generation>-<number>.<suffix>` (`feeder.archives.page_location`).
+SEALED_PAGE_PATTERN = r"feeds/pages/[^/]+/[0-9a-f]+-[0-9]+\.[a-z]+"
+# The month documents of earlier releases (`feeder.archives.RETIRED_ARCHIVE_DIR`).
+RETIRED_PREFIX = "feeds/archive/"
 
 
-def cache_control(config: Config, closed_month: bool = False) -> str:
-    """`closed_month`: for a month document of a month that has ended
-    (`is_closed_month_document`), cached for `archive_max_age` instead, and
-    `immutable` (RFC 8246), so a reload does not revalidate it either."""
-    if closed_month:
+def cache_control(config: Config, sealed: bool = False) -> str:
+    """`sealed`: for an archive page (`is_sealed_page`), cached for
+    `archive_max_age` instead, and `immutable` (RFC 8246), so a reload does not
+    revalidate it either."""
+    if sealed:
         age = config.server.archive_max_age
         return f"max-age={age}, immutable, stale-if-error={STALE_IF_ERROR_SECONDS}"
     age = config.server.cache_max_age
     return f"max-age={age}, stale-while-revalidate={age}, stale-if-error={STALE_IF_ERROR_SECONDS}"
 
 
-def is_closed_month_document(relative_path: str, now: datetime, config: Config) -> bool:
-    """A month document (`feeder.archives`) of a month that has ended in the site's
-    time zone: it changes only when one of its stories is corrected. The rule needs
-    only the path and the clock, so a plain web server can apply it too (docs/feeds.md)."""
-    match = _MONTH_DOCUMENT.fullmatch(relative_path)
-    return match is not None and match.group(1) < month_of(now, config.timezone)
+def is_sealed_page(relative_path: str) -> bool:
+    """An RFC 5005 archive page, whose set of entries never changes: decided from
+    the path alone, never the query string or the clock, so nginx decides the same."""
+    return re.fullmatch(SEALED_PAGE_PATTERN, relative_path) is not None
+
+
+def is_retired(relative_path: str) -> bool:
+    """A month document of an earlier release: 410 Gone, from the path alone."""
+    return relative_path.startswith(RETIRED_PREFIX)
 
 
 def entity_tag(status: os.stat_result) -> str:

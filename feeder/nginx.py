@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from feeder.config import Config
 from feeder.formats import FEED_FORMATS, PAGE_MEDIA_TYPES
-from feeder.http_rules import cache_control
-from feeder.sitepaths import category_page_path, month_page_path
+from feeder.http_rules import RETIRED_PREFIX, SEALED_PAGE_PATTERN, cache_control
+from feeder.sitepaths import category_page_path
 from feeder.slugs import ALL_NEWS
 from feeder.withdrawals import ARTICLES_FOLDER, GONE_FOLDER
 
@@ -33,8 +33,7 @@ GONE_LOCATION = "/.feeder-gone/"
 def nginx_config(config: Config, listen: str = "80") -> str:
     root = str(config.output_dir.resolve())
     cache = cache_control(config)
-    archive_cache = cache_control(config, closed_month=True)
-    tz = config.timezone.key
+    sealed_cache = cache_control(config, sealed=True)
     articles, gone = ARTICLES_FOLDER.as_posix(), GONE_FOLDER.as_posix()
     server_name = urlsplit(config.base_url).hostname or "_"
     upstream = _upstream(config)
@@ -50,10 +49,9 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     feed_type_lines = "\n".join(
         f'    "~*{re.escape(feed_format.media_type)}" 0;' for feed_format in FEED_FORMATS
     )
-    # The page paths with nginx's captures for the slug and the month.
+    # The page paths with nginx's capture for the slug.
     front_page = category_page_path(ALL_NEWS)
     category_page = category_page_path("$feeder_slug")
-    month_page = month_page_path("$feeder_slug", "$feeder_month")
     all_news = re.escape(ALL_NEWS)
     proxied = "".join(_proxied(path, upstream) for path in _dynamic_paths(config))
     return f"""\
@@ -73,21 +71,16 @@ map $http_accept $feeder_wants_page {{
 map $feeder_feed $feeder_page {{
     default /.feeder-no-page;
     "~^/feeds/{all_news}\\.({feed_suffixes})$" /{front_page};
-    "~^/feeds/archive/(?<feeder_slug>[^/]+)/(?<feeder_month>[^/]+)\\.({feed_suffixes})$" /{month_page};
+    "~^/feeds/pages/{all_news}/[^/]+\\.({feed_suffixes})$" /{front_page};
     "~^/feeds/(?<feeder_slug>[^/.]+)\\.({feed_suffixes})$" /{category_page};
+    "~^/feeds/pages/(?<feeder_slug>[^/]+)/[^/]+\\.({feed_suffixes})$" /{category_page};
 }}
-# Month documents of months that have ended get archive_max_age and immutable
-# (`is_closed_month_document`). nginx tells the month by its local time: run it
-# with TZ={tz} in its environment (nginx keeps TZ), or put `env TZ={tz};`
-# in the main context of nginx.conf. The map reads the request's own URI, so that
-# a browser shown the month's page in place of the document is told the same.
-map $time_iso8601 $feeder_this_month {{
-    "~^(?<feeder_now>\\d{{4}}-\\d{{2}})" $feeder_now;
-}}
-map "$request_uri|$feeder_this_month" $feeder_cache_control {{
+# Archive pages never change their entries: archive_max_age and immutable
+# (`is_sealed_page`), decided from the path ($uri: no query string) alone. A
+# browser shown a page in place of one has $uri rewritten to {PAGE_LOCATION}.
+map $uri $feeder_cache_control {{
     default "{cache}";
-    "~^/feeds/archive/[^/?]+/(\\d{{4}}-\\d{{2}})\\.[^./?]+(\\?[^|]*)?\\|\\1$" "{cache}";
-    "~^/feeds/archive/[^/?]+/\\d{{4}}-\\d{{2}}\\.[^./?]+(\\?[^|]*)?\\|" "{archive_cache}";
+    "~^/{SEALED_PAGE_PATTERN}$" "{sealed_cache}";
 }}
 
 server {{
@@ -150,6 +143,11 @@ server {{
         add_header Cache-Control $feeder_cache_control always;
     }}
 
+    # The month documents of earlier releases (`is_retired`).
+    location ^~ /{RETIRED_PREFIX} {{
+        add_header Cache-Control $feeder_cache_control always;
+        return 410;
+    }}
     location ~ ^/feeds/.+\\.({feed_suffixes})$ {{
         add_header Cache-Control $feeder_cache_control;
         add_header Vary Accept;

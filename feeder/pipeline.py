@@ -92,9 +92,9 @@ def _catch_up_with_settings(config: Config, store: Store) -> None:
         )
         with store.transaction():
             store.mark_dirty([ALL_NEWS, *store.category_slugs()])
-            # Month archives: their pages carry what pages do, their feed
-            # documents (`feeder.archives`) what feeds do.
+            # Month archives carry what pages do, archive pages what feeds do.
             store.mark_all_months_dirty()
+            store.mark_archive_pages_dirty()
             if everything:
                 store.mark_all_pages_dirty()
     record_settings(config)

@@ -26,21 +26,19 @@ from threading import Event
 from feeder import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
 from feeder.archives import Archives
 from feeder.batches import BATCH_SIZE, Progress
-from feeder.budget import render_within
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
 from feeder.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
-from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_model, feed_path
+from feeder.feeds import DeletedEntry, FeedFormat, article_path, entry_id, feed_path
 from feeder.files import PublishError, remove_temp_files, write_if_changed
 from feeder.formats import FEED_FORMATS, media_type_for
-from feeder.model import Entry
+from feeder.model import Day, Entry, Month
 from feeder.pagewriter import Page, PageWriter, Stories, WrittenBatch
 from feeder.site import Site, opml_path
 from feeder.sitepublish import SitePublisher
 from feeder.slugs import ALL_NEWS
-from feeder.store import Store
-from feeder.store.site import Month
+from feeder.store import ArchivePage, Store
 from feeder.websub.links import hub_links
 from feeder.withdrawals import GONE_FOLDER, gone_marker
 from feeder.xmlfeeds import STYLESHEET_PATH
@@ -51,6 +49,15 @@ log = logging.getLogger(__name__)
 PAGE_BATCH_BYTES = 8_000_000
 
 
+@dataclass(frozen=True)
+class Marked:
+    """What a publish found to rewrite, marked again if a file of it could not be written."""
+
+    months: list[Month]
+    days: list[Day]
+    archive_pages: list[ArchivePage]
+
+
 class UnknownCategory(FeederError):
     """A category slug was asked for that has no feed."""
 
@@ -59,7 +66,7 @@ class UnknownCategory(FeederError):
 class PublishReport:
     feeds_written: list[str] = field(default_factory=list)
     archives_written: list[str] = field(default_factory=list)
-    """Month documents (RFC 5005 archive feeds), `feeder.archives`."""
+    """Archive pages (RFC 5005 archived feeds), `feeder.archives`."""
     pages_written: int = 0
 
 
@@ -126,7 +133,11 @@ class Publisher:
         # Withdrawal notices are few: rewritten (if changed or missing) by every regeneration.
         with self.store.transaction():
             self.store.mark_all_notices_dirty()
-        self.archives.mark_missing()
+        if all_pages:
+            with self.store.transaction():
+                self.store.mark_archive_pages_dirty()
+        else:
+            self.archives.mark_missing()
         if all_pages:
             return self._publish(
                 slugs,
@@ -185,14 +196,18 @@ class Publisher:
         self._write(STYLESHEET_PATH, self.site.feed_stylesheet())
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
-        # The months' marks, up to date before the feeds link to the newest month;
-        # pages may be in flight, so none is about to be rendered.
+        # The months' marks, up to date before the feeds are written; pages may be
+        # in flight, so none is about to be rendered.
         self.site_pages.apply_changes(rendering=[])
-        months = self.store.dirty_months()
-        report.archives_written = self.archives.write_new(months, names)
+        self.archives.retire_month_documents()
+        self.archives.prepare(slugs, names)
+        marked = Marked(
+            self.store.dirty_months(), self.store.dirty_days(), self.store.dirty_archive_pages()
+        )
+        # Before the feeds that link to them.
+        report.archives_written = self.archives.write_dirty_pages()
         for slug in slugs:
             self._publish_feed(slug, names.get(slug), report)
-        report.archives_written += self.archives.write_rest(months, names)
         self._write_pages(pages, page_total, progress)
         self._record(self.pages.finish())
         self._write_withdrawals()
@@ -200,19 +215,24 @@ class Publisher:
         self.site_pages.publish(slugs, categories, everything=regenerating)
         for feed_format in FEED_FORMATS:
             self._write(opml_path(feed_format), self.site.opml(categories, feed_format))
-        self._settle_unwritten(slugs, months)
+        self._settle_unwritten(slugs, marked)
         return report
 
-    def _settle_unwritten(self, slugs: list[str], months: list[Month]) -> None:
+    def _settle_unwritten(self, slugs: list[str], marked: Marked) -> None:
         """Record the files this publish could not write, for `feeder status`, and
-        leave dirty every feed and month it took up, so the next run writes them
-        again; then fail the run (the command exits 1), the rest being published."""
+        leave dirty every feed, month, day and archive page it took up, so the next
+        run writes them again; then fail the run (the command exits 1), the rest
+        being published."""
         with self.store.transaction():
             self.store.record_unwritten_files(self.unwritten, self.clock())
             if self.unwritten:
                 self.store.mark_dirty(slugs)
-                for month in months:
+                for month in marked.months:
                     self.store.mark_month_dirty(month)
+                for day in marked.days:
+                    self.store.mark_day_dirty(day)
+                for page in marked.archive_pages:
+                    self.store.mark_archive_page_dirty(page)
                 self.store.mark_pages_sitemap_dirty()
         if self.unwritten:
             first, *others = self.unwritten.values()
@@ -221,19 +241,14 @@ class Publisher:
 
     def _publish_feed(self, slug: str, category: str | None, report: PublishReport) -> None:
         version = self.store.feed_version(slug)  # read first: a change after it keeps it dirty
-        entries = self.store.newest_entries(
-            None if slug == ALL_NEWS else slug, self.config.max_items
-        )
         since = self.clock() - timedelta(days=self.config.tombstone_days)
         withdrawn = self.store.tombstones(None if slug == ALL_NEWS else slug, since)
         deleted = tuple(
             DeletedEntry(entry_id(self.config, gone.story_id), gone.at) for gone in withdrawn
         )
-        links = (*hub_links(self.config), *self.archives.subscription_links(slug))
-        model = feed_model(self.config, slug, category, entries, links=links, deleted=deleted)
-        for feed_format in FEED_FORMATS:
+        rendered = self.archives.subscription(slug, category, hub_links(self.config), deleted)
+        for feed_format, (data, kept) in rendered.items():
             relative = feed_path(slug, feed_format)
-            data, kept = render_within(feed_format, model, self.config.max_feed_bytes)
             if self._write(relative, data, feed_format, slug):
                 report.feeds_written.append(relative)
                 log.info("wrote %s (%d entries)", relative, kept)

@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -47,8 +46,9 @@ from feeder.http_rules import (
     GZIP_SUFFIX,
     cache_control,
     entity_tag,
-    is_closed_month_document,
     is_hidden,
+    is_retired,
+    is_sealed_page,
 )
 from feeder.outgoing import Resolver, system_resolver
 from feeder.site import page_for_feed
@@ -76,6 +76,12 @@ def wants_page(accept: str) -> bool:
     )
 
 
+# The body of a 410 for a month document of an earlier release.
+RETIRED_NOTICE = (
+    b"Month documents were replaced by RFC 5005 archive pages: follow prev-archive "
+    b"from the subscription feed.\n"
+)
+
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 STARTUP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets requests in flight finish before dropping their connections.
@@ -99,7 +105,7 @@ class OutputFiles(StaticFiles):
         self.config = config
         self.root = os.path.realpath(config.output_dir)
         self.cache_control = cache_control(config)
-        self.archive_cache_control = cache_control(config, closed_month=True)
+        self.sealed_cache_control = cache_control(config, sealed=True)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
@@ -107,6 +113,10 @@ class OutputFiles(StaticFiles):
         return await anyio.to_thread.run_sync(self._respond, path, scope)
 
     def _respond(self, path: str, scope: Scope) -> Response:
+        if is_retired(path):
+            return Response(
+                RETIRED_NOTICE, 410, {"cache-control": self.cache_control}, f"text/plain{CHARSET}"
+            )
         full_path = self._find(path)
         if full_path is not None and os.path.isdir(full_path):
             if not scope["path"].endswith("/"):
@@ -162,12 +172,16 @@ class OutputFiles(StaticFiles):
         """Validators and bytes from one open file, so they always belong together, also
         for ranges: a publish may replace the file at any moment."""
         media_type = _media_type(full_path, request)
-        closed = is_closed_month_document(path, datetime.now(UTC), self.config)
-        headers = {"cache-control": self.archive_cache_control if closed else self.cache_control}
+        sealed = is_sealed_page(path)
+        headers = {"cache-control": self.sealed_cache_control if sealed else self.cache_control}
         vary = []
         if FEED_FORMATS.for_path(full_path) is not None:
             vary.append("Accept")
-            page = self._page_for(path) if wants_page(request.get("accept", "")) else None
+            browser = wants_page(request.get("accept", ""))
+            if browser:
+                # What a browser is shown changes with the site, unlike an archive page.
+                headers["cache-control"] = self.cache_control
+            page = self._page_for(path) if browser else None
             if page is not None:
                 full_path, media_type = page, f"{media_type_for(page)}{CHARSET}"
             elif self.config.websub.enabled and topic_path(self.config, self.config.url(path)):

@@ -58,16 +58,16 @@ def opml_path(feed_format: FeedFormat) -> str:
 
 def page_for_feed(path: str) -> str | None:
     """The page a person who opens feed `path` (relative to the output) is shown:
-    a category's (or all news') feed → its category page (the front page);
-    `feeds/archive/<slug>/<month>.<suffix>` → that month's archive page."""
+    a category's (or all news') feed, or one of its archive pages
+    (`feeds/pages/<slug>/<page>.<suffix>`) → its category page (the front page).
+    Decided from the path alone, so nginx's `map` decides the same."""
     parts = PurePosixPath(path).parts
     if not parts or parts[0] != "feeds" or FEED_FORMATS.for_path(path) is None:
         return None
-    stem = PurePosixPath(path).stem
     if len(parts) == 2:
-        return category_page_path(stem)
-    if len(parts) == 4 and parts[1] == "archive":
-        return month_page_path(parts[2], stem)
+        return category_page_path(PurePosixPath(path).stem)
+    if len(parts) == 4 and parts[1] == "pages":
+        return category_page_path(parts[2])
     return None
 
 

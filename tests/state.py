@@ -97,3 +97,30 @@ def websub_intents(database: Path) -> list[Intent]:
 def websub_deliveries(database: Path) -> list[PendingDelivery]:
     with Store(database) as store:
         return HubState(store).deliveries()
+
+
+# What each migration since schema 9 created, newest first: dropping them leaves
+# the database an older feeder kept, for upgrade tests.
+_CREATED_SINCE_9 = {
+    13: [
+        "TRIGGER articles_feed_change",
+        "TRIGGER articles_feed_removal",
+        "TABLE feed_changes",
+        "TABLE feed_entries",
+        "TABLE feed_pages",
+        "TABLE feed_sequences",
+        "TABLE archive_state",
+    ],
+    12: ["TABLE days"],
+    11: ["TABLE unwritten_files"],
+}
+
+
+def downgrade(database: Path, version: int) -> None:
+    """The database as feeder at schema `version` (9 or later) left it."""
+    with Store(database) as store:
+        for later, objects in _CREATED_SINCE_9.items():
+            if later > version:
+                for kind_and_name in objects:
+                    store.connection.execute(f"DROP {kind_and_name}")
+        store.connection.execute(f"PRAGMA user_version = {version}")

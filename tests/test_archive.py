@@ -1,71 +1,69 @@
-"""RFC 5005 archived feeds, as a reader backfilling a feed walks them."""
+"""RFC 5005 archived feeds, as readers that backfill and follow a feed walk them."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 from lxml import etree
 
+from feeder.archives import PAGES_DIR
+from feeder.backup import backup_database
 from feeder.config import Config
-from feeder.events import FILE_WRITTEN, FileWritten
 from feeder.feeds import FeedFormat, entry_id, feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.http_rules import GZIP_SUFFIX, cache_control
-from feeder.model import Entry
-from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.server import FeedServer
+from feeder.pipeline import ingest_and_publish, regenerate, restore, withdraw
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from feeder.store.site import month_of
+from tests.archive_client import ArchiveClient
 from tests.client import Client
-from tests.conftest import config_for, file_tree, wire_text
+from tests.conftest import DeliverFn, file_tree, wire_text
 from tests.feedcheck import XML_FORMATS, parse_valid_feed
 from tests.readers import newsboat_feeds
+from tests.state import downgrade
 
 HISTORY = "{http://purl.org/syndication/history/1.0}"
+TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
 FORMATS = list(FEED_FORMATS)
-SLUGS = (ALL_NEWS, "politika", "ekonomika")
-# Politika has stories in June and September, Ekonomika in July and September:
-# each feed has a month without stories between two with.
-STORIES = [
-    ("05.06.23", "Политика"),
-    ("20.06.23", "Политика"),
-    ("03.07.23", "Экономика"),
-    ("01.09.23", "Политика"),
-    ("02.09.23", "Экономика"),
-    ("30.09.23", "Экономика"),
-    ("29.09.23", "Политика"),
-]
+ATOM = FEED_FORMATS.for_path("x.atom")
+# Odd stories are Politika's, even ones Ekonomika's.
+CATEGORIES = {"politika": "Политика", "ekonomika": "Экономика"}
+FIRST_DAY = date(2023, 1, 1)
 
 
 def story_name(number: int) -> str:
-    return f"{number:03d}_{number:016x}.txt"
+    return f"{number:04d}_{number:016x}.txt"
 
 
-def deliver_story(deliver, number: int, date: str, category: str, **fields: str) -> None:
-    title = fields.pop("title", f"Новость {number}")
-    deliver(story_name(number), wire_text(title=title, date=date, category=category, **fields))
+def deliver_story(
+    deliver: DeliverFn,
+    number: int,
+    *,
+    title: str | None = None,
+    category: str | None = None,
+    day: date | None = None,
+) -> None:
+    """Story `number`, ten a day from 1 January 2023, so newer numbers are newer stories."""
+    day = day or FIRST_DAY + timedelta(days=number // 10)
+    deliver(
+        story_name(number),
+        wire_text(
+            title=title or f"Новость {number}",
+            date=day.strftime("%d.%m.%y"),
+            category=category or ("Политика" if number % 2 else "Экономика"),
+        ),
+    )
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    """Two entries per subscription feed, so most stories are in the archive alone."""
-    return config_for(tmp_path, max_items=2)
-
-
-@pytest.fixture
-def archive(config: Config, deliver) -> Config:
-    for number, (date, category) in enumerate(STORIES, start=1):
-        deliver_story(deliver, number, date, category)
-    ingest_and_publish(config)
-    return config
+def deliver_stories(deliver: DeliverFn, numbers: range) -> None:
+    for number in numbers:
+        deliver_story(deliver, number)
 
 
 @dataclass(frozen=True)
@@ -75,286 +73,424 @@ class Document:
     parsed: feedparser.FeedParserDict
 
     def link(self, rel: str) -> str | None:
-        hrefs = [link.href for link in self.parsed.feed.links if link.rel == rel]
+        hrefs = [link.href for link in self.parsed.feed.get("links", []) if link.rel == rel]
         assert len(hrefs) <= 1, f"{self.url} has {len(hrefs)} {rel} links"
         return hrefs[0] if hrefs else None
 
     @property
     def older(self) -> str | None:
-        """RFC 5005's prev-archive; JSON Feed's next_url, which leads the same way."""
         return self.link("prev-archive") or self.parsed.feed.get("next_url")
 
     @property
     def ids(self) -> list[str]:
         return [entry.id for entry in self.parsed.entries]
 
-    def is_marked_archive(self) -> bool:
-        return etree.fromstring(self.data).find(f".//{HISTORY}archive") is not None
+    def xml(self) -> etree._Element:
+        return etree.fromstring(self.data)
+
+    @property
+    def tombstones(self) -> list[str]:
+        return [element.get("ref") for element in self.xml().iter(TOMBSTONE)]
 
 
 def read(config: Config, url: str) -> Document:
     """The document at `url`, from the output directory, checked as a validator would."""
-    assert url.startswith(config.base_url)
-    data = (config.output_dir / url.removeprefix(config.base_url)).read_bytes()
+    data = fetch_file(config, url)
     return Document(url, data, parse_valid_feed(data, url))
 
 
+def fetch_file(config: Config, url: str) -> bytes:
+    assert url.startswith(config.base_url), url
+    return (config.output_dir / url.removeprefix(config.base_url)).read_bytes()
+
+
 def walk(config: Config, slug: str, feed_format: FeedFormat) -> tuple[Document, list[Document]]:
-    """The subscription feed, and the archive documents its prev-archive links lead to."""
+    """The subscription document, and every archive page its prev-archive links lead to."""
     subscription = read(config, config.url(feed_path(slug, feed_format)))
-    documents: list[Document] = []
+    pages: list[Document] = []
     older = subscription.older
     while older is not None:
-        assert older not in [document.url for document in documents], f"a loop at {older}"
-        documents.append(read(config, older))
-        older = documents[-1].older
-    return subscription, documents
+        assert older not in [page.url for page in pages], f"a loop at {older}"
+        pages.append(read(config, older))
+        older = pages[-1].older
+    return subscription, pages
 
 
-def stored(config: Config, slug: str) -> list[Entry]:
+def stored_ids(config: Config, slug: str) -> set[str]:
     with Store(config.database) as store:
-        return [
-            entry
+        return {
+            entry_id(config, entry.story_id)
             for batch in store.entry_batches(500)
             for entry in batch
             if slug in (ALL_NEWS, entry.category_slug)
-        ]
+        }
 
 
-def check_archive(config: Config, slug: str, feed_format: FeedFormat) -> list[str]:
-    """Walk one feed's archive and check it as RFC 5005 asks; returns the months walked."""
-    subscription, documents = walk(config, slug, feed_format)
-    reached = Counter(identifier for document in documents for identifier in document.ids)
-    expected = {entry_id(config, entry.story_id) for entry in stored(config, slug)}
-    assert set(reached) == expected, "every stored story is in the archive"
-    assert set(reached.values()) == {1}, "and in one month document only"
+def check_archive(config: Config, slug: str, feed_format: FeedFormat) -> list[Document]:
+    """Walk one feed as RFC 5005 asks; every stored story is in exactly one page or,
+    no page holding it yet, in the subscription document."""
+    subscription, pages = walk(config, slug, feed_format)
+    in_pages = Counter(identifier for page in pages for identifier in page.ids)
+    expected = stored_ids(config, slug)
+    assert set(in_pages.values()) <= {1}, "no story is in two pages"
+    assert set(in_pages) | set(subscription.ids) == expected, "every stored story is reachable"
     assert set(subscription.ids) <= expected
-    months = [document.url.rsplit("/", 1)[1].split(".")[0] for document in documents]
-    assert months == sorted(months, reverse=True), "each prev-archive leads to an older month"
-    for month, document in zip(months, documents, strict=True):
-        assert document.link("self") == document.url
-        published = [entry.published_parsed for entry in document.parsed.entries]
-        assert published == sorted(published, reverse=True), "newest first"
-        assert {
-            month_of(datetime(*entry.published_parsed[:6], tzinfo=UTC), config.timezone)
-            for entry in document.parsed.entries
-        } == {month}
+    numbers = [int(page.url.rsplit("-", 1)[1].split(".")[0]) for page in pages]
+    assert numbers == list(range(len(pages), 0, -1)), "pages are numbered from the oldest"
     if feed_format in XML_FORMATS:
-        assert not subscription.is_marked_archive()
-        newer = [None, *(document.url for document in documents)]
-        for document, next_archive in zip(documents, newer, strict=False):
-            assert document.is_marked_archive()
-            assert document.link("current") == subscription.url
-            assert document.link("next-archive") == next_archive
-    return months
+        assert subscription.xml().find(f".//{HISTORY}archive") is None
+        newer = [None, *(page.url for page in pages)]
+        for page, next_archive in zip(pages, newer, strict=False):
+            assert page.xml().find(f".//{HISTORY}archive") is not None
+            assert page.link("self") == page.url
+            assert page.link("current") == subscription.url
+            assert page.link("next-archive") == next_archive
+    return pages
 
 
-@pytest.mark.parametrize("slug", SLUGS)
-@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
-def test_walking_prev_archive_reaches_every_stored_story_once(
-    archive: Config, slug: str, feed_format: FeedFormat
-) -> None:
-    months = check_archive(archive, slug, feed_format)
-    assert (
-        months
-        == {
-            ALL_NEWS: ["2023-09", "2023-07", "2023-06"],
-            "politika": ["2023-09", "2023-06"],
-            "ekonomika": ["2023-09", "2023-07"],
-        }[slug]
-    )
+def page_sets(config: Config) -> dict[str, frozenset[str]]:
+    """Every Atom archive page on disk: the stories it holds and the ones it says were deleted."""
+    sets = {}
+    for path in sorted((config.output_dir / PAGES_DIR).rglob("*.atom")):
+        document = read(config, config.url(path.relative_to(config.output_dir).as_posix()))
+        sets[document.url] = frozenset(document.ids) | frozenset(document.tombstones)
+    return sets
 
 
-def document_stems(config: Config) -> list[str]:
-    """Every subscription feed and month document, by its path without suffix."""
-    feeds = config.output_dir / "feeds"
-    return sorted(
-        {
-            str(path.relative_to(config.output_dir).with_suffix(""))
-            for feed_format in FORMATS
-            for path in feeds.rglob(f"[!.]*.{feed_format.suffix}")
-        }
-    )
-
-
-def test_every_format_carries_the_same_entries_in_the_same_order(archive: Config) -> None:
-    stems = document_stems(archive)
-    assert len(stems) == 3 + 7  # three subscription feeds and seven month documents
-    for stem in stems:
-        parsed = {
-            feed_format.suffix: read(archive, archive.url(f"{stem}.{feed_format.suffix}")).parsed
-            for feed_format in FORMATS
-        }
-        entries = {
-            suffix: [(entry.id, entry.title, entry.link, entry.published_parsed) for entry in feed]
-            for suffix, feed in ((suffix, feed.entries) for suffix, feed in parsed.items())
-        }
-        assert len({tuple(each) for each in entries.values()}) == 1, stem
-        assert [entry.updated_parsed for entry in parsed["atom"].entries] == [
-            entry.updated_parsed for entry in parsed["json"].entries
-        ]
-
-
-def test_every_document_passes_strict_xml_feedparser_and_newsboat(
-    archive: Config, tmp_path: Path
-) -> None:
-    """parse_valid_feed (in `read`) parses strictly and wants feedparser's bozo 0."""
-    documents = [
-        read(archive, archive.url(f"{stem}.{feed_format.suffix}"))
-        for stem in document_stems(archive)
-        for feed_format in XML_FORMATS
-    ]
-    for number, document in enumerate(documents):
-        url = (archive.output_dir / document.url.removeprefix(archive.base_url)).as_uri()
-        items = newsboat_feeds([url], tmp_path / f"newsboat-{number}")[url]
-        assert sorted(item["guid"] for item in items) == sorted(document.ids), url
-
-
-def changed_files(root: Path, before: dict[str, bytes]) -> set[str]:
-    """Files written, created or removed since `before` (a `file_tree`)."""
-    after = file_tree(root)
-    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
-
-
-def documents_of(slug: str, month: str, formats: list[FeedFormat] = FORMATS) -> set[str]:
-    """JSON Feed has no next-archive: a new month after one changes only its XML documents."""
-    return {f"feeds/archive/{slug}/{month}.{feed_format.suffix}" for feed_format in formats}
-
-
-def feeds_changed(config: Config, before: dict[str, bytes]) -> set[str]:
-    """Under feeds/, less the gzip copies that follow each file (tests/test_precompress.py)."""
+def changed_files(config: Config, before: dict[str, bytes]) -> set[str]:
+    """Files under feeds/ written, created or removed since `before` (a `file_tree`),
+    less the gzip copies that follow each file (tests/test_precompress.py)."""
+    after = file_tree(config.output_dir)
     return {
         name
-        for name in changed_files(config.output_dir, before)
-        if name.startswith("feeds/") and not name.endswith(GZIP_SUFFIX)
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name)
+        and name.startswith("feeds/")
+        and not name.endswith(GZIP_SUFFIX)
     }
 
 
-def test_a_correction_rewrites_only_the_month_documents_that_show_it(
-    archive: Config, deliver
+def documents(location: str) -> set[str]:
+    return {f"{location}.{feed_format.suffix}" for feed_format in FORMATS}
+
+
+def subscriptions(*slugs: str) -> set[str]:
+    return {feed_path(slug, feed_format) for slug in slugs for feed_format in FORMATS}
+
+
+def page_holding(config: Config, slug: str, number: int) -> str:
+    """The location (no suffix) of the page of feed `slug` that holds story `number`."""
+    story = entry_id(config, story_name(number).removesuffix(".txt"))
+    for page in walk(config, slug, ATOM)[1]:
+        if story in page.ids or story in page.tombstones:
+            return page.url.removeprefix(config.base_url).removesuffix(".atom")
+    raise AssertionError(f"no page of {slug} holds story {number}")
+
+
+@pytest.fixture
+def archive(config: Config, deliver: DeliverFn) -> Config:
+    """120 stories: all news has two full pages, each category one."""
+    deliver_stories(deliver, range(1, 121))
+    ingest_and_publish(config)
+    return config
+
+
+@pytest.mark.parametrize("feed_format", FORMATS, ids=lambda f: f.suffix)
+def test_walking_prev_archive_reaches_every_stored_story_once(
+    archive: Config, feed_format: FeedFormat
 ) -> None:
-    before = file_tree(archive.output_dir)
-    deliver_story(deliver, 1, "05.06.23", "Политика", title="Новость 1, исправленная")
-    ingest_and_publish(archive)
-    assert feeds_changed(archive, before) == documents_of("politika", "2023-06") | documents_of(
-        ALL_NEWS, "2023-06"
-    )
+    pages = {slug: check_archive(archive, slug, feed_format) for slug in (ALL_NEWS, *CATEGORIES)}
+    assert {slug: len(found) for slug, found in pages.items()} == {
+        ALL_NEWS: 2,
+        "politika": 1,
+        "ekonomika": 1,
+    }
+    assert all(len(page.ids) == archive.archive_page_size for page in pages[ALL_NEWS])
 
 
-def test_a_category_move_rewrites_both_sides_and_relinks_the_neighbours(
-    archive: Config, deliver
-) -> None:
-    """Story 3 was Ekonomika's only July story: that month's documents go, and
-    Politika gains a July between its June and September."""
-    before = file_tree(archive.output_dir)
-    deliver_story(deliver, 3, "03.07.23", "Политика")
-    ingest_and_publish(archive)
-    assert feeds_changed(archive, before) == (
-        documents_of("ekonomika", "2023-07")  # removed
-        | documents_of("ekonomika", "2023-09")  # no prev-archive any more
-        | documents_of("politika", "2023-06", XML_FORMATS)  # next-archive: July
-        | documents_of("politika", "2023-07")  # new
-        | documents_of("politika", "2023-09")  # prev-archive: July
-        | documents_of(ALL_NEWS, "2023-07")  # the story's category
-    )
-    assert not (archive.output_dir / "feeds/archive/ekonomika/2023-07.rss").exists()
-    assert f"feeds/archive/ekonomika/2023-07.rss{GZIP_SUFFIX}" in before  # its copy, gone too
-    assert not (archive.output_dir / f"feeds/archive/ekonomika/2023-07.rss{GZIP_SUFFIX}").exists()
-    for slug in SLUGS:
-        for feed_format in FORMATS:
-            check_archive(archive, slug, feed_format)
-
-
-def test_a_new_month_links_the_subscription_feed_to_it(archive: Config, deliver) -> None:
-    before = file_tree(archive.output_dir)
-    deliver_story(deliver, 20, "02.10.23", "Экономика")
-    ingest_and_publish(archive)
-    assert feeds_changed(archive, before) == (
-        {
-            feed_path(slug, feed_format)
-            for slug in (ALL_NEWS, "ekonomika")
-            for feed_format in FORMATS
+def test_every_format_carries_the_same_entries_in_the_same_order(archive: Config) -> None:
+    for slug in (ALL_NEWS, *CATEGORIES):
+        walked = {feed_format.suffix: walk(archive, slug, feed_format) for feed_format in FORMATS}
+        shapes = {
+            suffix: [
+                [(entry.id, entry.title, entry.link) for entry in document.parsed.entries]
+                for document in (subscription, *pages)
+            ]
+            for suffix, (subscription, pages) in walked.items()
         }
-        | documents_of("ekonomika", "2023-10")
-        | documents_of("ekonomika", "2023-09", XML_FORMATS)  # next-archive: October
-        | documents_of(ALL_NEWS, "2023-10")
-        | documents_of(ALL_NEWS, "2023-09", XML_FORMATS)
-    )
-    subscription = read(archive, archive.url(feed_path("ekonomika", FEED_FORMATS.primary)))
-    assert subscription.older == archive.url("feeds/archive/ekonomika/2023-10.rss")
+        assert shapes["rss"] == shapes["atom"] == shapes["json"], slug
 
 
-def test_regen_rebuilds_deleted_documents(archive: Config) -> None:
+def test_every_page_passes_strict_xml_feedparser_and_newsboat(
+    archive: Config, tmp_path: Path
+) -> None:
+    """parse_valid_feed (in `read`) parses strictly and wants feedparser's bozo 0.
+    newsboat keeps a story once whatever feed brings it, so each feed's pages in
+    each format are read by a newsboat of their own."""
+    for slug in (ALL_NEWS, *CATEGORIES):
+        for feed_format in XML_FORMATS:
+            urls = {
+                (archive.output_dir / page.url.removeprefix(archive.base_url)).as_uri(): page
+                for page in walk(archive, slug, feed_format)[1]
+            }
+            read_by_newsboat = newsboat_feeds(list(urls), tmp_path / f"{slug}-{feed_format.suffix}")
+            for url, page in urls.items():
+                assert sorted(item["guid"] for item in read_by_newsboat[url]) == sorted(page.ids)
+
+
+def test_a_page_is_titled_by_its_dates_and_links_to_the_day_page(archive: Config) -> None:
+    oldest = walk(archive, ALL_NEWS, ATOM)[1][-1]
+    assert oldest.parsed.feed.title == "Тестовая лента — 2023-01-01 – 2023-01-06"
+    assert oldest.link("alternate") == archive.url("archive/all/2023-01-06.html")
+
+
+def test_a_polling_rfc5005_client_misses_no_story_correction_or_late_story(
+    served_config: Config, deliver: DeliverFn
+) -> None:
+    """Between polls the desk files more stories than a subscription document
+    holds, corrects week-old stories and files one dated a year back."""
+    config = served_config
+    client = Client(config.base_url)
+    clients = {
+        slug: ArchiveClient(
+            lambda url: client.get(url.removeprefix(config.base_url.rstrip("/"))).body
+        )
+        for slug in (ALL_NEWS, "politika")
+    }
+
+    def poll() -> None:
+        for slug, reader in clients.items():
+            reader.poll(config.url(feed_path(slug, ATOM)))
+
+    rounds = [range(1, 131), range(131, 261), range(261, 391)]
+    deliver_stories(deliver, rounds[0])
+    ingest_and_publish(config)
+    poll()
+    corrected = {5: "Новость 5, исправленная", 61: "Новость 61, исправленная"}
+    for number, title in corrected.items():
+        deliver_story(deliver, number, title=title)
+    deliver_story(deliver, 1000, day=FIRST_DAY - timedelta(days=365))  # filed late
+    ingest_and_publish(config)
+    poll()
+    for numbers in rounds[1:]:
+        deliver_stories(deliver, numbers)
+        ingest_and_publish(config)
+        poll()
+    client.close()
+    for slug, reader in clients.items():
+        assert set(reader.entries) == stored_ids(config, slug), slug
+        pages_fetched = [count for url, count in reader.fetches.items() if "/pages/" in url]
+        assert pages_fetched and set(pages_fetched) == {1}, "no page was fetched twice"
+        titles = {identifier: copy.title for identifier, copy in reader.entries.items()}
+        for number, title in corrected.items():
+            if slug == ALL_NEWS or number % 2:
+                assert titles[entry_id(config, story_name(number)[:-4])] == title
+    assert entry_id(config, story_name(1000)[:-4]) in clients[ALL_NEWS].entries
+
+
+def test_a_new_story_rewrites_its_two_subscription_documents_only(
+    archive: Config, deliver: DeliverFn
+) -> None:
     before = file_tree(archive.output_dir)
-    (archive.output_dir / "feeds/archive/all/2023-07.atom").unlink()
-    regenerate(archive)
-    assert file_tree(archive.output_dir) == before
+    deliver_story(deliver, 121)
+    ingest_and_publish(archive)
+    assert changed_files(archive, before) == subscriptions(ALL_NEWS, "politika")
+
+
+def test_a_story_that_fills_a_page_seals_it_and_links_the_page_before(
+    archive: Config, deliver: DeliverFn
+) -> None:
+    """Politika has 60 stories and all news 120: 40 more Politika stories fill the
+    second page of one and the third of the other."""
+    before = file_tree(archive.output_dir)
+    deliver_stories(deliver, range(121, 201, 2))
+    ingest_and_publish(archive)
+    expected = subscriptions(ALL_NEWS, "politika")
+    for slug in (ALL_NEWS, "politika"):
+        newest, *older = walk(archive, slug, ATOM)[1]
+        location = newest.url.removeprefix(archive.base_url).removesuffix(".atom")
+        assert read(archive, archive.url(feed_path(slug, ATOM))).older == newest.url
+        before_newest = older[0].url.removeprefix(archive.base_url).removesuffix(".atom")
+        # The new page, and the one before it gains next-archive (JSON Feed has none).
+        expected |= documents(location) | {f"{before_newest}.{f.suffix}" for f in XML_FORMATS}
+    assert changed_files(archive, before) == expected
+
+
+def test_a_correction_rewrites_the_pages_that_hold_it_and_reaches_the_subscription(
+    archive: Config, deliver: DeliverFn
+) -> None:
+    before = file_tree(archive.output_dir)
+    deliver_story(deliver, 3, title="Новость 3, исправленная")
+    ingest_and_publish(archive)
+    assert changed_files(archive, before) == (
+        subscriptions(ALL_NEWS, "politika")
+        | documents(page_holding(archive, ALL_NEWS, 3))
+        | documents(page_holding(archive, "politika", 3))
+    )
+    story = entry_id(archive, story_name(3)[:-4])
+    for slug in (ALL_NEWS, "politika"):
+        assert story in read(archive, archive.url(feed_path(slug, ATOM))).ids
+
+
+def test_a_category_move_leaves_its_page_and_joins_the_other_feed(
+    archive: Config, deliver: DeliverFn
+) -> None:
+    sets = page_sets(archive)
+    old_page = page_holding(archive, "politika", 3)
+    before = file_tree(archive.output_dir)
+    deliver_story(deliver, 3, category="Экономика")
+    ingest_and_publish(archive)
+    # Politika's subscription document did not hold the old story: it stays as it was.
+    assert changed_files(archive, before) == (
+        subscriptions(ALL_NEWS, "ekonomika")
+        | documents(old_page)
+        | documents(page_holding(archive, ALL_NEWS, 3))
+    )
+    story = entry_id(archive, story_name(3)[:-4])
+    assert page_sets(archive)[archive.url(f"{old_page}.atom")] == sets[
+        archive.url(f"{old_page}.atom")
+    ] - {story}
+    assert story in read(archive, archive.url(feed_path("ekonomika", ATOM))).ids
+    for slug in (ALL_NEWS, *CATEGORIES):
+        check_archive(archive, slug, ATOM)
+
+
+def test_a_withdrawal_leaves_a_tombstone_in_its_page_and_a_restore_puts_it_back(
+    archive: Config,
+) -> None:
+    sets = page_sets(archive)
+    story_id = story_name(3)[:-4]
+    story = entry_id(archive, story_id)
+    pages = [page_holding(archive, slug, 3) for slug in (ALL_NEWS, "politika")]
+    before = file_tree(archive.output_dir)
+    withdraw(archive, story_id, "legal", "editor")
+    # The subscription documents did not hold the old story; RSS and Atom say when
+    # the feed changed, and Atom's carry the tombstone (JSON Feed has neither).
+    assert changed_files(archive, before) == {
+        feed_path(slug, feed_format)
+        for slug in (ALL_NEWS, "politika")
+        for feed_format in XML_FORMATS
+    } | {name for page in pages for name in documents(page)}
+    for page in pages:
+        document = read(archive, archive.url(f"{page}.atom"))
+        assert story not in document.ids
+        assert document.tombstones == [story]
+    assert page_sets(archive) == sets
+    restore(archive, story_id)
+    assert file_tree(archive.output_dir).keys() == before.keys()
+    for page in pages:
+        assert story in read(archive, archive.url(f"{page}.atom")).ids
+    assert page_sets(archive) == sets
 
 
 @pytest.mark.parametrize(
-    "publish",
-    [ingest_and_publish, lambda config: regenerate(config, all_pages=True)],
-    ids=["next ingest", "regen --all-pages"],
+    "change",
+    [
+        pytest.param(lambda config: (config, lambda: regenerate(config)), id="regen"),
+        pytest.param(
+            lambda config: (config, lambda: regenerate(config, all_pages=True)), id="regen-all"
+        ),
+        pytest.param(lambda config: (replace(config, max_items=3), None), id="max_items"),
+        pytest.param(lambda config: (replace(config, archive_page_size=70), None), id="page size"),
+        pytest.param(
+            lambda config: (
+                replace(config, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo")),
+                None,
+            ),
+            id="time zone",
+        ),
+    ],
 )
-def test_a_new_time_zone_moves_stories_to_their_new_months(
-    archive: Config, publish: Callable[[Config], object]
+def test_a_page_url_serves_the_same_entries_after(
+    archive: Config, deliver: DeliverFn, change
 ) -> None:
-    """In Pago Pago (UTC-11) noon in Baku on 1 September is the evening of 31 August.
-    Month documents of months left without stories go, stray ones too."""
-    stray = archive.output_dir / "feeds/archive/politika/2023-05.json"
-    stray.write_bytes(b"{}")
-    moved = replace(archive, timezone=ZoneInfo("Pacific/Pago_Pago"))
-    publish(moved)
-    assert not stray.exists()
-    assert check_archive(moved, "politika", FEED_FORMATS.primary) == [
-        "2023-09",
-        "2023-08",
-        "2023-06",
-    ]
-    for slug in SLUGS:
-        for feed_format in FORMATS:
-            check_archive(moved, slug, feed_format)
-
-
-def test_month_documents_are_served_with_their_types_and_closed_months_cached_long(
-    tmp_path: Path, deliver
-) -> None:
-    """The stories of 2023 are in months that have ended; today's is in the current one."""
-    config = config_for(tmp_path, server={"port": 0, "cache_max_age": 60})
-    today = datetime.now(config.timezone)
-    deliver_story(deliver, 1, "05.06.23", "Политика")
-    deliver_story(deliver, 2, today.strftime("%d.%m.%y"), "Политика")
+    sets = page_sets(archive)
+    config, publish = change(archive)
+    deliver_stories(deliver, range(121, 201))
+    (publish or (lambda: ingest_and_publish(config)))()
     ingest_and_publish(config)
-    with FeedServer(config) as server:
-        client = Client(server.url)
-        for feed_format in FORMATS:
-            for month, expected in (
-                ("2023-06", cache_control(config, closed_month=True)),
-                (month_of(today, config.timezone), cache_control(config)),
-            ):
-                path = f"/feeds/archive/politika/{month}.{feed_format.suffix}"
-                reply = client.get(path)
-                assert reply.status == 200, path
-                assert reply.headers["Content-Type"] == f"{feed_format.media_type}; charset=utf-8"
-                assert reply.headers["Cache-Control"] == expected
-                again = client.get(path, {"If-None-Match": reply.headers["ETag"]})
-                assert again.status == 304
-                assert again.headers["Cache-Control"] == expected
-        client.close()
+    after = page_sets(config)
+    assert {url: after[url] for url in sets} == sets
+    for slug in (ALL_NEWS, *CATEGORIES):
+        check_archive(config, slug, ATOM)
 
 
-def test_listeners_are_told_of_each_month_document_written(archive: Config, deliver) -> None:
-    heard: list[FileWritten] = []
-    listener = FILE_WRITTEN.subscribe(heard.append)
-    try:
-        deliver_story(deliver, 30, "15.09.23", "Экономика")
-        ingest_and_publish(archive)
-    finally:
-        FILE_WRITTEN.unsubscribe(listener)
-    months = {event.relative_path: event for event in heard if "/archive/" in event.relative_path}
-    assert set(months) == documents_of("ekonomika", "2023-09") | documents_of(ALL_NEWS, "2023-09")
-    for relative, event in months.items():
-        assert event.feed_format is not None and relative.endswith(f".{event.feed_format.suffix}")
-        assert event.feed_slug == relative.split("/")[2]
-        assert event.media_type == event.feed_format.media_type
-        assert event.data == (archive.output_dir / relative).read_bytes()
+def test_a_restored_backup_seals_its_next_pages_under_new_urls(
+    archive: Config, deliver: DeliverFn, tmp_path: Path
+) -> None:
+    """Pages sealed after the backup was taken were seen by readers; the restored
+    database never fills those URLs with other stories."""
+    backup = backup_database(archive.database, tmp_path / "backup.db").path
+    deliver_stories(deliver, range(121, 221))
+    ingest_and_publish(archive)
+    seen = page_sets(archive)
+    for suffix in ("", "-wal", "-shm"):
+        archive.database.with_name(archive.database.name + suffix).unlink(missing_ok=True)
+    shutil.copy(backup, archive.database)
+    for number in range(121, 221):
+        (archive.inbox / story_name(number)).unlink()
+    deliver_stories(deliver, range(300, 400))  # other stories than those lost
+    ingest_and_publish(archive)
+    after = page_sets(archive)
+    assert {url: after[url] for url in seen} == seen, "a URL seen keeps its stories"
+    reader = ArchiveClient(lambda url: fetch_file(archive, url))
+    reader.poll(archive.url(feed_path(ALL_NEWS, ATOM)))
+    assert set(reader.entries) == stored_ids(archive, ALL_NEWS)
+
+
+def test_a_subscription_document_over_its_byte_budget_seals_early(
+    config: Config, deliver: DeliverFn
+) -> None:
+    """Ten stories of about 4 KB each in feeds do not fit in 20 KB: the oldest are
+    sealed into a page rather than left out of every document."""
+    small = replace(config, max_feed_bytes=20_000, max_items=10)
+    for number in range(1, 11):
+        deliver(
+            story_name(number),
+            wire_text(title=f"Новость {number}", paragraphs=(f"Абзац {number}. " * 400,)),
+        )
+    ingest_and_publish(small)
+    subscription, pages = walk(small, ALL_NEWS, ATOM)
+    assert len(subscription.data) <= 20_000
+    assert pages, "sealed early"
+    assert len(set(subscription.ids) | {i for page in pages for i in page.ids}) == 10
+
+
+def test_pages_are_served_immutable_and_month_documents_gone(
+    archive: Config, client: Client
+) -> None:
+    page = page_holding(archive, ALL_NEWS, 3)
+    for path, status, cache in [
+        (f"/{page}.atom", 200, cache_control(archive, sealed=True)),
+        (f"/{page}.json?|x", 200, cache_control(archive, sealed=True)),
+        (f"/{feed_path(ALL_NEWS, ATOM)}", 200, cache_control(archive)),
+        ("/feeds/archive/all/2023-01.atom", 410, cache_control(archive)),
+        ("/feeds/archive/politika/2023-01.json", 410, cache_control(archive)),
+    ]:
+        reply = client.get(path)
+        assert (reply.status, reply.headers["cache-control"]) == (status, cache), path
+    shown = client.get(f"/{page}.atom", {"accept": "text/html"})
+    assert shown.headers["content-type"].startswith("text/html")
+    assert shown.headers["cache-control"] == cache_control(archive), "the page changes"
+
+
+def test_an_upgraded_install_keeps_its_history_in_pages(
+    archive: Config, deliver: DeliverFn
+) -> None:
+    """An install of the month-document release (schema 12): its stories join their
+    feeds in dateline order, the next publish seals them into pages, and the month
+    documents go."""
+    shutil.rmtree(archive.output_dir / PAGES_DIR)
+    downgrade(archive.database, 12)
+    old = archive.output_dir / "feeds/archive/all/2023-01.atom"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"<feed/>")
+    deliver_story(deliver, 121)
+    ingest_and_publish(archive)
+    assert not (archive.output_dir / "feeds/archive").exists()
+    for slug in (ALL_NEWS, *CATEGORIES):
+        check_archive(archive, slug, ATOM)
+    oldest = walk(archive, ALL_NEWS, ATOM)[1][-1]
+    assert sorted(oldest.ids) == sorted(
+        entry_id(archive, story_name(number)[:-4]) for number in range(1, 51)
+    ), "in dateline order"

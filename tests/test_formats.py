@@ -23,7 +23,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 HUB = FeedLink("hub", "https://hub.example.org/")
 # A person's browser opening a feed URL names HTML first.
 BROWSER_ACCEPT = "text/html,*/*;q=0.8"
-PREVIOUS = FeedLink("prev-archive", "http://feeds.example.org/news/feeds/archive/all/2023-08")
+PREVIOUS = FeedLink("prev-archive", "http://feeds.example.org/news/feeds/pages/all/0a1b2c3d-7")
 
 
 class TitlesOnly(FeedFormat):

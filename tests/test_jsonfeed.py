@@ -45,7 +45,9 @@ def entry(number: int, **fields: object) -> Entry:
 
 
 def test_a_feed_carries_every_field_the_spec_defines(config: Config) -> None:
-    older = FeedLink("prev-archive", config.url("feeds/archive/politika/2023-08"), same_format=True)
+    older = FeedLink(
+        "prev-archive", config.url("feeds/pages/politika/0a1b2c3d-7"), same_format=True
+    )
     model = feed_model(config, "politika", "Политика", [entry(2), entry(1)], links=(HUB, older))
     url = config.url("feeds/politika.json")
     document = valid_json_feed(JSON.render(model), url)
@@ -58,7 +60,7 @@ def test_a_feed_carries_every_field_the_spec_defines(config: Config) -> None:
         "language": "ru",
         "authors": [{"name": "Тестовая лента"}],
         "hubs": [{"type": "WebSub", "url": HUB.href}],
-        "next_url": config.url("feeds/archive/politika/2023-08.json"),
+        "next_url": config.url("feeds/pages/politika/0a1b2c3d-7.json"),
     }
     assert document["items"][0] == {
         "id": "tag:example.org,2024:feeder/story/002",
@@ -121,10 +123,13 @@ def test_a_reader_sees_every_item_with_its_id_title_link_and_dates(
 ) -> None:
     """reader (a maintained feed reader library) fetches the feeds over HTTP, as it
     would from any site, and picks its JSON Feed parser by the media type served."""
-    for number in range(1, 4):
-        deliver_day(deliver, number, title=f"Новость {number}")
+    for number in range(1, 53):  # Politika's and all news' first archive pages fill
+        deliver(
+            f"{number:03d}_{number:016x}.txt",
+            wire_text(title=f"Новость {number}", date=f"{number % 28 + 1:02d}.09.23"),
+        )
     deliver(
-        "004_0000000000000004.txt",
+        "099_0000000000000099.txt",
         wire_text(title="Июльская", date="10.07.23", category="Экономика"),
     )
     ingest_and_publish(served_config)
@@ -139,7 +144,7 @@ def test_a_reader_sees_every_item_with_its_id_title_link_and_dates(
         served_config.url(path.relative_to(served_config.output_dir).as_posix())
         for path in sorted(feeds_dir.rglob("[!.]*.json"))
     ]
-    assert len(urls) == 3 + 4  # all, politika, ekonomika; two months of all, one of each
+    assert len(urls) == 3 + 2  # all, politika, ekonomika; a page of all and of politika
     with make_reader(str(tmp_path / "reader.sqlite")) as feed_reader:
         for url in urls:
             feed_reader.add_feed(url)

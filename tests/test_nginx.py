@@ -11,14 +11,13 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from email.message import Message
 from pathlib import Path
 
 import pytest
 
 from bench.nginx import error_log, running_nginx
-from feeder.archives import month_location
+from feeder.archives import PAGES_DIR
 from feeder.config import Config, load_config
 from feeder.feeds import article_path, feed_path
 from feeder.files import TEMP_FOLDER, TEMP_SUFFIX
@@ -30,7 +29,7 @@ from feeder.server import FeedServer
 from feeder.withdrawals import gone_marker
 from tests.client import Client, Reply
 from tests.commands import feeder_cli, wait_for
-from tests.conftest import config_for, deliver_day, wire_text, write_config
+from tests.conftest import config_for, wire_text, write_config
 from tests.feedcheck import XML_FORMATS
 from tests.readers import newsboat_items
 
@@ -50,10 +49,17 @@ COMPARED += ["Cache-Control"]
 
 @pytest.fixture
 def published(readable_root: Path) -> Config:
+    """52 stories: all news has one archive page."""
     config = config_for(readable_root, server={"host": "127.0.0.1", "port": 0})
-    for number in range(1, 29):
-        category = "Политика" if number % 2 else "Экономика"
-        deliver_day(_deliverer(config), number, category=category, title=f"Новость {number}")
+    for number in range(1, 53):
+        _deliverer(config)(
+            f"{number:03d}_{number:016x}.txt",
+            wire_text(
+                title=f"Новость {number}",
+                date=f"{(number - 1) % 28 + 1:02d}.09.23",
+                category="Политика" if number % 2 else "Экономика",
+            ),
+        )
     ingest_and_publish(config)
     return config
 
@@ -82,30 +88,55 @@ def both(published: Config, readable_root: Path) -> Iterator[tuple[Client, Clien
         nginx_client.close()
 
 
-def _paths() -> list[str]:
+def _archive_pages(config: Config) -> list[str]:
+    """The archive page of all news, in every format."""
+    return sorted(
+        f"/{path.relative_to(config.output_dir).as_posix()}"
+        for feed_format in FEED_FORMATS
+        for path in (config.output_dir / PAGES_DIR / "all").glob(f"*.{feed_format.suffix}")
+    )
+
+
+def _paths(config: Config) -> list[str]:
     feeds = [f"/{feed_path(slug, f)}" for slug in ("all", "politika") for f in FEED_FORMATS]
     pages = ["/", "/index.html", "/categories/politika.html", "/feeds.opml", "/feeds/feed.xsl"]
-    months = [f"/{month_location('politika', '2023-09')}.{f.suffix}" for f in FEED_FORMATS]
-    return [*feeds, *months, *pages, "/sitemap.xml", "/news-sitemap.xml", "/robots.txt"]
+    archive = _archive_pages(config)
+    assert len(archive) == len(FEED_FORMATS)
+    return [*feeds, *archive, *pages, "/sitemap.xml", "/news-sitemap.xml", "/robots.txt"]
 
 
-def test_a_month_that_has_ended_is_cached_long_by_both_and_the_current_one_is_not(
+# Query strings that once broke nginx's map over "$request_uri|…" (issue 20).
+HOSTILE_QUERIES = ["", "?|", "?|2023-09", "?x=%7C&y=|", "?/feeds/pages/all/0-1.atom", "?a=b#c"]
+
+
+def test_archive_pages_are_immutable_in_both_by_their_path_alone(
     both: tuple[Client, Client], published: Config
 ) -> None:
-    today = datetime.now(published.timezone)
-    _deliverer(published)("100_0000000000000100.txt", wire_text(date=today.strftime("%d.%m.%y")))
-    ingest_and_publish(published)
-    current = f"/{month_location('politika', today.strftime('%Y-%m'))}.atom"
-    closed = f"/{month_location('politika', '2023-09')}.atom"
-    long, short = cache_control(published, closed_month=True), cache_control(published)
+    long, short = cache_control(published, sealed=True), cache_control(published)
     assert "immutable" in long and "immutable" not in short
+    page = _archive_pages(published)[0]
     for client in both:
-        assert client.get(closed).headers["Cache-Control"] == long
-        assert client.get(current).headers["Cache-Control"] == short
-        # A browser shown the month's page in place of the document is told the same.
-        shown = client.get(closed, {"Accept": BROWSER_ACCEPT})
+        for query in HOSTILE_QUERIES:
+            assert client.get(page + query).headers["Cache-Control"] == long, query
+            assert (
+                client.get(f"/{feed_path('all', FEED_FORMATS.primary)}{query}").headers[
+                    "Cache-Control"
+                ]
+                == short
+            ), query
+        # A browser shown the category's page in place of an archive page: that changes.
+        shown = client.get(page, {"Accept": BROWSER_ACCEPT})
         assert shown.headers["Content-Type"].startswith("text/html")
-        assert shown.headers["Cache-Control"] == long
+        assert shown.headers["Cache-Control"] == short
+
+
+def test_month_documents_of_earlier_releases_are_gone_from_both(
+    both: tuple[Client, Client], published: Config
+) -> None:
+    for path in ["/feeds/archive/politika/2023-09.atom", "/feeds/archive/all/2023-09.json?|"]:
+        feeder_reply, nginx_reply = (client.get(path) for client in both)
+        assert feeder_reply.status == nginx_reply.status == 410, path
+        assert feeder_reply.headers["Cache-Control"] == nginx_reply.headers["Cache-Control"]
 
 
 def test_a_withdrawn_page_is_gone_from_both_until_it_is_restored(
@@ -186,10 +217,10 @@ def _assert_same(feeder_reply: Reply, nginx_reply: Reply, what: str) -> None:
 
 
 def test_nginx_serves_what_feeder_serves_header_for_header(
-    both: tuple[Client, Client],
+    both: tuple[Client, Client], published: Config
 ) -> None:
     feeder_client, nginx_client = both
-    for path in _paths():
+    for path in _paths(published):
         for request in REQUESTS:
             what = f"GET {path} {request}"
             first = feeder_client.get(path, request)
@@ -323,7 +354,8 @@ def test_newsboat_reads_the_feeds_through_nginx(
         for feed_format in XML_FORMATS:  # newsboat reads no JSON Feed
             url = nginx_url + feed_path("all", feed_format)
             items = newsboat_items(url, tmp_path / feed_format.suffix)
-            assert {item["title"] for item in items} == {f"Новость {n}" for n in range(1, 29)}
+            # The two no archive page holds, and the 48 filed last before them.
+            assert {item["title"] for item in items} == {f"Новость {n}" for n in range(3, 53)}
             for _ in range(2):
                 assert newsboat_items(url, tmp_path / feed_format.suffix) == items
     access = (prefix / "access.log").read_text().splitlines()

@@ -23,7 +23,7 @@ from feeder.config import Config
 from feeder.feeds import FeedFormat, feed_path
 from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.store import Store
+from feeder.store import MIGRATIONS, Store
 from tests.conftest import ROOT, config_for, deliver_day, wire_text
 from tests.feedcheck import parse_valid_feed
 from tests.site_pages import (
@@ -36,6 +36,7 @@ from tests.site_pages import (
     text,
     texts,
 )
+from tests.state import downgrade
 
 BAKU = ZoneInfo("Asia/Baku")
 FORMATS = list(FEED_FORMATS)
@@ -502,10 +503,6 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
     changed = {path for path in after if before.get(path) != after[path]}
     month, day = newest.strftime("%Y-%m"), newest.strftime("%Y-%m-%d")
     previous_economy = max(n for n in range(10_000) if n % 5 == 1)
-    # Its month's documents of the archive feeds (RFC 5005), and no other there.
-    month_documents = {
-        f"feeds/archive/{slug}/{month}.{f.suffix}" for slug in ("all", "ekonomika") for f in FORMATS
-    }
     allowed = {
         "articles/new.html",
         f"articles/{previous_economy:05d}.html",  # its "next story" link
@@ -517,12 +514,11 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
         "index.html",
         f"sitemaps/{day}.xml",
         f"sitemaps/{newest.year}.xml",  # its day's lastmod
+        # Its two subscription documents; no archive page fills (10,000 is 200 of them).
         *(feed_path(slug, f) for slug in ("all", "ekonomika") for f in FORMATS),
-        *month_documents,
     }
     changed = _sources(changed)
     assert changed <= allowed, changed - allowed
-    assert {path for path in changed if path.startswith("feeds/archive/")} == month_documents
     assert {"articles/new.html", f"archive/all/{day}.html", "index.html"} <= changed
     print(f"one new story in an archive of 10,000 rewrote {len(changed)} files: {sorted(changed)}")
     # A correction of an old story's title: the pages that show it, and no others.
@@ -546,20 +542,23 @@ def test_one_new_story_in_an_archive_of_10000_rewrites_only_its_own_pages(
         f"archive/all/{day}.html",
         f"archive/kultura/{day}.html",
         f"sitemaps/{day}.xml",  # its lastmod; the day's is a later story's
-        # the documents of its month in the archive feeds (RFC 5005)
-        *(
-            f"feeds/archive/{slug}/{month}.{f.suffix}"
-            for slug in ("all", "kultura")
-            for f in FORMATS
-        ),
+        # the subscription documents, where it is the most recently changed story,
+        *(feed_path(slug, f) for slug in ("all", "kultura") for f in FORMATS),
+        # and the one archive page of each feed that holds it (RFC 5005 §4.1)
+        *(path for path in _sources(changed) if path.startswith("feeds/pages/")),
     }
+    pages = {
+        path.rsplit(".", 1)[0] for path in _sources(changed) if path.startswith("feeds/pages/")
+    }
+    assert [page.split("/")[2] for page in sorted(pages)] == ["all", "kultura"]
     regenerate(config)
     assert output_files(config.output_dir).keys() == corrected_files.keys()
 
 
 def _bytes_one_new_story_rewrites(tmp_path: Path, in_its_month: int) -> int:
-    """The site files (gzip copies included; feeds not) one new story rewrites on
-    31 March, a day of ten stories, in a month of `in_its_month` stories."""
+    """The files (gzip copies included) one new story rewrites on 31 March, a day
+    of ten stories, in a month of `in_its_month` stories: its pages, its day's and
+    month's lists, its feeds' subscription documents."""
     tmp_path.mkdir()
     config = config_for(tmp_path)
     categories = ("Политика", "Экономика", "Спорт", "Культура", "В мире")
@@ -592,7 +591,7 @@ def _bytes_one_new_story_rewrites(tmp_path: Path, in_its_month: int) -> int:
     changed = {
         path: len(data)
         for path, (data, mtime) in after.items()
-        if before.get(path) != (data, mtime) and not path.startswith("feeds/")
+        if before.get(path) != (data, mtime)
     }
     print(
         f"{in_its_month} stories in its month: {sum(changed.values()):,} bytes in {sorted(changed)}"
@@ -639,9 +638,7 @@ def test_an_upgraded_site_gets_day_pages_and_loses_its_month_sitemaps(
     """A site published before day pages (schema 9): month sitemaps and month-long
     pages. The upgrade counts every stored story as new."""
     _archive(config, deliver)
-    with Store(config.database) as store:
-        store.connection.execute("DROP TABLE days")
-        store.connection.execute("PRAGMA user_version = 9")
+    downgrade(config.database, 9)
     for month in ("2023-08", "2023-09", "2023-10"):
         for suffix in ("", ".gz"):
             (config.output_dir / f"sitemaps/articles-{month}.xml{suffix}").write_bytes(b"old")
@@ -650,7 +647,7 @@ def test_an_upgraded_site_gets_day_pages_and_loses_its_month_sitemaps(
     assert not list((config.output_dir / "sitemaps").glob("articles-*"))
     pages = crawl(config)
     with Store(config.database) as store:
-        assert store.schema_version() == 10
+        assert store.schema_version() == len(MIGRATIONS)
         assert len([path for path in pages if path.startswith("articles/")]) == 30
     assert texts(page(config, "archive/all/2023-09.html"), "//ol[@class='calendar']/li")[0] == (
         "пт, 1 сентября 2023 г. 1 статья"

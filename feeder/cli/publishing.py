@@ -132,7 +132,7 @@ def _named_problems(config: Config, names: list[str], deferred: list[str], wait:
 @click.option(
     "--all-pages",
     is_flag=True,
-    help="Also rewrite every article page and every month document of the archive, not "
+    help="Also rewrite every article page and every archive page of the feeds, not "
     "only changed or missing ones (after a change of base_url, site_title or timezone).",
 )
 def regen(config: Config, category: str | None, all_pages: bool) -> None:

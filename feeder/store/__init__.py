@@ -1,12 +1,14 @@
 """SQLite via sqlite-utils: the archive feeder keeps, one module per concern.
 
 `database` opens the file and runs the migrations of `schema`; `stories`,
-`inbox`, `feeds`, `runs` and `site` (the pages' months and what to redo) each
+`inbox`, `feeds`, `runs`, `site` (the pages' months and what to redo) and
+`archive_pages` (each feed's history in RFC 5005 pages) each
 hold the queries of one concern and return frozen dataclasses. `Store` is all of them on one connection.
 """
 
 from __future__ import annotations
 
+from feeder.store.archive_pages import ArchivePage, ArchivePageRecords
 from feeder.store.database import DatabaseBusy, StoreError
 from feeder.store.feeds import FeedRecords
 from feeder.store.inbox import FileOutcome, InboxRecords, RecordedFile, StoredReject
@@ -18,6 +20,7 @@ from feeder.store.withdrawals import Tombstone, Withdrawal, WithdrawalRecords
 
 __all__ = [
     "MIGRATIONS",
+    "ArchivePage",
     "DatabaseBusy",
     "FileOutcome",
     "RecordedFile",
@@ -31,7 +34,15 @@ __all__ = [
 ]
 
 
-class Store(StoryRecords, InboxRecords, FeedRecords, RunRecords, SiteRecords, WithdrawalRecords):
+class Store(
+    StoryRecords,
+    InboxRecords,
+    FeedRecords,
+    RunRecords,
+    SiteRecords,
+    WithdrawalRecords,
+    ArchivePageRecords,
+):
     """The database feeder keeps; a context manager that closes it."""
 
     def __enter__(self) -> Store:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -314,6 +315,64 @@ def _site_days_v12(db: sqlite_utils.Database) -> None:
     )
 
 
+def _archive_pages_v13(db: sqlite_utils.Database) -> None:
+    """RFC 5005 archive pages in place of month documents (`feeder.store.archive_pages`).
+
+    Each feed keeps the order its stories joined it (`feed_entries.seq`, never
+    reused), and fixed pages of that order (`feed_pages`) that the next publish
+    seals. Stories already stored join in dateline order, and every feed is to be
+    rewritten, linking to its pages; a change log filled by triggers in the saving
+    transaction tells the publisher what joined, changed, moved or left since."""
+    statements = """
+        CREATE TABLE feed_entries (
+            slug TEXT NOT NULL, seq INTEGER NOT NULL, story_id TEXT NOT NULL,
+            changed INTEGER NOT NULL, state TEXT NOT NULL,
+            PRIMARY KEY (slug, seq)) WITHOUT ROWID;
+        CREATE INDEX feed_entries_story ON feed_entries(story_id, slug);
+        CREATE INDEX feed_entries_changed ON feed_entries(slug, changed) WHERE state = 'in';
+        CREATE TABLE feed_pages (
+            slug TEXT NOT NULL, number INTEGER NOT NULL, generation TEXT NOT NULL,
+            first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, dirty INTEGER NOT NULL,
+            PRIMARY KEY (slug, number)) WITHOUT ROWID;
+        CREATE INDEX feed_pages_dirty ON feed_pages(dirty) WHERE dirty = 1;
+        CREATE TABLE feed_sequences (
+            slug TEXT PRIMARY KEY, joined INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE feed_changes (
+            id INTEGER PRIMARY KEY, story_id TEXT NOT NULL, old_slug TEXT, new_slug TEXT);
+        CREATE TRIGGER articles_feed_change BEFORE INSERT ON articles BEGIN
+            INSERT INTO feed_changes (story_id, old_slug, new_slug)
+            SELECT NEW.story_id, old.category_slug, NEW.category_slug
+            FROM (SELECT 1) LEFT JOIN articles AS old ON old.story_id = NEW.story_id; END;
+        CREATE TRIGGER articles_feed_removal AFTER DELETE ON articles BEGIN
+            INSERT INTO feed_changes (story_id, old_slug)
+            VALUES (OLD.story_id, OLD.category_slug); END;
+        CREATE TEMP TABLE joining AS
+            SELECT story_id, category_slug,
+                   row_number() OVER (ORDER BY published, story_id) AS position,
+                   row_number() OVER (PARTITION BY category_slug ORDER BY published, story_id)
+                       AS category_position
+            FROM articles;
+        INSERT INTO feed_entries (slug, seq, story_id, changed, state)
+            SELECT 'all', position, story_id, position, 'in' FROM temp.joining;
+        INSERT INTO feed_entries (slug, seq, story_id, changed, state)
+            SELECT category_slug, category_position, story_id, position, 'in' FROM temp.joining;
+        INSERT INTO feed_sequences (slug, joined)
+            SELECT 'all', count(*) FROM temp.joining
+            UNION ALL SELECT category_slug, count(*) FROM temp.joining GROUP BY category_slug;
+        INSERT INTO archive_state (key, value)
+            SELECT 'changes', count(*) FROM temp.joining;
+        DROP TABLE temp.joining;
+        UPDATE feeds SET dirty = 1, version = version + 1
+        """
+    # A trigger's own statements end in "; END", so each statement ends at ";" and a newline.
+    for statement in statements.split(";\n"):
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO archive_state (key, value) VALUES ('generation', ?)", [secrets.token_hex(4)]
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -328,4 +387,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _cut_long_slugs_v10,
     _unwritten_files_v11,
     _site_days_v12,
+    _archive_pages_v13,
 ]

@@ -113,17 +113,6 @@ class StoryRecords(Database):
             [*parameters, limit],
         )
 
-    def entries_between(self, category_slug: str | None, start: str, end: str) -> list[Entry]:
-        """Stories published from `start` until before `end` (UTC text, as
-        `feeder.store.site.month_bounds` gives a month), newest first, as
-        `newest_entries` orders them; by the same indexes."""
-        where, parameters = _category_filter(category_slug)
-        return self._entries(
-            f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE {where} AND published >= ? "
-            "AND published < ? ORDER BY published DESC, story_id DESC",
-            [*parameters, start, end],
-        )
-
     def dirty_page_batches(self, size: int) -> Iterator[list[Entry]]:
         """Stories whose page is to be written, in story id order; a page handed on
         and still dirty while the next batch is read is not read again."""
@@ -147,6 +136,17 @@ class StoryRecords(Database):
         return self._entries(
             f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE page_key IN ({marks(keys)})", keys
         )
+
+    def entries_by_story_ids(self, story_ids: list[str]) -> list[Entry]:
+        """In the order given."""
+        found: dict[str, Entry] = {}
+        for start in range(0, len(story_ids), _IDS_PER_QUERY):
+            chunk = story_ids[start : start + _IDS_PER_QUERY]
+            for entry in self._entries(
+                f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE story_id IN ({marks(chunk)})", chunk
+            ):
+                found[entry.story_id] = entry
+        return [found[story_id] for story_id in story_ids if story_id in found]
 
     def mark_pages_clean(self, pages: Iterable[tuple[str, int]]) -> None:
         """(story id, revision) of pages written; a story corrected since keeps its page dirty."""
@@ -187,6 +187,8 @@ class StoryRecords(Database):
         return [_entry(row) for row in self.connection.execute(sql, parameters)]
 
 
+# Story ids in one `IN (...)` list, well under SQLite's limit of bound parameters.
+_IDS_PER_QUERY = 500
 ARTICLE_COLUMNS = (
     "story_id",
     "page_key",
