@@ -22,6 +22,7 @@ from feeder.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
 from feeder.output_settings import Reach, record_settings, settings_change
 from feeder.publish import Publisher, PublishReport
+from feeder.site import Site
 from feeder.slugs import ALL_NEWS
 from feeder.store import DatabaseBusy, Store, Withdrawal
 from feeder.websub import hook as websub_hook
@@ -38,17 +39,33 @@ class IngestOutcome:
     publish: PublishReport
 
 
+@dataclass
+class Work:
+    """What a unit of work holds while it runs: the open store, the counts to
+    record, the work lock's descriptor (a helper process holds the lock with this
+    one) and the site's renderer, made before the lock was taken."""
+
+    config: Config
+    store: Store
+    counts: dict[str, Any]
+    lock: int
+    site: Site
+    clock: Clock
+
+    def publisher(self) -> Publisher:
+        return Publisher(self.store, self.config, self.site, self.lock, self.clock)
+
+
 @contextmanager
-def _recorded_work(
-    config: Config, job: str, lock_timeout: float, clock: Clock
-) -> Iterator[tuple[Store, dict[str, Any], int]]:
+def _recorded_work(config: Config, job: str, lock_timeout: float, clock: Clock) -> Iterator[Work]:
     """Hold the work lock and an open store; record the run, its counts and any error.
 
-    Yields the store, the counts to record, and the work lock's descriptor, for a
-    helper process to hold the lock with this one. The store opens first, so a
-    run that cannot get the lock is recorded too. While the lock is held, each
-    feed the run changes is queued for its WebSub subscribers.
+    The store opens first, so a run that cannot get the lock is recorded too; the
+    site's renderer (templates, the language's catalogue and dates) is made before
+    the lock is taken, so another run does not wait for it. While the lock is
+    held, each feed the run changes is queued for its WebSub subscribers.
     """
+    site = Site(config)
     with Store(config.database) as store:
         started, timer = clock(), time.monotonic()
         counts: dict[str, Any] = {}
@@ -57,7 +74,7 @@ def _recorded_work(
                 file_lock(config.lock_path, lock_timeout, job) as work_lock,
                 websub_hook.queueing(config, store),
             ):
-                yield store, counts, work_lock
+                yield Work(config, store, counts, work_lock, site, clock)
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:
@@ -123,11 +140,11 @@ def ingest_and_publish(
     When `stop` is set the work ends at the next batch boundary; what is left
     stays unseen or dirty in the database, and the next run completes it.
     """
-    with _recorded_work(config, "ingest", lock_timeout, clock) as (store, counts, work_lock):
-        _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock, clock) as publisher:
+    with _recorded_work(config, "ingest", lock_timeout, clock) as work:
+        _catch_up_with_settings(config, work.store)
+        with work.publisher() as publisher:
             # Each batch's pages are written while the next batch is parsed.
-            report = Ingester(store, config, clock).run(
+            report = Ingester(work.store, config, clock).run(
                 only,
                 complete,
                 progress,
@@ -136,11 +153,11 @@ def ingest_and_publish(
                 declared=declared,
                 force=force,
             )
-            counts.update(report.counts())
+            work.counts.update(report.counts())
             published = publisher.publish_dirty(stop=stop)
-        counts["feeds_written"] = len(published.feeds_written)
+        work.counts["feeds_written"] = len(published.feeds_written)
         if stop is not None and stop.is_set():
-            counts["interrupted"] = True
+            work.counts["interrupted"] = True
         return IngestOutcome(report, published)
 
 
@@ -152,11 +169,13 @@ def regenerate(
     lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS,
     clock: Clock = utc_now,
 ) -> PublishReport:
-    with _recorded_work(config, "regen", lock_timeout, clock) as (store, counts, work_lock):
-        _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock, clock) as publisher:
+    with _recorded_work(config, "regen", lock_timeout, clock) as work:
+        _catch_up_with_settings(config, work.store)
+        with work.publisher() as publisher:
             report = publisher.regenerate(category, all_pages, progress)
-        counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
+        work.counts.update(
+            feeds_written=len(report.feeds_written), pages_written=report.pages_written
+        )
         return report
 
 
@@ -167,13 +186,13 @@ def maintain(
 
     Returns SQLite's integrity verdict ("ok" when healthy).
     """
-    with _recorded_work(config, "maintenance", lock_timeout, clock) as (store, counts, work_lock):
-        _catch_up_with_settings(config, store)
-        with Publisher(store, config, work_lock, clock) as publisher:
+    with _recorded_work(config, "maintenance", lock_timeout, clock) as work:
+        _catch_up_with_settings(config, work.store)
+        with work.publisher() as publisher:
             report = publisher.regenerate()
-        integrity = store.integrity_check()
-        store.optimize()
-        counts.update(feeds_written=len(report.feeds_written), integrity=integrity)
+        integrity = work.store.integrity_check()
+        work.store.optimize()
+        work.counts.update(feeds_written=len(report.feeds_written), integrity=integrity)
         if integrity != "ok":
             log.error("database %s failed its integrity check: %s", config.database, integrity)
         return integrity
@@ -194,14 +213,14 @@ def withdraw(
     """Take a story out of every feed, page list, archive and sitemap, and put a
     notice in place of its page. One transaction records it and marks all that is
     to be rewritten, so a crash before the rewrite leaves it to the next run."""
-    with _recorded_work(config, "withdraw", lock_timeout, clock) as (store, counts, work_lock):
-        with store.transaction():
-            withdrawn = store.withdraw(story_id, by, reason, clock())
+    with _recorded_work(config, "withdraw", lock_timeout, clock) as work:
+        with work.store.transaction():
+            withdrawn = work.store.withdraw(story_id, by, reason, clock())
             if withdrawn is None:
-                raise WithdrawalError(_not_found(store, story_id, "withdraw"))
-            store.update_feeds({withdrawn.category_slug: None}, {withdrawn.category_slug: -1})
+                raise WithdrawalError(_not_found(work.store, story_id, "withdraw"))
+            work.store.update_feeds({withdrawn.category_slug: None}, {withdrawn.category_slug: -1})
         log.info("story %s withdrawn by %s: %s", story_id, by, reason)
-        counts.update(_publish_changes(config, store, work_lock, clock))
+        _publish_changes(work)
         return withdrawn
 
 
@@ -212,21 +231,21 @@ def restore(
     clock: Clock = utc_now,
 ) -> Withdrawal:
     """Put a withdrawn story back as it was; returns the withdrawal it undid."""
-    with _recorded_work(config, "restore", lock_timeout, clock) as (store, counts, work_lock):
-        with store.transaction():
-            restored = store.restore(story_id)
+    with _recorded_work(config, "restore", lock_timeout, clock) as work:
+        with work.store.transaction():
+            restored = work.store.restore(story_id)
             if restored is None:
-                raise WithdrawalError(_not_found(store, story_id, "restore"))
-            store.update_feeds({restored.category_slug: None}, {restored.category_slug: 1})
+                raise WithdrawalError(_not_found(work.store, story_id, "restore"))
+            work.store.update_feeds({restored.category_slug: None}, {restored.category_slug: 1})
         log.info("story %s restored (withdrawn by %s)", story_id, restored.by)
-        counts.update(_publish_changes(config, store, work_lock, clock))
+        _publish_changes(work)
         return restored
 
 
-def _publish_changes(config: Config, store: Store, work_lock: int, clock: Clock) -> dict[str, int]:
-    with Publisher(store, config, work_lock, clock) as publisher:
+def _publish_changes(work: Work) -> None:
+    with work.publisher() as publisher:
         report = publisher.publish_dirty()
-    return {"feeds_written": len(report.feeds_written), "pages_written": report.pages_written}
+    work.counts.update(feeds_written=len(report.feeds_written), pages_written=report.pages_written)
 
 
 def _not_found(store: Store, story_id: str, action: str) -> str:

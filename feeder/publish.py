@@ -76,12 +76,12 @@ class Publisher:
     descriptor of the work lock the caller holds, which the helper holds too."""
 
     def __init__(
-        self, store: Store, config: Config, work_lock: int, clock: Clock = utc_now
+        self, store: Store, config: Config, site: Site, work_lock: int, clock: Clock = utc_now
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
-        self.site = Site(config)
+        self.site = site
         # The clock says which stories are the last two days' for the news sitemap.
         self.site_pages = SitePublisher(store, config, self.site, self._write, clock)
         self.archives = Archives(store, config, self._write)
