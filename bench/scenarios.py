@@ -29,6 +29,9 @@ BULK_FILES_PER_SECOND = 4_500
 BULK_PEAK_RSS_MB = 100
 ONE_ARTICLE_WORK_SECONDS = 0.05
 ONE_ARTICLE_WALL_SECONDS = 0.5
+ONE_ARTICLE_REWRITTEN_BYTES = 1_000_000
+# A new story's peak RSS at the largest archive, against the same run at the smallest.
+ONE_ARTICLE_RSS_GROWTH = 1.10
 RESCAN_WALL_SECONDS = 1.0
 REGEN_WALL_SECONDS = 2.0
 
@@ -44,6 +47,7 @@ class Row:
     peak_rss_mb: float | None  # None when measured in the benchmark's own process
     files_per_second: float | None = None
     raw_files_per_second: float | None = None
+    bytes_rewritten: int | None = None
     target: str = ""
     met: bool | None = None
 
@@ -57,14 +61,17 @@ def run_benchmark(
     largest = max(sizes)
     writer.write(corpus, range(largest))
     names = [writer.name(number) for number in range(largest)]
+    smallest_rss: float | None = None
     for size in sorted(sizes):
         workspace = Workspace.create(root / f"archive-{size}", corpus, names[:size])
         yield bulk_ingest(workspace, size)
         # Story `size` and the next ones are newer than everything archived.
         yield one_new_article(workspace, writer, size, range(size, size + repeat), named=False)
-        yield one_new_article(
+        named = one_new_article(
             workspace, writer, size, range(size + repeat, size + 2 * repeat), named=True
         )
+        smallest_rss = smallest_rss or named.peak_rss_mb
+        yield _rss_target(named, smallest_rss) if size == largest else named
     yield rescan(workspace, largest, repeat)
     yield stat_floor(workspace, largest, repeat)
     # Stories from the middle of the archive, each corrected once.
@@ -144,6 +151,18 @@ def correction(
     return _one_article_target(_median_row(scenario, size, runs))
 
 
+def _rss_target(row: Row, smallest_rss: float | None) -> Row:
+    """A new story costs the same memory in any archive: within 10 % of the smallest's."""
+    if smallest_rss is None or row.peak_rss_mb is None or row.met is None:
+        return row
+    limit = smallest_rss * ONE_ARTICLE_RSS_GROWTH
+    return replace(
+        row,
+        target=f"{row.target}, RSS < {limit:.0f} MB",
+        met=row.met and row.peak_rss_mb < limit,
+    )
+
+
 def regenerate(workspace: Workspace, size: int, repeat: int) -> Row:
     runs = [_expect(workspace.feeder("regen"), pages_written=0) for _ in range(repeat)]
     row = _median_row("regen: feeds + index", size, runs)
@@ -164,11 +183,14 @@ def _ingest(workspace: Workspace, writer: CorpusWriter, story: int, named: bool)
 
 
 def _one_article_target(row: Row) -> Row:
+    rewritten = row.bytes_rewritten or 0
     return replace(
         row,
-        target=f"< {ONE_ARTICLE_WORK_SECONDS * 1000:g} ms work, < {ONE_ARTICLE_WALL_SECONDS:g} s",
+        target=f"< {ONE_ARTICLE_WORK_SECONDS * 1000:g} ms work, < {ONE_ARTICLE_WALL_SECONDS:g} s, "
+        f"< {ONE_ARTICLE_REWRITTEN_BYTES / 1e6:g} MB",
         met=row.work_seconds < ONE_ARTICLE_WORK_SECONDS
-        and row.wall_seconds < ONE_ARTICLE_WALL_SECONDS,
+        and row.wall_seconds < ONE_ARTICLE_WALL_SECONDS
+        and rewritten < ONE_ARTICLE_REWRITTEN_BYTES,
     )
 
 
@@ -179,6 +201,7 @@ def _median_row(scenario: str, size: int, runs: list[Measurement]) -> Row:
         statistics.median(run.wall_seconds for run in runs),
         statistics.median(run.work_seconds for run in runs),
         max(run.peak_rss_mb for run in runs),
+        bytes_rewritten=int(statistics.median(run.bytes_rewritten for run in runs)),
     )
 
 

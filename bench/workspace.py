@@ -41,6 +41,9 @@ class Measurement:
     work_seconds: float
     peak_rss_mb: float
     counts: dict[str, int]
+    bytes_rewritten: int
+    """Of the files under the output folder the command wrote, created or replaced
+    (gzip copies included): what one story costs to write and to push to a CDN."""
 
 
 class Workspace:
@@ -50,6 +53,7 @@ class Workspace:
         self.config = root / "config.toml"
         self.database = root / "var" / "feeder.db"
         self.log = root / "feeder.log"
+        self.output = root / "public"
 
     @classmethod
     def create(cls, root: Path, corpus: Path, names: list[str]) -> Workspace:
@@ -64,6 +68,7 @@ class Workspace:
     def feeder(self, *arguments: str) -> Measurement:
         """Run `feeder ARGUMENTS` with the default log level, its output going to the log."""
         os.sync()  # the writes of the set-up are not flushed on the command's clock
+        before = output_state(self.output)
         command = [sys.executable, "-m", "feeder", *arguments, "--config", str(self.config)]
         launched = subprocess.run(
             [sys.executable, str(LAUNCHER), str(self.log), *command],
@@ -74,8 +79,12 @@ class Workspace:
         report = json.loads(launched.stdout)
         if report["exit_code"] != 0:
             raise CommandFailed(f"{' '.join(command)} failed; see {self.log}")
+        after = output_state(self.output)
+        rewritten = sum(state[1] for name, state in after.items() if before.get(name) != state)
         duration, counts = self._last_run(arguments[0])
-        return Measurement(report["wall_seconds"], duration, report["peak_rss_mb"], counts)
+        return Measurement(
+            report["wall_seconds"], duration, report["peak_rss_mb"], counts, rewritten
+        )
 
     def _last_run(self, job: str) -> tuple[float, dict[str, int]]:
         """Read-only and without feeder's Store, which would migrate the database it
@@ -88,3 +97,14 @@ class Workspace:
         if row is None:
             raise CommandFailed(f"feeder {job} recorded no run in {self.database}")
         return row[0], json.loads(row[1])
+
+
+def output_state(output: Path) -> dict[str, tuple[int, int, int]]:
+    """Each file's inode, size and mtime: an atomic replace always gives a new inode."""
+    state = {}
+    for folder, _folders, names in os.walk(output):
+        for name in names:
+            path = os.path.join(folder, name)
+            status = os.stat(path)
+            state[path] = (status.st_ino, status.st_size, status.st_mtime_ns)
+    return state

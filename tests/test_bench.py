@@ -57,6 +57,9 @@ def test_the_benchmark_runs_every_scenario_and_prints_a_table(tmp_path: Path) ->
         if row[0] != "| stat of every inbox file":  # timed in the benchmark's own process
             assert 10 < float(row[5]) < 1_000
     bulk = measured[3]
-    assert float(bulk[4].replace(",", "")) > 0 and float(bulk[6].replace(",", "")) > 0
+    assert float(bulk[4].replace(",", "")) > 0 and float(bulk[7].replace(",", "")) > 0
+    # A new story writes its page and its feeds: some bytes, far fewer than the bulk.
+    new_story = measured[5]
+    assert 0 < float(new_story[6]) < float(bulk[6])
     assert "Machine:" in result.stdout and "Command: python -m bench" in result.stdout
     assert list(tmp_path.iterdir()) == []  # the corpus and archives are removed
