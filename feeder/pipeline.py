@@ -109,11 +109,11 @@ def _catch_up_with_settings(config: Config, store: Store) -> None:
         )
         with store.transaction():
             store.mark_dirty([ALL_NEWS, *store.category_slugs()])
-            # Month archives carry what pages do, archive pages what feeds do.
-            store.mark_all_months_dirty()
-            store.mark_archive_pages_dirty()
+            store.mark_archive_pages_dirty()  # they carry what feeds do
             if everything:
                 store.mark_all_pages_dirty()
+                store.mark_all_months_dirty()
+                store.mark_all_days_dirty()
     record_settings(config)
 
 
