@@ -334,6 +334,7 @@ def _archive_pages_v13(db: sqlite_utils.Database) -> None:
             first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, dirty INTEGER NOT NULL,
             PRIMARY KEY (slug, number)) WITHOUT ROWID;
         CREATE INDEX feed_pages_dirty ON feed_pages(dirty) WHERE dirty = 1;
+        CREATE INDEX feed_pages_last ON feed_pages(slug, last_seq);
         CREATE TABLE feed_sequences (
             slug TEXT PRIMARY KEY, joined INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE archive_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
