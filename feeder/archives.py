@@ -24,10 +24,12 @@ The old month documents' URLs (`feeds/archive/…`) answer 410 Gone.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from feeder.budget import render_within
 from feeder.config import Config
@@ -52,9 +54,15 @@ log = logging.getLogger(__name__)
 PAGES_DIR = "feeds/pages"
 # Where the month documents of earlier releases were; their URLs answer 410 Gone.
 RETIRED_ARCHIVE_DIR = "feeds/archive"
-# Replaces a file (relative to the output) of a feed format and slug if its bytes
-# changed, telling `feeder.events`; returns whether it did (the Publisher's).
-Writer = Callable[[str, bytes, FeedFormat, str], bool]
+
+
+class Writer(Protocol):
+    """The publisher's: replaces a file (relative to the output) of a feed format and
+    slug if its bytes changed, telling `feeder.events`; returns whether it did."""
+
+    def __call__(
+        self, relative: str, data: bytes, feed_format: FeedFormat, slug: str, *, durable: bool
+    ) -> bool: ...
 
 
 def page_location(page: ArchivePage) -> str:
@@ -87,11 +95,17 @@ class Archives:
                 self._seal(slug, self.config.archive_page_size)
 
     def write_dirty_pages(self) -> list[str]:
-        return [
-            written
-            for page in self.store.dirty_archive_pages()
-            for written in self._write_page(page, self.names.get(page.slug))
-        ]
+        """Every marked page, oldest first, without an fsync each: they are made
+        durable together, then marked written, so a crash before that leaves them
+        marked (one fsync per file took a tenth of a bulk ingest's publish)."""
+        pages = self.store.dirty_archive_pages()
+        written = [path for page in pages for path in self._write_page(page)]
+        if written:
+            os.sync()
+        with self.store.transaction():
+            for page in pages:
+                self.store.mark_archive_page_clean(page)
+        return written
 
     def mark_missing(self) -> None:
         """For a regeneration: pages whose files are gone (say, `feeds/` was deleted)."""
@@ -170,7 +184,7 @@ class Archives:
             page = self.store.seal(slug, count, generation)
         log.info("sealed %s (%d entries)", page_location(page), count)
 
-    def _write_page(self, page: ArchivePage, category: str | None) -> list[str]:
+    def _write_page(self, page: ArchivePage) -> list[str]:
         members = self.store.page_members(page)
         present = [member.story_id for member in members if not member.withdrawn]
         entries = self._by_date(self.store.entries_by_story_ids(present))
@@ -179,15 +193,14 @@ class Archives:
             for member in members
             if member.withdrawn and (withdrawal := self.store.withdrawal(member.story_id))
         )
-        model = self._page_model(page, category, entries, deleted)
+        model = self._page_model(page, self.names.get(page.slug), entries, deleted)
         written = []
         for feed_format in FEED_FORMATS:
             relative = f"{page_location(page)}.{feed_format.suffix}"
-            if self.write(relative, feed_format.render(model), feed_format, page.slug):
+            data = feed_format.render(model)
+            if self.write(relative, data, feed_format, page.slug, durable=False):
                 written.append(relative)
                 log.info("wrote %s (%d entries)", relative, len(entries))
-        with self.store.transaction():
-            self.store.mark_archive_page_clean(page)
         return written
 
     def _page_model(

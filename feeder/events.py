@@ -38,6 +38,9 @@ class FileWritten:
     feed_format: FeedFormat | None = None
     """Set for feeds only, like `feed_slug` (`all` for all news)."""
     feed_slug: str | None = None
+    durable: bool = True
+    """False: written without an fsync of its own; the publisher makes its batch
+    durable at once before recording it written, and a file of one follows suit."""
 
 
 Listener = Callable[[FileWritten], None]

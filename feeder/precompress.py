@@ -43,7 +43,8 @@ def write_gzip_copy(event: FileWritten) -> None:
     # mtime=0 in the gzip header: the same source always gives the same copy.
     data = gzip.compress(event.data, GZIP_LEVEL, mtime=0)
     temp_dir = event.path.parents[len(PurePosixPath(event.relative_path).parts) - 1] / TEMP_FOLDER
-    if write_if_changed(copy, data, temp_dir=temp_dir, mtime_ns=event.path.stat().st_mtime_ns):
+    mtime_ns = event.path.stat().st_mtime_ns
+    if write_if_changed(copy, data, temp_dir=temp_dir, durable=event.durable, mtime_ns=mtime_ns):
         log.debug("wrote %s%s", event.relative_path, GZIP_SUFFIX)
 
 

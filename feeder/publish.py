@@ -311,7 +311,7 @@ class Publisher:
             self.unwritten[relative] = str(error)
             return False
         url, media_type = self.config.url(relative), media_type_for(relative)
-        event = FileWritten(relative, path, url, media_type, data, feed_format, slug)
+        event = FileWritten(relative, path, url, media_type, data, feed_format, slug, durable)
         (FILE_WRITTEN if written else FILE_UNCHANGED).emit(event)
         return written
 
