@@ -1,15 +1,15 @@
-"""The months of the archive: local calendar months, end to end without gap or overlap."""
+"""The months and days of the archive: local calendar periods, end to end without gap or overlap."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from feeder.store.database import from_utc_text
-from feeder.store.site import month_bounds, month_of
+from feeder.store.site import day_bounds, month_of
 
 BAKU = ZoneInfo("Asia/Baku")
 
@@ -31,13 +31,14 @@ def test_a_story_belongs_to_the_month_of_its_local_publication_time(
 
 
 @pytest.mark.parametrize("zone", [BAKU, ZoneInfo("Europe/Berlin"), ZoneInfo("America/Havana")])
-def test_months_follow_each_other_without_gap_or_overlap(zone: ZoneInfo) -> None:
+def test_days_follow_each_other_without_gap_or_overlap(zone: ZoneInfo) -> None:
     """Berlin moves its clocks at the end of March and October; Havana at midnight,
-    when a month may begin."""
-    months = [f"{year}-{number:02d}" for year in (2022, 2023) for number in range(1, 13)]
-    for month, following in itertools.pairwise(months):
-        start, end = (from_utc_text(bound) for bound in month_bounds(month, zone))
-        assert end == from_utc_text(month_bounds(following, zone)[0])
-        assert month_of(start, zone) == month
-        assert month_of(end, zone) == following
-        assert month_of(end - (end - start) / 2, zone) == month
+    when a day (and a month) may begin: such a day is 23 or 25 hours long."""
+    first = date(2022, 1, 1)
+    days = [(first + timedelta(days=number)).isoformat() for number in range(2 * 365)]
+    for day, following in itertools.pairwise(days):
+        start, end = (from_utc_text(bound) for bound in day_bounds(day, zone))
+        assert end == from_utc_text(day_bounds(following, zone)[0])
+        assert start.astimezone(zone).date().isoformat() == day
+        assert end.astimezone(zone).date().isoformat() == following
+        assert month_of(start, zone) == day[:7]

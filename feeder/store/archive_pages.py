@@ -26,7 +26,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from feeder.slugs import ALL_NEWS
-from feeder.store.database import Database
+from feeder.store.database import Database, chunks
 
 # A story's state in one feed.
 PRESENT = "in"
@@ -237,7 +237,7 @@ class _ChangeBatch:
     def __init__(self, connection: sqlite3.Connection, story_ids: list[str]) -> None:
         self.connection = connection
         self.places: dict[tuple[str, str], tuple[int, str]] = {}  # (story, slug) -> (seq, state)
-        for chunk in _chunks(sorted(set(story_ids))):
+        for chunk in chunks(sorted(set(story_ids))):
             for slug, seq, story_id, state in connection.execute(
                 "SELECT slug, seq, story_id, state FROM feed_entries "
                 f"WHERE story_id IN ({', '.join('?' * len(chunk))}) AND state IN (?, ?) "
@@ -329,10 +329,6 @@ class _ChangeBatch:
             "INSERT OR REPLACE INTO archive_state (key, value) VALUES (?, ?)",
             [_CHANGES, str(self.change)],
         )
-
-
-def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def mark_restored_copy(connection: sqlite3.Connection) -> None:

@@ -10,12 +10,12 @@ run that migrates nothing never imports sqlite-utils (a sixth of start-up).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Sequence, Sized
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from feeder.errors import FeederError
 from feeder.store.schema import MIGRATIONS
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BUSY_TIMEOUT_SECONDS = 30.0
+# Values bound in one `IN (...)` list (`chunks`).
+VALUES_PER_QUERY = 500
+T = TypeVar("T")
 # Page cache in KiB (SQLite's default is 2 MB): room for the indexes a bulk
 # ingest updates at random places, so they are not re-read for every insert.
 CACHE_KIB = 16 * 1024
@@ -53,6 +56,13 @@ def from_utc_text(text: str) -> datetime:
 def marks(values: Sized) -> str:
     """One `?` per value, for an `IN (...)` list or a row of columns."""
     return ", ".join("?" * len(values))
+
+
+def chunks(values: Sequence[T], size: int = VALUES_PER_QUERY) -> Iterator[Sequence[T]]:
+    """Values for `IN (...)` lists of at most `size`, well under SQLite's limit on
+    the parameters of one statement."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 class Database:

@@ -9,10 +9,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from feeder.model import Rejection
-from feeder.store.database import Database, from_utc_text, marks, utc_text
-
-# Names looked up with one query, well under SQLite's limit on parameters.
-NAMES_PER_QUERY = 500
+from feeder.store.database import Database, chunks, from_utc_text, marks, utc_text
 
 
 class RecordedFile(NamedTuple):
@@ -56,10 +53,6 @@ class InboxRecords(Database):
                     "SELECT name, size, mtime_ns, ctime_ns FROM files ORDER BY name"
                 ),
             )
-        chunks = (
-            names[start : start + NAMES_PER_QUERY]
-            for start in range(0, len(names), NAMES_PER_QUERY)
-        )
         return map(
             RecordedFile._make,
             itertools.chain.from_iterable(
@@ -68,7 +61,7 @@ class InboxRecords(Database):
                     "ORDER BY name",
                     chunk,
                 )
-                for chunk in chunks
+                for chunk in chunks(names)
             ),
         )
 

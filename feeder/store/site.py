@@ -21,10 +21,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from feeder.model import Day, Headline, Neighbour, Neighbours
-from feeder.model import Month as Month  # feeder.archives reads it from here
+from feeder.model import Day, Headline, Month, Neighbour, Neighbours
 from feeder.slugs import ALL_NEWS
-from feeder.store.database import Database, from_utc_text, utc_text
+from feeder.store.database import Database, chunks, from_utc_text, utc_text
 
 # Change records turned into dirty marks per transaction.
 CHANGE_BATCH = 5_000
@@ -38,14 +37,6 @@ _Key = tuple[str, str, str]
 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
-
-
-def month_bounds(month: str, zone: ZoneInfo) -> tuple[str, str]:
-    """The UTC text range [start, end) of a local calendar month, for the published index."""
-    year, number = (int(part) for part in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=zone)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    return utc_text(start), utc_text(end)
 
 
 def day_bounds(day: str, zone: ZoneInfo) -> tuple[str, str]:
@@ -360,8 +351,7 @@ class SiteRecords(Database):
     def neighbours(self, story_ids: list[str]) -> dict[str, Neighbours]:
         """Each story's previous and next story in its category, in one query per call."""
         found: dict[str, Neighbours] = {}
-        for start in range(0, len(story_ids), _IDS_PER_QUERY):
-            chunk = story_ids[start : start + _IDS_PER_QUERY]
+        for chunk in chunks(story_ids):
             rows = self.connection.execute(
                 "SELECT s.story_id, older.page_key, older.title, newer.page_key, newer.title "
                 "FROM articles AS s "
@@ -407,7 +397,6 @@ def _column(table: str) -> str:
     return table.removesuffix("s")
 
 
-_IDS_PER_QUERY = 500
 # The story just before / after {story} in category {slug}, by (published, story_id),
 # from the (category_slug, published, story_id) index.
 _OLDER = (

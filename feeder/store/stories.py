@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from feeder.model import Article, Entry
-from feeder.store.database import Database, from_utc_text, marks, utc_text
+from feeder.store.database import Database, chunks, from_utc_text, marks, utc_text
 
 # Built once: json.dumps with options builds a new encoder on every call.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
@@ -140,8 +140,7 @@ class StoryRecords(Database):
     def entries_by_story_ids(self, story_ids: list[str]) -> list[Entry]:
         """In the order given."""
         found: dict[str, Entry] = {}
-        for start in range(0, len(story_ids), _IDS_PER_QUERY):
-            chunk = story_ids[start : start + _IDS_PER_QUERY]
+        for chunk in chunks(story_ids):
             for entry in self._entries(
                 f"SELECT {_ENTRY_COLUMNS} FROM articles WHERE story_id IN ({marks(chunk)})", chunk
             ):
@@ -183,12 +182,10 @@ class StoryRecords(Database):
             yield batch
             last = batch[-1].story_id
 
-    def _entries(self, sql: str, parameters: list[Any]) -> list[Entry]:
+    def _entries(self, sql: str, parameters: Sequence[Any]) -> list[Entry]:
         return [_entry(row) for row in self.connection.execute(sql, parameters)]
 
 
-# Story ids in one `IN (...)` list, well under SQLite's limit of bound parameters.
-_IDS_PER_QUERY = 500
 ARTICLE_COLUMNS = (
     "story_id",
     "page_key",
