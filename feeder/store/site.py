@@ -120,6 +120,8 @@ class SiteRecords(Database):
             self._mark_neighbours(last, rendering)
             for key, change in sorted(updated.items()):
                 self._count(key, added[key], change)
+                if key[0] == "days":
+                    self._date_day(key[1], key[2], zone)
             self.connection.execute("DELETE FROM site_changes WHERE id <= ?", [last])
 
     def _mark_neighbours(self, last: int, rendering: list[str] | None) -> None:
@@ -181,6 +183,18 @@ class SiteRecords(Database):
                     )
             if table == "months":  # the archive indexes and the sitemaps list months
                 self._set_state(_PAGES_SITEMAP, "1")
+
+    def _date_day(self, slug: str, day: str, zone: ZoneInfo) -> None:
+        """A day's last change is its stories' latest, as they are now: the same
+        stories give the same sitemaps, whatever came and went in between runs."""
+        start, end = day_bounds(day, zone)
+        category = "" if slug == ALL_NEWS else "AND category_slug = :slug"
+        self.connection.execute(
+            "UPDATE days SET updated = coalesce((SELECT max(updated) FROM articles "
+            f"WHERE published >= :start AND published < :end {category}), updated) "
+            "WHERE slug = :slug AND day = :day",
+            {"start": start, "end": end, "slug": slug, "day": day},
+        )
 
     def _neighbours_of(self, table: str, slug: str, period: str) -> tuple[str | None, str | None]:
         """The nearest earlier and later periods of `slug` that have stories."""
