@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from feeder.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.files import TEMP_FOLDER, write_if_changed
-from feeder.http_rules import GZIP_SUFFIX
+from feeder.http_rules import GZIP_SUFFIX, is_sealed_page
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ GZIP_MINIMUM_SIZE = 500
 # feed of Russian news, level 5 takes 2.6 ms for a copy 3.5 % larger than level
 # 9's, which takes 13.8 ms (level 6: 4.6 ms and 0.7 %; level 4: 1.9 ms and 14 %).
 GZIP_LEVEL = 5
+# Archive pages are written once, thousands of them in a bulk ingest, and read
+# rarely (a reader backfilling): level 2 takes 0.95 ms on a 180 KB page against
+# level 5's 1.95 ms, for copies of 15 % of the source against 12 %.
+SEALED_PAGE_GZIP_LEVEL = 2
 
 
 def write_gzip_copy(event: FileWritten) -> None:
@@ -41,7 +45,8 @@ def write_gzip_copy(event: FileWritten) -> None:
         copy.unlink(missing_ok=True)  # a copy of an older, larger version
         return
     # mtime=0 in the gzip header: the same source always gives the same copy.
-    data = gzip.compress(event.data, GZIP_LEVEL, mtime=0)
+    level = SEALED_PAGE_GZIP_LEVEL if is_sealed_page(event.relative_path) else GZIP_LEVEL
+    data = gzip.compress(event.data, level, mtime=0)
     temp_dir = event.path.parents[len(PurePosixPath(event.relative_path).parts) - 1] / TEMP_FOLDER
     mtime_ns = event.path.stat().st_mtime_ns
     if write_if_changed(copy, data, temp_dir=temp_dir, durable=event.durable, mtime_ns=mtime_ns):
