@@ -159,15 +159,17 @@ class ArchivePageRecords(Database):
                 [slug, sealed, PRESENT],
             )
         ]
-        room = max_items - len(unsealed)
-        others = [
-            story_id
-            for (story_id,) in self.connection.execute(
-                "SELECT story_id FROM feed_entries WHERE slug = ? AND state = ? AND seq <= ? "
-                "ORDER BY changed DESC LIMIT ?",
-                [slug, PRESENT, sealed, max(room, 0)],
-            )
-        ]
+        room = max(max_items - len(unsealed), 0)
+        # Read through the partial index of present stories by their last change,
+        # skipping the unsealed ones here: the state is written out, not bound, and
+        # no condition on `seq` is given, or SQLite scans and sorts all news'
+        # 100,000 rows instead (12 ms).
+        rows = self.connection.execute(
+            f"SELECT story_id, seq FROM feed_entries WHERE slug = ? AND state = '{PRESENT}' "
+            "ORDER BY changed DESC LIMIT ?",
+            [slug, room + len(unsealed)],
+        )
+        others = [story_id for story_id, seq in rows if seq <= sealed][:room]
         return unsealed, others
 
     def unsealed_through(self, slug: str, story_id: str) -> int:
