@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import time
@@ -12,7 +11,7 @@ import click
 
 from bench.scenarios import run_benchmark
 from bench.table import describe_machine, format_table
-from bench.workspace import CommandFailed
+from bench.workspace import benchmark_folder
 
 QUICK_SIZES = (1_000, 10_000)
 
@@ -59,22 +58,12 @@ def main(sizes: list[int], quick: bool, repeat: int, seed: int, workdir: Path, k
     """Benchmark feeder against its targets (docs/benchmarks.md)."""
     if quick:
         sizes, repeat = list(QUICK_SIZES), 1
-    workdir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="feeder-bench-", dir=workdir))
     started = time.monotonic()
     rows = []
-    try:
+    with benchmark_folder(workdir, "feeder-bench-", keep) as root:
         for row in run_benchmark(root, sizes, repeat, seed):
             click.echo(f"{row.scenario}, {row.size:,}: {row.wall_seconds:.3f} s", err=True)
             rows.append(row)
-    except CommandFailed as error:
-        keep = True  # its log is in there
-        raise click.ClickException(str(error)) from None
-    finally:
-        if keep:
-            click.echo(f"kept {root}", err=True)
-        else:
-            shutil.rmtree(root)
     click.echo(format_table(rows))
     click.echo()
     click.echo(f"Machine: {describe_machine()}")

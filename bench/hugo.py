@@ -22,6 +22,7 @@ within a run).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -42,7 +43,7 @@ import click
 
 from bench.corpus import AGENCY_ZONE, CorpusWriter
 from bench.table import describe_machine
-from bench.workspace import LAUNCHER, CommandFailed, Workspace
+from bench.workspace import CommandFailed, Workspace, benchmark_folder, launch
 from feeder.model import Article, Rejection
 from feeder.story import publish_time
 from feeder.wire import parse
@@ -190,10 +191,8 @@ def main(size: int, repeat: int, seed: int, workdir: Path, keep: bool) -> None:
     if hugo is None:
         raise HugoMissing("hugo is not installed: run `apt-get install hugo` (Debian's 0.111.3)")
     version = subprocess.run([hugo, "version"], capture_output=True, text=True, check=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="feeder-hugo-", dir=workdir))
     started = time.monotonic()
-    try:
+    with benchmark_folder(workdir, "feeder-hugo-", keep) as root:
         writer = CorpusWriter(seed)
         corpus = root / "corpus"
         writer.write(corpus, range(size))
@@ -202,14 +201,6 @@ def main(size: int, repeat: int, seed: int, workdir: Path, keep: bool) -> None:
         rows = [feeder_bulk_ingest(Workspace.create(root / "archive", corpus, names), size)]
         click.echo(f"feeder, {size:,}: {rows[0].wall_seconds:.3f} s", err=True)
         rows.append(hugo_build(hugo, site, size, repeat))
-    except CommandFailed as error:
-        keep = True  # its log is in there
-        raise click.ClickException(str(error)) from None
-    finally:
-        if keep:
-            click.echo(f"kept {root}", err=True)
-        else:
-            shutil.rmtree(root)
     click.echo(format_table(rows))
     click.echo()
     feeder_row, hugo_row = rows
@@ -290,17 +281,7 @@ def hugo_build(hugo: str, site: Path, size: int, repeat: int) -> Row:
         destination = site.parent / f"hugo-public-{number}"
         command = [hugo, "--quiet", "--source", str(site), "--destination", str(destination)]
         os.sync()  # the site's files are not flushed on Hugo's clock
-        launched, cpu = _with_cpu(
-            lambda command=command: subprocess.run(
-                [sys.executable, str(LAUNCHER), str(log), *command],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-        )
-        report = json.loads(launched.stdout)
-        if report["exit_code"] != 0:
-            raise CommandFailed(f"{' '.join(command)} failed; see {log}")
+        report, cpu = _with_cpu(functools.partial(launch, command, log))
         click.echo(f"hugo, {size:,}, run {number + 1}: {report['wall_seconds']:.3f} s", err=True)
         files, written = _files_and_bytes(destination)
         runs.append(

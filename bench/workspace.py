@@ -13,11 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import click
 
 LAUNCHER = Path(__file__).with_name("launch.py")
 
@@ -70,15 +76,7 @@ class Workspace:
         os.sync()  # the writes of the set-up are not flushed on the command's clock
         before = output_state(self.output)
         command = [sys.executable, "-m", "feeder", *arguments, "--config", str(self.config)]
-        launched = subprocess.run(
-            [sys.executable, str(LAUNCHER), str(self.log), *command],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        report = json.loads(launched.stdout)
-        if report["exit_code"] != 0:
-            raise CommandFailed(f"{' '.join(command)} failed; see {self.log}")
+        report = launch(command, self.log)
         after = output_state(self.output)
         rewritten = sum(state[1] for name, state in after.items() if before.get(name) != state)
         duration, counts = self._last_run(arguments[0])
@@ -108,3 +106,37 @@ def output_state(output: Path) -> dict[str, tuple[int, int, int]]:
             status = os.stat(path)
             state[path] = (status.st_ino, status.st_size, status.st_mtime_ns)
     return state
+
+
+def launch(command: list[str], log: Path) -> dict[str, Any]:
+    """Run `command` through bench/launch.py, its output going to `log`: its exit
+    code, wall time and its own peak RSS, measured from outside."""
+    launched = subprocess.run(
+        [sys.executable, str(LAUNCHER), str(log), *command],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(launched.stdout)
+    if report["exit_code"] != 0:
+        raise CommandFailed(f"{' '.join(command)} failed; see {log}")
+    return report
+
+
+@contextlib.contextmanager
+def benchmark_folder(workdir: Path, prefix: str, keep: bool) -> Iterator[Path]:
+    """A new folder under `workdir` for a run's corpus and installations, removed
+    afterwards unless `keep`, and kept whatever `keep` says when a command failed
+    (its log is in there)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=workdir))
+    try:
+        yield root
+    except CommandFailed as error:
+        keep = True
+        raise click.ClickException(str(error)) from None
+    finally:
+        if keep:
+            click.echo(f"kept {root}", err=True)
+        else:
+            shutil.rmtree(root)
