@@ -99,6 +99,8 @@ class Archives:
         durable together, then marked written, so a crash before that leaves them
         marked (one fsync per file took a tenth of a bulk ingest's publish)."""
         pages = self.store.dirty_archive_pages()
+        if not pages:
+            return []
         written = [path for page in pages for path in self._write_page(page)]
         if written:
             os.sync()
