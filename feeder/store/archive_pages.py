@@ -26,7 +26,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from feeder.slugs import ALL_NEWS
-from feeder.store.database import Database, chunks
+from feeder.store.database import Database, chunks, marks
 
 # A story's state in one feed.
 PRESENT = "in"
@@ -242,7 +242,7 @@ class _ChangeBatch:
         for chunk in chunks(sorted(set(story_ids))):
             for slug, seq, story_id, state in connection.execute(
                 "SELECT slug, seq, story_id, state FROM feed_entries "
-                f"WHERE story_id IN ({', '.join('?' * len(chunk))}) AND state IN (?, ?) "
+                f"WHERE story_id IN ({marks(chunk)}) AND state IN (?, ?) "
                 "ORDER BY seq",
                 [*chunk, PRESENT, WITHDRAWN],
             ):
