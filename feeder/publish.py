@@ -133,11 +133,8 @@ class Publisher:
         # Withdrawal notices are few: rewritten (if changed or missing) by every regeneration.
         with self.store.transaction():
             self.store.mark_all_notices_dirty()
-        if all_pages:
-            with self.store.transaction():
+            if all_pages:
                 self.store.mark_archive_pages_dirty()
-        else:
-            self.archives.mark_missing()
         if all_pages:
             return self._publish(
                 slugs,
@@ -146,6 +143,7 @@ class Publisher:
                 progress,
                 regenerating=True,
             )
+        self.archives.mark_missing()
         missing = self._missing_pages()
         pages = itertools.chain(self._dirty_pages(), self._entries_by_page_keys(missing))
         page_total = self.store.dirty_page_count() + len(missing)
