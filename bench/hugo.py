@@ -44,9 +44,9 @@ import click
 from bench.corpus import AGENCY_ZONE, CorpusWriter
 from bench.table import describe_machine
 from bench.workspace import CommandFailed, Workspace, benchmark_folder, launch
+from feeder.intake.story import publish_time
+from feeder.intake.wire import parse
 from feeder.model import Article, Rejection
-from feeder.story import publish_time
-from feeder.wire import parse
 
 # What feeder's pages list and its feeds carry (config.toml's max_items).
 PAGE_ENTRIES = 30

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from bench.corpus import CorpusWriter, deliver
+from feeder.intake.wire import parse
 from feeder.model import Article
 from feeder.slugs import category_slug
-from feeder.wire import parse
 
 
 def daemon_config(port: int = 0, ingest_interval: int = 3600, extra: str = "") -> str:

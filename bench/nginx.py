@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from feeder.config import Config
-from feeder.nginx import nginx_config
+from feeder.serve.nginx import nginx_config
 
 STARTUP_SECONDS = 10
 

@@ -35,8 +35,8 @@ import httpx
 from bench.corpus import CorpusWriter, deliver
 from bench.latency import daemon_config, feeder, wait_until
 from bench.table import describe_machine
+from feeder.intake.wire import parse
 from feeder.model import Article
-from feeder.wire import parse
 
 HUB_SETTINGS = """
 [websub]

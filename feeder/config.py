@@ -100,7 +100,7 @@ class Config:
     tombstone_days: int = 30
     # Bytes a feed file may take; the oldest entries are left out beyond it.
     max_feed_bytes: int = 1_000_000
-    # Entries of an RFC 5005 archive page (`feeder.archives`).
+    # Entries of an RFC 5005 archive page (`feeder.publish.archives`).
     archive_page_size: int = 50
     category_slugs: dict[str, str] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)

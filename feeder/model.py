@@ -108,7 +108,7 @@ class Category:
 
 
 # What the site's archive pages and sitemaps show, as plain data: the store reads
-# them, and the renderers (`feeder.site`, `feeder.sitemaps`) never see the store.
+# them, and the renderers (`feeder.site.pages`, `feeder.site.sitemaps`) never see the store.
 
 
 @dataclass(frozen=True)

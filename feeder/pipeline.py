@@ -15,17 +15,17 @@ from threading import Event
 from typing import Any
 
 from feeder.batches import Progress
+from feeder.channels.websub import hook as websub_hook
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.ingest import Ingester, IngestReport
+from feeder.intake.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
-from feeder.output_settings import Reach, record_settings, settings_change
-from feeder.publish import Publisher, PublishReport
-from feeder.site import Site
+from feeder.publish.output_settings import Reach, record_settings, settings_change
+from feeder.publish.publisher import Publisher, PublishReport
+from feeder.site.pages import Site
 from feeder.slugs import ALL_NEWS
 from feeder.store import DatabaseBusy, Store, Withdrawal
-from feeder.websub import hook as websub_hook
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 (archive documents included) drop the characters that reorder or hide the text
 around them, so a reader sees in a feed what a browser shows on the page.
 
-Categories lose every format character at parsing already (`feeder.wire`); the
+Categories lose every format character at parsing already (`feeder.intake.wire`); the
 rest of the text keeps them in the database and loses these when rendered.
 """
 

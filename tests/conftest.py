@@ -16,7 +16,7 @@ import pytest
 
 from feeder.config import Config, ServerConfig, parse_config
 from feeder.pipeline import IngestOutcome, ingest_and_publish
-from feeder.server import FeedServer
+from feeder.serve.server import FeedServer
 from tests.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent

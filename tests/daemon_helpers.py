@@ -62,7 +62,7 @@ def running_daemon(
 
 
 _FAST_HEARTBEAT = (
-    "import sys, feeder.daemon, feeder.cli; feeder.daemon.HEARTBEAT_SECONDS = {}; "
+    "import sys, feeder.daemon.scheduler, feeder.cli; feeder.daemon.scheduler.HEARTBEAT_SECONDS = {}; "
     "sys.argv[0] = 'feeder'; feeder.cli.main()"
 )
 

@@ -8,9 +8,9 @@ import time
 
 from feeder.config import Config
 from feeder.files import TEMP_SUFFIX
+from feeder.intake.wire import parse
 from feeder.model import Article
 from feeder.store import Store
-from feeder.wire import parse
 from tests.conftest import wire_text
 from tests.state import article_rows
 

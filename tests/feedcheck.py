@@ -18,8 +18,8 @@ import jsonschema
 from lxml import etree
 
 from feeder.config import Config
-from feeder.formats import FEED_FORMATS
-from feeder.jsonfeed import VERSION as JSON_FEED_VERSION
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.jsonfeed import VERSION as JSON_FEED_VERSION
 
 # RSS and Atom: XML, which browsers are given as such (so they run its stylesheet),
 # newsboat reads, and RFC 5005's marks are defined for.

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from feeder.channels.websub.state import HubState, Intent, PendingDelivery, Subscription
 from feeder.model import Entry
 from feeder.store import Run, Store
-from feeder.websub.state import HubState, Intent, PendingDelivery, Subscription
 
 # What ingest stores; `runs` only times the jobs.
 TABLES = ("articles", "files", "rejects", "feeds")

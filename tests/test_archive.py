@@ -12,13 +12,15 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feeder.archives import PAGES_DIR
 from feeder.backup import backup_database
 from feeder.config import Config
-from feeder.feeds import FeedFormat, entry_id, feed_path
-from feeder.formats import FEED_FORMATS
-from feeder.http_rules import GZIP_SUFFIX, cache_control
+from feeder.feeds.entries import entry_id
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import FeedFormat, feed_path
+from feeder.paths import GZIP_SUFFIX
 from feeder.pipeline import ingest_and_publish, regenerate, restore, withdraw
+from feeder.publish.archives import PAGES_DIR
+from feeder.serve.http_rules import cache_control
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from tests.archive_client import ArchiveClient

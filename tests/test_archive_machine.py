@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from lxml import etree
 
-from feeder.archives import PAGES_DIR
-from feeder.feeds import entry_id, feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.entries import entry_id
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.pipeline import ingest_and_publish, regenerate, restore, withdraw
+from feeder.publish.archives import PAGES_DIR
 from feeder.slugs import ALL_NEWS
 from tests.archive_client import ArchiveClient
 from tests.conftest import config_for, wire_text

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from bench.__main__ import main
 from bench.corpus import CATEGORIES, CorpusWriter
+from feeder.intake.wire import parse
 from feeder.model import Article
-from feeder.wire import parse
 
 SCENARIOS = [
     ("bulk ingest", "200"),

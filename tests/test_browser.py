@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config
-from feeder.feeds import feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.pipeline import ingest_and_publish
 from tests.browser import WITHOUT_XSLT, framed_page, rendered_page, screenshot
 from tests.conftest import deliver_day

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import feedparser
 
-from feeder.budget import SUMMARY_MAX_CHARS, shortened
 from feeder.config import load_config
-from feeder.feeds import feed_path
-from feeder.formats import FEED_FORMATS
-from feeder.server import FeedServer
+from feeder.feeds.budget import SUMMARY_MAX_CHARS, shortened
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
+from feeder.serve.server import FeedServer
 from tests.client import Client
 from tests.conftest import ROOT, wire_text, write_config
 from tests.feedcheck import XML_FORMATS

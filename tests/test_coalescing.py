@@ -7,7 +7,7 @@ from threading import Event
 
 import pytest
 
-from feeder.coalescing import IngestCoalescer, IngestWork
+from feeder.daemon.coalescing import IngestCoalescer, IngestWork
 
 
 class Recorder:

@@ -20,15 +20,16 @@ from typing import Any, ClassVar
 import pytest
 
 from feeder.config import Config, load_config
-from feeder.feeds import FeedFormat, entry_id, feed_path
-from feeder.formats import FEED_FORMATS
-from feeder.inbox import storable_name
-from feeder.ingest import IngestReport
+from feeder.feeds.entries import entry_id
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import FeedFormat, feed_path
+from feeder.intake.inbox import storable_name
+from feeder.intake.ingest import IngestReport
+from feeder.intake.wire import story_id_for
 from feeder.model import Entry, RejectReason
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
 from feeder.store import FileOutcome, Store
-from feeder.wire import story_id_for
 from tests import corpus
 from tests.commands import feeder_cli
 from tests.conftest import ROOT, config_for, write_config

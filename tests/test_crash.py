@@ -28,14 +28,14 @@ from lxml import etree
 
 from feeder import pipeline
 from feeder.config import Config, load_config
-from feeder.events import FILE_WRITTEN
-from feeder.feeds import feed_path
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.jsonfeed import JsonFeed
+from feeder.feeds.model import feed_path
 from feeder.files import TEMP_SUFFIX
-from feeder.formats import FEED_FORMATS
-from feeder.http_rules import GZIP_SUFFIX
-from feeder.jsonfeed import JsonFeed
+from feeder.paths import GZIP_SUFFIX
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.precompress import write_gzip_copy
+from feeder.publish.events import FILE_WRITTEN
+from feeder.serve.precompress import write_gzip_copy
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
 from tests.commands import feeder_cli, feeder_command

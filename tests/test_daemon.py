@@ -181,7 +181,9 @@ def test_a_failing_job_is_recorded_and_retried_while_the_daemon_lives_on(tmp_pat
     with running_daemon(config) as daemon:
         wait_for(lambda: "Last error:" in status(config), timeout=5)
         assert "ingest: PublishError: cannot write" in status(config)
-        assert "ERROR   feeder.daemon: ingest job failed: cannot write" in daemon_log(config)
+        assert "ERROR   feeder.daemon.scheduler: ingest job failed: cannot write" in daemon_log(
+            config
+        )
         assert "Traceback" not in daemon_log(config)  # the message says what to do
         feeds.unlink()  # the operator fixes the output folder; no new article arrives
         (entry,) = wait_for(lambda: entries(tmp_path, "politika"), timeout=5)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config
-from feeder.events import FILE_WRITTEN, FileWritten, Listeners
-from feeder.feeds import feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
+from feeder.publish.events import FILE_WRITTEN, FileWritten, Listeners
 from tests.conftest import deliver_day
 
 
@@ -51,7 +51,7 @@ def test_a_failing_listener_is_logged_and_the_others_still_run(
 
     listeners.subscribe(purge_cdn)
     listeners.subscribe(lambda event: heard.append(event.relative_path))
-    with caplog.at_level(logging.ERROR, logger="feeder.events"):
+    with caplog.at_level(logging.ERROR, logger="feeder.publish.events"):
         listeners.emit(_event())
     assert heard == ["feeds/all.rss"]
     (record,) = caplog.records

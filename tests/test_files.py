@@ -6,8 +6,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeder.daemon.heartbeat import remove_heartbeat_temp_files, write_heartbeat
 from feeder.files import write_if_changed
-from feeder.heartbeat import remove_heartbeat_temp_files, write_heartbeat
 from tests.conftest import config_for
 
 

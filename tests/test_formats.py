@@ -10,11 +10,12 @@ import pytest
 from lxml import etree
 
 from feeder.config import Config
-from feeder.feeds import FeedFormat, FeedLink, FeedModel, feed_model, feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.entries import feed_model
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import FeedFormat, FeedLink, FeedModel, feed_path
+from feeder.feeds.xmlfeeds import Atom, Rss
 from feeder.model import Entry
-from feeder.site import opml_path
-from feeder.xmlfeeds import Atom, Rss
+from feeder.site.pages import opml_path
 from tests.client import Client
 from tests.conftest import deliver_day
 from tests.feedcheck import parse_valid_feed

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config
-from feeder.inbox import Delivery, InboxReader, Readiness
+from feeder.intake.inbox import Delivery, InboxReader, Readiness
 from feeder.model import Article
 from feeder.pipeline import ingest_and_publish
 from feeder.store import Store

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import feeder.inbox
+import feeder.intake.inbox
 from feeder.config import Config
 from feeder.model import Entry
 from feeder.pipeline import ingest_and_publish
@@ -175,14 +175,14 @@ def test_a_file_that_grows_while_it_is_read_is_skipped(
     config: Config, deliver, monkeypatch
 ) -> None:
     path = deliver("001_aaaaaaaaaaaaaaaa.txt", wire_text())
-    real_read = feeder.inbox._read_up_to
+    real_read = feeder.intake.inbox._read_up_to
 
     def read_while_the_agency_appends(descriptor: int, size: int) -> bytes:
         with path.open("ab") as appending:
             appending.write(b"\n")
         return real_read(descriptor, size)
 
-    monkeypatch.setattr(feeder.inbox, "_read_up_to", read_while_the_agency_appends)
+    monkeypatch.setattr(feeder.intake.inbox, "_read_up_to", read_while_the_agency_appends)
     assert ingest_and_publish(config).ingest.skipped == 1
 
 

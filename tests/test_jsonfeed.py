@@ -10,8 +10,9 @@ import pytest
 from reader import make_reader
 
 from feeder.config import Config
-from feeder.feeds import FeedLink, entry_id, feed_model, feed_path
-from feeder.jsonfeed import JsonFeed
+from feeder.feeds.entries import entry_id, feed_model
+from feeder.feeds.jsonfeed import JsonFeed
+from feeder.feeds.model import FeedLink, feed_path
 from feeder.model import Entry
 from feeder.pipeline import ingest_and_publish
 from feeder.slugs import ALL_NEWS
@@ -87,7 +88,7 @@ def test_the_same_feed_gives_the_same_bytes(config: Config) -> None:
 
 
 def test_characters_json_allows_raw_but_readers_trip_over_are_escaped(config: Config) -> None:
-    """Ingest drops these (feeder.decoding); the renderer is safe without that."""
+    """Ingest drops these (feeder.intake.decoding); the renderer is safe without that."""
     title = "DEL\x7f C1\x85 LS\u2028 PS\u2029 lone\ud800 surrogate"
     data = JSON.render(feed_model(config, ALL_NEWS, None, [entry(1, title=title)]))
     document = valid_json_feed(data, config.url("feeds/all.json"))  # UTF-8, nothing raw

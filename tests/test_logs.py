@@ -18,16 +18,16 @@ from tests.conftest import DeliverFn, wire_text
 @pytest.mark.parametrize(
     ("log_format", "level", "expected"),
     [
-        ("journald", logging.WARNING, "<4>feeder.ingest: x.txt: rejected"),
-        ("journald", logging.INFO, "<6>feeder.ingest: x.txt: rejected"),
-        ("text", logging.WARNING, "WARNING feeder.ingest: x.txt: rejected"),
+        ("journald", logging.WARNING, "<4>feeder.intake.ingest: x.txt: rejected"),
+        ("journald", logging.INFO, "<6>feeder.intake.ingest: x.txt: rejected"),
+        ("text", logging.WARNING, "WARNING feeder.intake.ingest: x.txt: rejected"),
     ],
 )
 def test_one_line_per_event_in_the_chosen_format(
     capsys, log_format: str, level: int, expected: str
 ) -> None:
     setup_logging("info", log_format)
-    logging.getLogger("feeder.ingest").log(level, "%s: rejected", "x.txt")
+    logging.getLogger("feeder.intake.ingest").log(level, "%s: rejected", "x.txt")
     (line,) = capsys.readouterr().err.splitlines()
     assert line.endswith(expected) if log_format == "text" else line == expected
 
@@ -45,7 +45,7 @@ def test_a_traceback_stays_in_its_event(capsys, log_format: str) -> None:
     try:
         raise ValueError("deep inside")
     except ValueError:
-        logging.getLogger("feeder.daemon").exception("ingest job failed")
+        logging.getLogger("feeder.daemon.scheduler").exception("ingest job failed")
     (line,) = capsys.readouterr().err.splitlines()
     assert "ingest job failed" in line
     assert "Traceback (most recent call last)" in line and "ValueError: deep inside" in line
@@ -57,7 +57,7 @@ def test_a_traceback_stays_in_its_event(capsys, log_format: str) -> None:
 def test_a_file_name_cannot_forge_a_line_or_drive_the_terminal(capsys, log_format: str) -> None:
     setup_logging("info", log_format)
     name = "a.txt\n2026-01-01 ERROR feeder: forged\x1b[2J\u202egnp.txt"
-    logging.getLogger("feeder.ingest").warning("%s: rejected", name)
+    logging.getLogger("feeder.intake.ingest").warning("%s: rejected", name)
     (line,) = capsys.readouterr().err.splitlines()
     assert "\x1b" not in line and "\u202e" not in line
     if log_format == "json":
@@ -67,9 +67,9 @@ def test_a_file_name_cannot_forge_a_line_or_drive_the_terminal(capsys, log_forma
 
 def test_json_lines_carry_time_level_logger_and_message(capsys) -> None:
     setup_logging("info", "json")
-    logging.getLogger("feeder.ingest").warning("%s: rejected", "статья.txt")
+    logging.getLogger("feeder.intake.ingest").warning("%s: rejected", "статья.txt")
     event = json.loads(capsys.readouterr().err)
-    assert event["level"] == "WARNING" and event["logger"] == "feeder.ingest"
+    assert event["level"] == "WARNING" and event["logger"] == "feeder.intake.ingest"
     assert event["message"] == "статья.txt: rejected"
     assert re.fullmatch(r"\d{4}-.+T.+[+-]\d\d:\d\d", event["time"])
 

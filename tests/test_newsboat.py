@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config
-from feeder.feeds import FeedFormat, feed_path
+from feeder.feeds.model import FeedFormat, feed_path
 from feeder.pipeline import ingest_and_publish
 from tests.client import Client
 from tests.conftest import SEED, deliver_day, wire_text

@@ -17,16 +17,17 @@ from pathlib import Path
 import pytest
 
 from bench.nginx import error_log, running_nginx
-from feeder.archives import PAGES_DIR
 from feeder.config import Config, load_config
-from feeder.feeds import article_path, feed_path
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.files import TEMP_FOLDER, TEMP_SUFFIX
-from feeder.formats import FEED_FORMATS
-from feeder.http_rules import cache_control
-from feeder.nginx import nginx_config
+from feeder.paths import article_path
 from feeder.pipeline import ingest_and_publish, restore, withdraw
-from feeder.server import FeedServer
-from feeder.withdrawals import gone_marker
+from feeder.publish.archives import PAGES_DIR
+from feeder.serve.http_rules import cache_control
+from feeder.serve.nginx import nginx_config
+from feeder.serve.server import FeedServer
+from feeder.site.withdrawals import gone_marker
 from tests.client import Client, Reply
 from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, wire_text, write_config
@@ -285,7 +286,7 @@ def test_both_refuse_hidden_temp_traversal_and_links(
     published: Config, readable_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # An earlier test's `feeder --log-level error` leaves the root logger at ERROR.
-    caplog.set_level(logging.WARNING, logger="feeder.server")
+    caplog.set_level(logging.WARNING, logger="feeder.serve.server")
     output = published.output_dir
     (output / ".secret").write_text(SECRET)
     (output / TEMP_FOLDER).mkdir(exist_ok=True)
@@ -317,7 +318,9 @@ def test_both_refuse_hidden_temp_traversal_and_links(
     log = error_log(readable_root / "ng")
     for name in ("notes.txt", "loop"):
         assert f'"{output}/{name}" failed (40: Too many levels of symbolic links)' in log
-    ours = [record.getMessage() for record in caplog.records if record.name == "feeder.server"]
+    ours = [
+        record.getMessage() for record in caplog.records if record.name == "feeder.serve.server"
+    ]
     assert [line for line in ours if line.startswith("notes.txt:")] == [
         "notes.txt: is or passes through a symbolic link, never served; answered 404"
     ]

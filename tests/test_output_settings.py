@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from feeder.files import PublishError
-from feeder.publish import Publisher
+from feeder.publish.publisher import Publisher
 from tests.commands import feeder_cli
 from tests.conftest import SEED, file_tree, wire_text, write_config
 

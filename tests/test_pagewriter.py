@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from feeder import ingest, pagewriter
 from feeder.config import load_config
 from feeder.files import PublishError
+from feeder.intake import ingest
 from feeder.locking import file_lock, is_locked
-from feeder.pagewriter import PageWriter
 from feeder.pipeline import ingest_and_publish
+from feeder.site import pagewriter
+from feeder.site.pagewriter import PageWriter
 from tests.commands import feeder_command, wait_for
 from tests.conftest import file_tree, wire_text, write_config
 from tests.deliveries import Inbox, assert_everything_published
@@ -156,7 +157,7 @@ def test_a_parent_killed_mid_batch_leaves_the_helper_exiting_quietly(
     and says nothing on stderr (it shares the daemon's journal)."""
     batch = pickle.dumps([(tmp_path / "page.html", b"<p>" * 100)])
     helper = subprocess.run(
-        [sys.executable, "-m", "feeder.pagewriter", str(os.getpid()), str(tmp_path)],
+        [sys.executable, "-m", "feeder.site.pagewriter", str(os.getpid()), str(tmp_path)],
         input=batch[:cut_at],
         capture_output=True,
         timeout=30,

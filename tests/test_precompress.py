@@ -6,11 +6,11 @@ import gzip
 import os
 
 from feeder.config import Config
-from feeder.feeds import feed_path
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.files import TEMP_SUFFIX
-from feeder.formats import FEED_FORMATS
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.server import FeedServer
+from feeder.serve.server import FeedServer
 from tests.client import Client
 from tests.conftest import deliver_day
 

@@ -20,14 +20,15 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from feeder.config import Config
-from feeder.feeds import entry_id, feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.entries import entry_id
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
+from feeder.intake.wire import parse
 from feeder.model import Article, Rejection, RejectReason
 from feeder.pipeline import ingest_and_publish
 from feeder.printable import printable
 from feeder.slugs import ALL_NEWS
 from feeder.store import Store
-from feeder.wire import parse
 from tests.commands import feeder_cli
 from tests.conftest import SEED, config_for, wire_text, write_config
 from tests.feedcheck import RenderedHtml, entry_texts, parse_valid_feed

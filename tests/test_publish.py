@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
-from feeder.archives import page_location
 from feeder.config import Config, load_config
-from feeder.feeds import FeedFormat, article_path, feed_path
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import FeedFormat, feed_path
+from feeder.feeds.xmlfeeds import STYLESHEET_PATH, Atom
 from feeder.files import PublishError
-from feeder.formats import FEED_FORMATS
+from feeder.paths import article_path
 from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.publish.archives import page_location
 from feeder.store import Store
 from feeder.visible import INVISIBLE
-from feeder.xmlfeeds import STYLESHEET_PATH, Atom
 from tests.commands import feeder_cli
 from tests.conftest import SEED, config_for, deliver_day, file_tree, wire_text, write_config
 from tests.feedcheck import XML_FORMATS, parse_valid_feed

@@ -22,7 +22,7 @@ from lxml import etree, html
 from feeder.config import Config, ConfigError, ServerConfig
 from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.server import FeedServer, _accepts_gzip
+from feeder.serve.server import FeedServer, _accepts_gzip
 from tests.client import Client
 from tests.conftest import config_for, deliver_day
 
@@ -439,7 +439,7 @@ def served_as_nobody(config: Config, log_path: Path) -> Iterator[str]:
     listens and has answered once (every import done), since root reads any file."""
     handler = logging.FileHandler(log_path)
     handler.setLevel(logging.WARNING)  # the refusals, not the start-up line
-    logger = logging.getLogger("feeder.server")
+    logger = logging.getLogger("feeder.serve.server")
     level = logger.level
     logger.setLevel(logging.WARNING)  # whatever level an earlier test left logging at
     logger.addHandler(handler)

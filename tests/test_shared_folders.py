@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from feeder.config import Config, load_config
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.formats import FEED_FORMATS
 from tests import conftest
 from tests.daemon_helpers import (
     BASE_URL,

@@ -18,11 +18,11 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from feeder import sitepublish
 from feeder.config import Config
-from feeder.feeds import FeedFormat, feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import FeedFormat, feed_path
 from feeder.pipeline import ingest_and_publish, regenerate
+from feeder.publish import site as sitepublish
 from feeder.store import MIGRATIONS, Store
 from tests.conftest import ROOT, config_for, deliver_day, wire_text
 from tests.feedcheck import parse_valid_feed
@@ -429,7 +429,7 @@ def test_an_english_site_speaks_english(tmp_path: Path, deliver) -> None:
 def test_every_interface_string_has_a_russian_translation() -> None:
     with (ROOT / "feeder" / "messages" / "ru.po").open("rb") as po_file:
         catalogue = read_po(po_file, locale="ru")
-    templates = ROOT / "feeder" / "templates"
+    templates = ROOT / "feeder" / "site" / "templates"
     options = {"**": {"extensions": "jinja2.ext.i18n"}}
     method_map = [("**.html", "jinja2"), ("**.xsl", "jinja2")]
     used = {message for _, _, message, _, _ in extract_from_dir(templates, method_map, options)}
@@ -473,7 +473,7 @@ def _file_story(config: Config, name: str, moment: datetime, **fields: Any) -> N
 
 def _sources(changed: set[str]) -> set[str]:
     """The rewritten files without their gzip copies, each of which must be rewritten
-    with its source (feeder.precompress) and only then."""
+    with its source (feeder.serve.precompress) and only then."""
     copies = {path for path in changed if path.endswith(".gz")}
     assert {path.removesuffix(".gz") for path in copies} <= changed, copies
     return changed - copies

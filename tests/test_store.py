@@ -10,9 +10,10 @@ import sqlite_utils
 
 import feeder.slugs
 from feeder.config import Config
-from feeder.feeds import article_path, feed_path
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.files import PublishError
-from feeder.formats import FEED_FORMATS
+from feeder.paths import article_path
 from feeder.pipeline import ingest_and_publish
 from feeder.store import MIGRATIONS, Store, StoreError
 from tests.conftest import deliver_day, wire_text

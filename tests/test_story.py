@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeder.intake.story import Outcome, StoryDecision, StoryVersion, decide, publish_time
 from feeder.model import Article
 from feeder.store import StoredStory
-from feeder.story import Outcome, StoryDecision, StoryVersion, decide, publish_time
 
 BAKU = ZoneInfo("Asia/Baku")  # UTC+4 all year
 DATELINE = date(2023, 9, 21)

@@ -23,14 +23,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from feeder.config import Config, ConfigError
-from feeder.formats import FEED_FORMATS
-from feeder.nginx import nginx_config
-from feeder.outgoing import Resolver, system_resolver
-from feeder.pipeline import ingest_and_publish
-from feeder.server import FeedServer
-from feeder.store import Store
-from feeder.websub.state import (
+from feeder.channels.outgoing import Resolver, system_resolver
+from feeder.channels.websub.state import (
     HubState,
     Intent,
     Mode,
@@ -38,7 +32,13 @@ from feeder.websub.state import (
     Subscription,
     SubscriptionRequest,
 )
-from feeder.websub.worker import HubWorker
+from feeder.channels.websub.worker import HubWorker
+from feeder.config import Config, ConfigError
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.pipeline import ingest_and_publish
+from feeder.serve.nginx import nginx_config
+from feeder.serve.server import FeedServer
+from feeder.store import Store
 from tests import state
 from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, wire_text, write_config
@@ -321,7 +321,7 @@ def test_a_change_publishing_failed_to_queue_is_delivered_all_the_same(
             raise sqlite3.OperationalError("database is locked")
 
         with monkeypatch.context() as patch:
-            patch.setattr("feeder.websub.hook._queue", fail)
+            patch.setattr("feeder.channels.websub.hook._queue", fail)
             hub.publish(title="Незамеченная новость")  # the listener fails; publishing goes on
         assert hub.deliveries() == []
         hub.restart_worker()  # it catches up at start, and every minute
@@ -349,13 +349,13 @@ def test_a_failure_inside_the_hub_still_settles_requests_and_deliveries(
 
     with Subscriber() as subscriber:
         with monkeypatch.context() as patch:
-            patch.setattr("feeder.websub.worker.verify", broken)
+            patch.setattr("feeder.channels.websub.worker.verify", broken)
             assert subscriber.subscribe(hub.url, hub.feed("all.atom")) == 202
             wait_for(lambda: not hub.intents())
         assert hub.subscriptions() == []
         subscribed(hub, subscriber, "all.atom")
         with monkeypatch.context() as patch:
-            patch.setattr("feeder.websub.worker.distribute", broken)
+            patch.setattr("feeder.channels.websub.worker.distribute", broken)
             hub.publish()
             (delivery,) = wait_for(lambda: [d for d in hub.deliveries() if d.attempts])
         assert delivery.last_error == "feeder failed while delivering; see its log"

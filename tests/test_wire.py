@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from feeder.intake.wire import parse, story_id_for
 from feeder.model import Article, Rejection, RejectReason
-from feeder.wire import parse, story_id_for
 from tests.conftest import SEED, wire_text
 
 

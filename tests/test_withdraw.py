@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from feeder.config import Config, ServerConfig
-from feeder.feeds import entry_id, feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.entries import entry_id
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.pipeline import WithdrawalError, ingest_and_publish, regenerate, restore, withdraw
-from feeder.publish import Publisher
-from feeder.server import FeedServer
-from feeder.withdrawals import gone_marker
+from feeder.publish.publisher import Publisher
+from feeder.serve.server import FeedServer
+from feeder.site.withdrawals import gone_marker
 from tests.client import Client
 from tests.commands import feeder_cli
 from tests.conftest import deliver_day, wire_text, write_config

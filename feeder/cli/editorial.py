@@ -11,9 +11,9 @@ from feeder import pipeline
 from feeder.cli.group import common_options, main
 from feeder.cli.terminal import local
 from feeder.config import Config
-from feeder.feeds import article_path
+from feeder.intake.wire import story_id_for
+from feeder.paths import article_path
 from feeder.startup import Needs, check_startup
-from feeder.wire import story_id_for
 
 
 @main.command()

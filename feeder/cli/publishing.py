@@ -12,8 +12,8 @@ from feeder.cli.group import common_options, main
 from feeder.cli.terminal import ProgressBar, echo_written, local, plural
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.inbox import names_in_inbox, storable_name
-from feeder.ingest import IngestReport
+from feeder.intake.inbox import names_in_inbox, storable_name
+from feeder.intake.ingest import IngestReport
 from feeder.printable import printable
 from feeder.startup import Needs, check_startup
 from feeder.store import Store

@@ -27,9 +27,9 @@ def run(config: Config, no_serve: bool) -> None:
     Stops cleanly on SIGTERM or Ctrl-C. One daemon per database; `feeder ingest`
     and `feeder regen` may run beside it.
     """
-    from feeder.daemon import Daemon, Service
-    from feeder.server import FeedServer
-    from feeder.websub.worker import HubWorker
+    from feeder.channels.websub.worker import HubWorker
+    from feeder.daemon.scheduler import Daemon, Service
+    from feeder.serve.server import FeedServer
 
     check_startup(config, Needs(inbox=True, database=True, output=True))
     if not no_serve:
@@ -44,7 +44,7 @@ def run(config: Config, no_serve: bool) -> None:
 @common_options
 def serve(config: Config) -> None:
     """Serve the feeds and pages over HTTP until Ctrl+C or SIGTERM ([server] in config.toml)."""
-    from feeder.server import serve_until_signalled
+    from feeder.serve.server import serve_until_signalled
 
     check_startup(config, Needs(output=True))
     warn_about_the_served_port(config)
@@ -69,6 +69,6 @@ def nginx_config(config: Config, listen: str) -> None:
     Redirect it into /etc/nginx/sites-available/ and enable it (docs/serving.md);
     print it again after changing the config or upgrading feeder.
     """
-    from feeder.nginx import nginx_config as server_block
+    from feeder.serve.nginx import nginx_config as server_block
 
     click.echo(server_block(config, listen), nl=False)

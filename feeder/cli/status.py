@@ -12,7 +12,7 @@ from feeder.cli.terminal import local, plural
 from feeder.cli.websub import describe_hub
 from feeder.clock import utc_now
 from feeder.config import Config
-from feeder.heartbeat import DaemonState, daemon_state
+from feeder.daemon.heartbeat import DaemonState, daemon_state
 from feeder.printable import printable
 from feeder.startup import inbox_problem
 from feeder.store import Run, Store

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from feeder.config import Config
-from feeder.feeds import feed_path
-from feeder.formats import FEED_FORMATS
+from feeder.feeds.formats import FEED_FORMATS
+from feeder.feeds.model import feed_path
 from feeder.slugs import ALL_NEWS
 
 # Below this many files a progress bar is more noise than help.

@@ -31,7 +31,7 @@ def websub(
 def websub_list(config: Config) -> None:
     """List every subscription: callback, topic, lease end and delivery state (never secrets);
     then the requests awaiting verification."""
-    from feeder.websub.state import HubState
+    from feeder.channels.websub.state import HubState
 
     with Store(config.database) as store:
         state = HubState(store)
@@ -63,7 +63,7 @@ def websub_list(config: Config) -> None:
 def websub_remove(config: Config, callback: str) -> None:
     """Remove every subscription and request awaiting verification of CALLBACK (a URL
     exactly as `feeder websub list` shows it)."""
-    from feeder.websub.state import HubState
+    from feeder.channels.websub.state import HubState
 
     with Store(config.database) as store:
         subscriptions, requests = HubState(store).remove_callback(callback)
@@ -83,7 +83,7 @@ def websub_remove(config: Config, callback: str) -> None:
 def describe_hub(config: Config, store: Store) -> str:
     if not config.websub.enabled:
         return "WebSub hub: off ([websub] enabled = false)"
-    from feeder.websub.state import HubState
+    from feeder.channels.websub.state import HubState
 
     state = HubState(store)
     topics = state.summary()

@@ -215,7 +215,7 @@ def _withdrawals_v8(db: sqlite_utils.Database) -> None:
 
 
 def _websub_hub_v9(db: sqlite_utils.Database) -> None:
-    """The WebSub hub's state (feeder.websub.state): requests awaiting verification,
+    """The WebSub hub's state (feeder.channels.websub.state): requests awaiting verification,
     subscriptions, one pending delivery per subscription and pings to other hubs.
     Times are Unix seconds (REAL): retries are due at fractions of a second."""
     # One statement at a time: executescript would commit the migration's transaction.
