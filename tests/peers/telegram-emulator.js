@@ -21,8 +21,9 @@ const express = require(require.resolve('express', {
   paths: [path.dirname(require.resolve('telegram-test-api'))],
 }));
 
-// Kept a day: the emulator otherwise forgets a chat's messages after a minute.
-const emulator = new TelegramServer({ host: '127.0.0.1', storeTimeout: 24 * 3600 });
+// Never started: the listener below replaces its own, which takes a fixed port and
+// forgets a chat's messages after a minute.
+const emulator = new TelegramServer({ host: '127.0.0.1' });
 const faults = [];
 
 const front = express();
@@ -87,4 +88,3 @@ const listener = http.createServer(front);
 listener.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${listener.address().port}\n`);
 });
-process.on('SIGTERM', () => listener.close(() => process.exit(0)));
