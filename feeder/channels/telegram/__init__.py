@@ -1,0 +1,1 @@
+"""A Telegram channel: the message a story becomes, and the Bot API calls that post it."""
