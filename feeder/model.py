@@ -97,6 +97,15 @@ class Entry:
         return self.paragraphs[0]
 
 
+class StoryChange(enum.Enum):
+    """What happened to a story, as channels that follow stories are told."""
+
+    PUBLISHED = "published"
+    CORRECTED = "corrected"
+    WITHDRAWN = "withdrawn"
+    RESTORED = "restored"
+
+
 @dataclass(frozen=True)
 class Category:
     """A category as the index lists it."""

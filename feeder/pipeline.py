@@ -15,7 +15,7 @@ from threading import Event
 from typing import Any
 
 from feeder.batches import Progress
-from feeder.channels.websub import hook as websub_hook
+from feeder.channels.dispatch import Channels
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
@@ -23,6 +23,7 @@ from feeder.intake.ingest import Ingester, IngestReport
 from feeder.locking import file_lock
 from feeder.publish.output_settings import Reach, record_settings, settings_change
 from feeder.publish.publisher import Publisher, PublishReport
+from feeder.registered import CHANNELS
 from feeder.site.pages import Site
 from feeder.slugs import ALL_NEWS
 from feeder.store import DatabaseBusy, Store, Withdrawal
@@ -43,7 +44,8 @@ class IngestOutcome:
 class Work:
     """What a unit of work holds while it runs: the open store, the counts to
     record, the work lock's descriptor (a helper process holds the lock with this
-    one) and the site's renderer, made before the lock was taken."""
+    one), the site's renderer, made before the lock was taken, and the channels
+    told of what it publishes and changes."""
 
     config: Config
     store: Store
@@ -51,9 +53,10 @@ class Work:
     lock: int
     site: Site
     clock: Clock
+    channels: Channels
 
     def publisher(self) -> Publisher:
-        return Publisher(self.store, self.config, self.site, self.lock, self.clock)
+        return Publisher(self.store, self.config, self.site, self.lock, self.channels, self.clock)
 
 
 @contextmanager
@@ -62,19 +65,18 @@ def _recorded_work(config: Config, job: str, lock_timeout: float, clock: Clock) 
 
     The store opens first, so a run that cannot get the lock is recorded too; the
     site's renderer (templates, the language's catalogue and dates) is made before
-    the lock is taken, so another run does not wait for it. While the lock is
-    held, each feed the run changes is queued for its WebSub subscribers.
+    the lock is taken, so another run does not wait for it. The channels hear of
+    every story the run changes (feeder.channels.dispatch) and every file it writes.
     """
     site = Site(config)
     with Store(config.database) as store:
         started, timer = clock(), time.monotonic()
         counts: dict[str, Any] = {}
         try:
-            with (
-                file_lock(config.lock_path, lock_timeout, job) as work_lock,
-                websub_hook.queueing(config, store),
-            ):
-                yield Work(config, store, counts, work_lock, site, clock)
+            with file_lock(config.lock_path, lock_timeout, job) as work_lock:
+                channels = Channels(config, store, CHANNELS)
+                store.story_listener = channels
+                yield Work(config, store, counts, work_lock, site, clock, channels)
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write
         except Exception as error:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from feeder.config import Config
 from feeder.errors import FeederError
+from feeder.registered import CHANNELS
 from feeder.slugs import category_slug
 from feeder.store import Store
 
@@ -43,6 +44,8 @@ class Needs:
     inbox: bool = False
     database: bool = False
     output: bool = False
+    channels: bool = False
+    """The settings of channels that send (a bot token): `feeder run` only."""
 
 
 def check_startup(config: Config, needs: Needs) -> None:
@@ -56,6 +59,8 @@ def check_startup(config: Config, needs: Needs) -> None:
         problems.append(_output_problem(config))
     if needs.database and config.category_slugs and not any(problems):
         problems += _pinned_slug_problems(config)
+    if needs.channels:
+        problems += [problem for channel in CHANNELS for problem in channel.problems(config)]
     found = [problem for problem in problems if problem]
     if found:
         raise StartupError(found)

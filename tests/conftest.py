@@ -77,8 +77,18 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
         if isinstance(table, dict):
             lines += [
                 f"[{name}]",
-                *(f"{key} = {json.dumps(value)}" for key, value in table.items()),
+                *(
+                    f"{key} = {json.dumps(value)}"
+                    for key, value in table.items()
+                    if not isinstance(value, dict)
+                ),
             ]
+            for key, inner in table.items():
+                if isinstance(inner, dict):
+                    lines += [
+                        f"[{name}.{key}]",
+                        *(f"{k} = {json.dumps(v)}" for k, v in inner.items()),
+                    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -102,6 +102,12 @@ def websub_deliveries(database: Path) -> list[PendingDelivery]:
 # What each migration since schema 9 created, newest first: dropping them leaves
 # the database an older feeder kept, for upgrade tests.
 _CREATED_SINCE_9 = {
+    14: [
+        "TABLE outbox",
+        "TABLE channel_pauses",
+        "TABLE channel_sends",
+        "TABLE channel_records",
+    ],
     13: [
         "TRIGGER articles_feed_change",
         "TRIGGER articles_feed_removal",
@@ -115,6 +121,19 @@ _CREATED_SINCE_9 = {
     11: ["TABLE unwritten_files"],
 }
 
+# The hub's own queue, which schema 14 moved into the outbox.
+_WEBSUB_QUEUE_BEFORE_14 = """
+    CREATE TABLE websub_deliveries (
+        subscription_id INTEGER PRIMARY KEY, version TEXT NOT NULL,
+        generation INTEGER NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,
+        last_error TEXT, failed INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX websub_deliveries_due ON websub_deliveries(failed, due);
+    CREATE TABLE websub_pings (
+        hub TEXT NOT NULL, topic TEXT NOT NULL, generation INTEGER NOT NULL,
+        attempts INTEGER NOT NULL, due REAL NOT NULL, last_error TEXT,
+        failed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (hub, topic));
+"""
+
 
 def downgrade(database: Path, version: int) -> None:
     """The database as feeder at schema `version` (9 or later) left it."""
@@ -123,4 +142,6 @@ def downgrade(database: Path, version: int) -> None:
             if later > version:
                 for kind_and_name in objects:
                     store.connection.execute(f"DROP {kind_and_name}")
+        if version < 14:
+            store.connection.executescript(_WEBSUB_QUEUE_BEFORE_14)
         store.connection.execute(f"PRAGMA user_version = {version}")

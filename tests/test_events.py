@@ -1,18 +1,59 @@
-"""The post-publish hook: what listeners are told, and that they cannot break publishing."""
+"""The channels' seam: what channels are told of files and stories, and that they
+cannot break publishing nor lose a story change."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
+from feeder import pipeline
+from feeder.channels.channel import Channel
+from feeder.channels.dispatch import Channels
 from feeder.config import Config
+from feeder.events import FileWritten, StoryEvent
 from feeder.feeds.formats import FEED_FORMATS
 from feeder.feeds.model import feed_path
-from feeder.publish.events import FILE_WRITTEN, FileWritten, Listeners
+from feeder.model import StoryChange
+from feeder.store import Store
 from tests.conftest import deliver_day
+
+
+class Recorder(Channel):
+    """Keeps what it is told; `story_changed` queues in the outbox as a real channel does."""
+
+    name = "recorder"
+    written: ClassVar[list[FileWritten]] = []
+    unchanged: ClassVar[list[FileWritten]] = []
+
+    def file_written(self, event: FileWritten) -> None:
+        self.written.append(event)
+
+    def file_unchanged(self, event: FileWritten) -> None:
+        self.unchanged.append(event)
+
+    def story_changed(self, event: StoryEvent, now: float) -> None:
+        key = f"{event.story_id}|{event.change.value}|{event.revision}"
+        self.store.enqueue(self.name, key, "everyone", event.payload(), now)
+
+
+class Broken(Channel):
+    name = "broken"
+
+    def file_written(self, event: FileWritten) -> None:
+        raise ConnectionError("CDN unreachable")
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Recorder]]:
+    monkeypatch.setattr(pipeline, "CHANNELS", (*pipeline.CHANNELS, Recorder))
+    Recorder.written.clear()
+    Recorder.unchanged.clear()
+    yield Recorder
 
 
 def _event(relative_path: str = "feeds/all.rss") -> FileWritten:
@@ -25,68 +66,34 @@ def _event(relative_path: str = "feeds/all.rss") -> FileWritten:
     )
 
 
-def test_listeners_are_told_in_subscription_order() -> None:
-    listeners = Listeners()
-    heard: list[tuple[str, str]] = []
-    listeners.subscribe(lambda event: heard.append(("first", event.relative_path)))
-    listeners.subscribe(lambda event: heard.append(("second", event.relative_path)))
-    listeners.emit(_event("feeds/all.rss"))
-    listeners.emit(_event("index.html"))
-    assert heard == [
-        ("first", "feeds/all.rss"),
-        ("second", "feeds/all.rss"),
-        ("first", "index.html"),
-        ("second", "index.html"),
-    ]
+def _queued(config: Config) -> list[StoryEvent]:
+    with Store(config.database) as store:
+        rows = store.connection.execute(
+            "SELECT payload FROM outbox WHERE channel = 'recorder' ORDER BY id"
+        ).fetchall()
+    return [StoryEvent.from_payload(json.loads(payload)) for (payload,) in rows]
 
 
-def test_a_failing_listener_is_logged_and_the_others_still_run(
-    caplog: pytest.LogCaptureFixture,
+def test_a_failing_channel_is_logged_and_the_others_still_run(
+    config: Config, caplog: pytest.LogCaptureFixture
 ) -> None:
-    listeners = Listeners()
-    heard: list[str] = []
-
-    def purge_cdn(event: FileWritten) -> None:
-        raise ConnectionError("CDN unreachable")
-
-    listeners.subscribe(purge_cdn)
-    listeners.subscribe(lambda event: heard.append(event.relative_path))
-    with caplog.at_level(logging.ERROR, logger="feeder.publish.events"):
-        listeners.emit(_event())
-    assert heard == ["feeds/all.rss"]
+    Recorder.written.clear()
+    with Store(config.database) as store:
+        channels = Channels(config, store, (Broken, Recorder))
+        with caplog.at_level(logging.ERROR, logger="feeder.channels.dispatch"):
+            channels.file_written(_event())
+    assert [event.relative_path for event in Recorder.written] == ["feeds/all.rss"]
     (record,) = caplog.records
-    assert (
-        record.getMessage()
-        == "feeds/all.rss: written, but tests.test_events.purge_cdn failed on it"
-    )
+    assert record.getMessage() == "feeds/all.rss: written, but channel broken failed on it"
     assert "CDN unreachable" in caplog.text
 
 
-def test_an_unsubscribed_listener_hears_nothing_more() -> None:
-    listeners = Listeners()
-    heard: list[str] = []
-    listener = listeners.subscribe(lambda event: heard.append(event.relative_path))
-    listeners.emit(_event("feeds/a.rss"))
-    listeners.unsubscribe(listener)
-    listeners.emit(_event("feeds/b.rss"))
-    assert heard == ["feeds/a.rss"]
-
-
-@pytest.fixture
-def written() -> Iterator[list[FileWritten]]:
-    """Every event publishing emits while the test runs."""
-    events: list[FileWritten] = []
-    FILE_WRITTEN.subscribe(events.append)
-    yield events
-    FILE_WRITTEN.unsubscribe(events.append)
-
-
-def test_publishing_announces_each_file_it_writes(
-    written: list[FileWritten], config: Config, deliver, run_ingest
+def test_publishing_tells_channels_of_each_file_it_writes(
+    recorder: type[Recorder], config: Config, deliver, run_ingest
 ) -> None:
     deliver_day(deliver, 1)
     run_ingest()
-    events = {event.relative_path: event for event in written}
+    events = {event.relative_path: event for event in recorder.written}
     for slug in ("all", "politika"):
         for feed_format in FEED_FORMATS:
             event = events[feed_path(slug, feed_format)]
@@ -99,34 +106,80 @@ def test_publishing_announces_each_file_it_writes(
         ("feeds/feed.xsl", "text/xsl"),
     ]:
         assert (events[relative].media_type, events[relative].feed_format) == (media_type, None)
-    for event in written:
+    for event in recorder.written:
         assert event.path == config.output_dir / event.relative_path
         assert event.data == event.path.read_bytes()
 
 
-def test_an_unchanged_file_is_not_announced_again(
-    written: list[FileWritten], deliver, run_ingest
+def test_an_unchanged_file_is_told_as_unchanged(
+    recorder: type[Recorder], deliver, run_ingest
 ) -> None:
     deliver_day(deliver, 1)
     run_ingest()
     deliver_day(deliver, 2, category="Экономика")
-    written.clear()
+    recorder.written.clear()
     run_ingest()
-    paths = {event.relative_path for event in written}
+    paths = {event.relative_path for event in recorder.written}
     assert "feeds/ekonomika.rss" in paths and "feeds/all.atom" in paths
     assert not {"feeds/politika.rss", "feeds/politika.atom", "feeds/feed.xsl"} & paths
+    assert "feeds/feed.xsl" in {event.relative_path for event in recorder.unchanged}
 
 
-def test_a_failing_listener_never_stops_publishing(config: Config, deliver, run_ingest) -> None:
-    def broken(event: FileWritten) -> None:
-        raise RuntimeError("listener bug")
-
-    FILE_WRITTEN.subscribe(broken)
-    try:
-        deliver_day(deliver, 1)
-        outcome = run_ingest()
-    finally:
-        FILE_WRITTEN.unsubscribe(broken)
+def test_a_failing_channel_never_stops_publishing(
+    monkeypatch: pytest.MonkeyPatch, config: Config, deliver, run_ingest
+) -> None:
+    monkeypatch.setattr(pipeline, "CHANNELS", (Broken, *pipeline.CHANNELS))
+    deliver_day(deliver, 1)
+    outcome = run_ingest()
     assert len(outcome.publish.feeds_written) == 2 * len(FEED_FORMATS)
     assert (config.output_dir / "index.html").is_file()
     assert run_ingest().publish.feeds_written == []  # the feeds were marked clean
+
+
+def test_every_change_of_a_story_is_queued_once_with_what_a_message_needs(
+    recorder: type[Recorder], config: Config, deliver, run_ingest
+) -> None:
+    deliver_day(deliver, 1, title="Переговоры в Баку")
+    run_ingest()
+    run_ingest()  # nothing new: nothing queued
+    deliver_day(deliver, 1, title="Переговоры в Баку продолжатся")  # same story, corrected
+    run_ingest()
+    (published, corrected) = _queued(config)
+    story_id = published.story_id
+    pipeline.withdraw(config, story_id, "editor", "legal")
+    pipeline.restore(config, story_id)
+    changes = [(event.change, event.revision, event.headline) for event in _queued(config)]
+    assert changes == [
+        (StoryChange.PUBLISHED, 1, "Переговоры в Баку"),
+        (StoryChange.CORRECTED, 2, "Переговоры в Баку продолжатся"),
+        (StoryChange.WITHDRAWN, 2, "Переговоры в Баку продолжатся"),
+        (StoryChange.RESTORED, 2, "Переговоры в Баку продолжатся"),
+    ]
+    with Store(config.database) as store:
+        (page_key,) = store.connection.execute("SELECT page_key FROM articles").fetchone()
+    assert corrected.url == config.url(f"articles/{page_key}.html")
+    assert corrected.category_slug == "politika" and corrected.lead == corrected.body[0]
+    assert corrected.published.utcoffset() == config.timezone.utcoffset(
+        corrected.published.replace(tzinfo=None)
+    )
+
+
+def test_a_story_change_that_is_not_committed_queues_nothing(
+    recorder: type[Recorder], monkeypatch: pytest.MonkeyPatch, config: Config, deliver, run_ingest
+) -> None:
+    """The deliveries commit with the change or not at all."""
+    deliver_day(deliver, 1)
+
+    def crash(self: Store, *args: object) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(Store, "update_feeds", crash)
+    with pytest.raises(OSError):
+        run_ingest()
+    monkeypatch.undo()
+    with Store(config.database) as store:
+        assert store.article_count() == 0
+    assert _queued(config) == []
+    monkeypatch.setattr(pipeline, "CHANNELS", (*pipeline.CHANNELS, Recorder))
+    run_ingest()
+    assert [event.change for event in _queued(config)] == [StoryChange.PUBLISHED]

@@ -321,7 +321,7 @@ def test_a_change_publishing_failed_to_queue_is_delivered_all_the_same(
             raise sqlite3.OperationalError("database is locked")
 
         with monkeypatch.context() as patch:
-            patch.setattr("feeder.channels.websub.hook._queue", fail)
+            patch.setattr("feeder.channels.websub.channel.queue", fail)
             hub.publish(title="Незамеченная новость")  # the listener fails; publishing goes on
         assert hub.deliveries() == []
         hub.restart_worker()  # it catches up at start, and every minute

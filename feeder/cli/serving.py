@@ -27,16 +27,20 @@ def run(config: Config, no_serve: bool) -> None:
     Stops cleanly on SIGTERM or Ctrl-C. One daemon per database; `feeder ingest`
     and `feeder regen` may run beside it.
     """
+    from feeder.channels.sender import OutboxWorker
     from feeder.channels.websub.worker import HubWorker
     from feeder.daemon.scheduler import Daemon, Service
+    from feeder.registered import CHANNELS
     from feeder.serve.server import FeedServer
 
-    check_startup(config, Needs(inbox=True, database=True, output=True))
+    check_startup(config, Needs(inbox=True, database=True, output=True, channels=True))
     if not no_serve:
         warn_about_the_served_port(config)
     services: list[Service] = [] if no_serve else [FeedServer(config)]
     if config.websub.enabled:
         services.append(HubWorker(config))
+    if senders := [sender for channel in CHANNELS if (sender := channel.sender(config))]:
+        services.append(OutboxWorker(config, senders))
     Daemon(config, services=services).run()
 
 

@@ -27,6 +27,7 @@ from feeder.batches import BATCH_SIZE, Progress
 from feeder.clock import Clock, utc_now
 from feeder.config import Config
 from feeder.errors import FeederError
+from feeder.events import FileListener, FileWritten
 from feeder.feeds.entries import entry_id
 from feeder.feeds.formats import FEED_FORMATS, media_type_for
 from feeder.feeds.hubs import hub_links
@@ -36,9 +37,7 @@ from feeder.files import PublishError, remove_temp_files, write_if_changed
 from feeder.model import Day, Entry, Month
 from feeder.paths import article_path
 from feeder.publish.archives import Archives
-from feeder.publish.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.publish.site import SitePublisher
-from feeder.serve import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
 from feeder.site.pages import Site, opml_path
 from feeder.site.pagewriter import Page, PageWriter, Stories, WrittenBatch
 from feeder.site.withdrawals import GONE_FOLDER, gone_marker
@@ -78,9 +77,16 @@ class Publisher:
     descriptor of the work lock the caller holds, which the helper holds too."""
 
     def __init__(
-        self, store: Store, config: Config, site: Site, work_lock: int, clock: Clock = utc_now
+        self,
+        store: Store,
+        config: Config,
+        site: Site,
+        work_lock: int,
+        channels: FileListener,
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.channels = channels
         self.config = config
         self.clock = clock
         self.site = site
@@ -293,9 +299,8 @@ class Publisher:
         slug: str | None = None,
         durable: bool = True,
     ) -> bool:
-        """Replace one file if its bytes changed, and tell `FILE_WRITTEN` when they did,
-        `FILE_UNCHANGED` when they did not; one that cannot be written is noted in
-        `unwritten` and the publish goes on."""
+        """Replace one file if its bytes changed, and tell the channels whether it did;
+        one that cannot be written is noted in `unwritten` and the publish goes on."""
         path = self.config.output_dir / relative
         try:
             written = write_if_changed(
@@ -312,7 +317,7 @@ class Publisher:
             return False
         url, media_type = self.config.url(relative), media_type_for(relative)
         event = FileWritten(relative, path, url, media_type, data, feed_format, slug, durable)
-        (FILE_WRITTEN if written else FILE_UNCHANGED).emit(event)
+        (self.channels.file_written if written else self.channels.file_unchanged)(event)
         return written
 
     def _write_pages(

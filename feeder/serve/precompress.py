@@ -2,11 +2,11 @@
 
 nginx's `gzip_static` and feeder's own server both send `<file>.gz` to a
 client that accepts gzip. The copy is written when publishing replaces its
-source (a `FILE_WRITTEN` listener), atomically, and with the source's
+source (a channel, told of each file written), atomically, and with the source's
 modification time, so both servers give it the source's Last-Modified and
 feeder's server can tell a copy of another version (a different mtime) and
 skip it; nginx cannot, so a copy a crash or a failure left behind its source
-(`FILE_UNCHANGED`) is rewritten by the next run that renders the source again:
+(`file_unchanged`) is rewritten by the next run that renders the source again:
 the run that finishes the crashed one, any `feeder regen`, the nightly
 maintenance. Other unchanged sources keep their copies untouched.
 
@@ -20,9 +20,10 @@ import gzip
 import logging
 from pathlib import PurePosixPath
 
+from feeder.channels.channel import Channel
+from feeder.events import FileWritten
 from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.paths import GZIP_SUFFIX
-from feeder.publish.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.serve.http_rules import is_sealed_page
 
 log = logging.getLogger(__name__)
@@ -66,5 +67,13 @@ def repair_gzip_copy(event: FileWritten) -> None:
     write_gzip_copy(event)
 
 
-FILE_WRITTEN.subscribe(write_gzip_copy)
-FILE_UNCHANGED.subscribe(repair_gzip_copy)
+class Precompress(Channel):
+    """Always on: both servers rely on the copies."""
+
+    name = "precompress"
+
+    def file_written(self, event: FileWritten) -> None:
+        write_gzip_copy(event)
+
+    def file_unchanged(self, event: FileWritten) -> None:
+        repair_gzip_copy(event)

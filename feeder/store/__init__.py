@@ -2,7 +2,8 @@
 
 `database` opens the file and runs the migrations of `schema`; `stories`,
 `inbox`, `feeds`, `runs`, `site` (the pages' months and what to redo) and
-`archive_pages` (each feed's history in RFC 5005 pages) each
+`archive_pages` (each feed's history in RFC 5005 pages) and `outbox` (the
+channels' durable deliveries) each
 hold the queries of one concern and return frozen dataclasses. `Store` is all of them on one connection.
 """
 
@@ -12,6 +13,7 @@ from feeder.store.archive_pages import ArchivePage, ArchivePageRecords
 from feeder.store.database import DatabaseBusy, StoreError
 from feeder.store.feeds import FeedRecords
 from feeder.store.inbox import FileOutcome, InboxRecords, RecordedFile, StoredReject
+from feeder.store.outbox import ChannelSummary, FailedItem, OutboxItem, OutboxRecords
 from feeder.store.runs import Run, RunRecords
 from feeder.store.schema import MIGRATIONS
 from feeder.store.site import SiteRecords
@@ -21,8 +23,12 @@ from feeder.store.withdrawals import Tombstone, Withdrawal, WithdrawalRecords
 __all__ = [
     "MIGRATIONS",
     "ArchivePage",
+    "ChannelSummary",
     "DatabaseBusy",
+    "FailedItem",
     "FileOutcome",
+    "OutboxItem",
+    "OutboxRecords",
     "RecordedFile",
     "Run",
     "Store",
@@ -42,6 +48,7 @@ class Store(
     SiteRecords,
     WithdrawalRecords,
     ArchivePageRecords,
+    OutboxRecords,
 ):
     """The database feeder keeps; a context manager that closes it."""
 

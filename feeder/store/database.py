@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from feeder.errors import FeederError
+from feeder.model import Entry, StoryChange
 from feeder.store.schema import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -65,12 +66,28 @@ def chunks(values: Sequence[T], size: int = VALUES_PER_QUERY) -> Iterator[Sequen
         yield values[start : start + size]
 
 
+class StoryListener(Protocol):
+    """Told of the stories a transaction changed: `recorded` inside it, before the
+    commit (what it writes commits with the change, or not at all), and
+    `committed` once the change is durable."""
+
+    def recorded(self, changes: list[tuple[StoryChange, Entry]]) -> None: ...
+
+    def committed(self) -> None: ...
+
+
 class Database:
-    """An open database at the latest schema; the query mixins of `Store` build on it."""
+    """An open database at the latest schema; the query mixins of `Store` build on it.
+
+    Every query that publishes, corrects, withdraws or restores a story calls
+    `story_changed`; the `story_listener` (feeder.channels) hears of them all."""
+
+    story_listener: StoryListener | None = None
 
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
+        self._story_changes: list[tuple[StoryChange, Entry]] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
@@ -107,10 +124,17 @@ class Database:
                 f"over {self.busy_timeout:g} s; this run stopped, and the next one picks up what it "
                 "did not store; if it repeats, stop what holds it (an sqlite3 shell, a backup job)"
             ) from None
+        self._story_changes = []
         try:
             yield
+            changes, self._story_changes = self._story_changes, []
+            if changes and self.story_listener is not None:
+                self.story_listener.recorded(changes)
             self.connection.execute("COMMIT")
+            if changes and self.story_listener is not None:
+                self.story_listener.committed()
         except BaseException as error:
+            self._story_changes = []
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
             reported = self._write_error(error)
@@ -140,13 +164,20 @@ class Database:
     def savepoint(self) -> Iterator[None]:
         """A part of the open transaction that is undone alone when it fails."""
         self.connection.execute("SAVEPOINT part")
+        changes_before = len(self._story_changes)
         try:
             yield
         except BaseException:
+            del self._story_changes[changes_before:]
             self.connection.execute("ROLLBACK TO part")
             self.connection.execute("RELEASE part")
             raise
         self.connection.execute("RELEASE part")
+
+    def story_changed(self, change: StoryChange, entry: Entry) -> None:
+        """Call in a transaction, for its listener; `entry` as the story now stands
+        (as it stood, for a withdrawal)."""
+        self._story_changes.append((change, entry))
 
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])

@@ -373,6 +373,48 @@ def _archive_pages_v13(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO archive_state (key, value) VALUES ('generation', '0')")
 
 
+def _outbox_v14(db: sqlite_utils.Database) -> None:
+    """The channels' durable outbox (feeder.store.outbox): one pending delivery per
+    channel and key, written in the transaction of the change it delivers; pauses of
+    a channel's destination; recent sends for rate limits; and what each channel
+    keeps of its own (a Telegram message id per story), so no channel needs a
+    migration. The hub's queue moves here from its own two tables."""
+    statements = """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, channel TEXT NOT NULL, key TEXT NOT NULL,
+            destination TEXT NOT NULL, payload TEXT NOT NULL, generation INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, due REAL NOT NULL,
+            failed INTEGER NOT NULL DEFAULT 0, last_error TEXT, created REAL NOT NULL,
+            UNIQUE (channel, key));
+        CREATE INDEX outbox_due ON outbox(channel, failed, due);
+        CREATE TABLE channel_pauses (
+            channel TEXT NOT NULL, destination TEXT NOT NULL, reason TEXT NOT NULL,
+            since REAL NOT NULL, PRIMARY KEY (channel, destination)) WITHOUT ROWID;
+        CREATE TABLE channel_sends (
+            channel TEXT NOT NULL, destination TEXT NOT NULL, at REAL NOT NULL);
+        CREATE INDEX channel_sends_at ON channel_sends(channel, destination, at);
+        CREATE TABLE channel_records (
+            channel TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (channel, key)) WITHOUT ROWID;
+        INSERT INTO outbox (channel, key, destination, payload, generation, attempts, due,
+                            failed, last_error, created)
+            SELECT 'websub', CAST(d.subscription_id AS TEXT), s.callback_host,
+                   json_object('version', d.version), d.generation, d.attempts, d.due,
+                   d.failed, d.last_error, d.due
+            FROM websub_deliveries d JOIN websub_subscriptions s ON s.id = d.subscription_id;
+        INSERT INTO outbox (channel, key, destination, payload, generation, attempts, due,
+                            failed, last_error, created)
+            SELECT 'websub-ping', json_array(hub, topic), hub,
+                   json_object('hub', hub, 'topic', topic), generation, attempts, due,
+                   failed, last_error, due
+            FROM websub_pings;
+        DROP TABLE websub_deliveries;
+        DROP TABLE websub_pings
+        """
+    for statement in statements.split(";"):
+        db.execute(statement)
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -388,4 +430,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _unwritten_files_v11,
     _site_days_v12,
     _archive_pages_v13,
+    _outbox_v14,
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from feeder.model import Article, Entry
+from feeder.model import Article, Entry, StoryChange
 from feeder.store.database import Database, chunks, from_utc_text, marks, utc_text
 
 # Built once: json.dumps with options builds a new encoder on every call.
@@ -90,7 +90,7 @@ class StoryRecords(Database):
                 1,
             ],
         )
-        return Entry(
+        entry = Entry(
             story_id=article.story_id,
             page_key=page_key,
             title=article.title,
@@ -103,6 +103,8 @@ class StoryRecords(Database):
             updated=from_utc_text(updated_text),
             revision=revision,
         )
+        self.story_changed(StoryChange.PUBLISHED if revision == 1 else StoryChange.CORRECTED, entry)
+        return entry
 
     def newest_entries(self, category_slug: str | None, limit: int) -> list[Entry]:
         """Newest first; the story id breaks ties so the order never wobbles."""
@@ -208,6 +210,11 @@ _ENTRY_COLUMNS = (
     "story_id, page_key, title, place, agency, paragraphs, category, category_slug, "
     "published, updated, revision"
 )
+
+
+def stored_entry(stored: dict[str, Any]) -> Entry:
+    """The entry of an `articles` row read as a column → value mapping."""
+    return _entry(tuple(stored[column] for column in _ENTRY_COLUMNS.split(", ")))
 
 
 def _category_filter(category_slug: str | None) -> tuple[str, list[Any]]:

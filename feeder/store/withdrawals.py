@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeder.model import StoryChange
 from feeder.store.database import Database, from_utc_text, marks, utc_text
-from feeder.store.stories import ARTICLE_COLUMNS
+from feeder.store.stories import ARTICLE_COLUMNS, stored_entry
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class WithdrawalRecords(Database):
             ],
         )
         self.connection.execute("DELETE FROM articles WHERE story_id = ?", [story_id])
+        self.story_changed(StoryChange.WITHDRAWN, stored_entry(stored))
         return self.withdrawal(story_id)
 
     def restore(self, story_id: str) -> Withdrawal | None:
@@ -82,6 +84,7 @@ class WithdrawalRecords(Database):
         )
         self.connection.execute("DELETE FROM withdrawals WHERE story_id = ?", [story_id])
         self.connection.execute("DELETE FROM files WHERE story_id = ?", [story_id])
+        self.story_changed(StoryChange.RESTORED, stored_entry(stored))
         return withdrawal
 
     def withdrawal(self, story_id: str) -> Withdrawal | None:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from feeder.channels import dispatch
 from feeder.channels.outgoing import (
     Outgoing,
     Refused,
@@ -26,7 +27,6 @@ from feeder.channels.outgoing import (
     loggable,
     system_resolver,
 )
-from feeder.channels.websub import hook
 from feeder.channels.websub.exchanges import deny
 from feeder.channels.websub.requests import Refusal, parse_request
 from feeder.channels.websub.state import HubState, SubscriptionRequest
@@ -73,7 +73,7 @@ class HubEndpoint:
         refusal = await run_in_threadpool(self._keep, parsed, str(target.address))
         if refusal is not None:
             return _refuse(refusal)
-        hook.wake_listeners()
+        dispatch.wake_senders()
         log.info(
             "%s request of %s to %s accepted; verifying",
             parsed.mode.value,

@@ -122,6 +122,19 @@ class TopicSummary:
     failed: int
 
 
+# The hub's queue is the channels' outbox (feeder.store.outbox): channel `websub`
+# keyed by subscription id, one pending version each, and `websub-ping` keyed by
+# [hub, topic] for pings of external hubs.
+_DELIVERY_OF_SUBSCRIPTION = "d.channel = 'websub' AND d.key = CAST(s.id AS TEXT)"
+_PING = "channel = 'websub-ping' AND key = json_array(?, ?) AND generation = ?"
+# Parameters: version, due, created, topic, now, version.
+QUEUE_DELIVERIES = (
+    "INSERT INTO outbox (channel, key, destination, payload, generation, due, created) "
+    "SELECT 'websub', CAST(id AS TEXT), callback_host, json_object('version', ?), 1, ?, ? "
+    "FROM websub_subscriptions WHERE topic = ? AND expires > ? AND delivered_version IS NOT ?"
+)
+
+
 class HubState:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -220,9 +233,9 @@ class HubState:
     def subscriptions(self) -> list[Subscription]:
         rows = self.connection.execute(
             "SELECT s.callback, s.topic, s.expires, s.secret IS NOT NULL, "
-            "d.subscription_id IS NOT NULL AND d.failed = 0, coalesce(d.failed, 0), d.last_error "
-            "FROM websub_subscriptions s LEFT JOIN websub_deliveries d "
-            "ON d.subscription_id = s.id ORDER BY s.topic, s.callback"
+            "d.id IS NOT NULL AND d.failed = 0, coalesce(d.failed, 0), d.last_error "
+            f"FROM websub_subscriptions s LEFT JOIN outbox d ON {_DELIVERY_OF_SUBSCRIPTION} "
+            "ORDER BY s.topic, s.callback"
         )
         return [
             Subscription(callback, topic, expires, bool(secret), bool(pending), bool(failed), error)
@@ -250,8 +263,8 @@ class HubState:
 
     def _delete_subscriptions(self, where: str, parameters: list[object]) -> int:
         self.connection.execute(
-            "DELETE FROM websub_deliveries WHERE subscription_id IN "
-            f"(SELECT id FROM websub_subscriptions WHERE {where})",
+            "DELETE FROM outbox WHERE channel = 'websub' AND key IN "
+            f"(SELECT CAST(id AS TEXT) FROM websub_subscriptions WHERE {where})",
             parameters,
         )
         return self.connection.execute(
@@ -260,10 +273,10 @@ class HubState:
 
     def summary(self) -> list[TopicSummary]:
         rows = self.connection.execute(
-            "SELECT s.topic, COUNT(*), COUNT(d.subscription_id) FILTER (WHERE d.failed = 0), "
-            "COUNT(d.subscription_id) FILTER (WHERE d.failed = 1) "
-            "FROM websub_subscriptions s LEFT JOIN websub_deliveries d "
-            "ON d.subscription_id = s.id GROUP BY s.topic ORDER BY s.topic"
+            "SELECT s.topic, COUNT(*), COUNT(d.id) FILTER (WHERE d.failed = 0), "
+            "COUNT(d.id) FILTER (WHERE d.failed = 1) "
+            f"FROM websub_subscriptions s LEFT JOIN outbox d ON {_DELIVERY_OF_SUBSCRIPTION} "
+            "GROUP BY s.topic ORDER BY s.topic"
         )
         return [TopicSummary(*row) for row in rows]
 
@@ -271,7 +284,7 @@ class HubState:
         """Deliveries waiting to go out, and those given up on."""
         rows = self.connection.execute(
             "SELECT s.callback, s.topic, d.attempts, d.failed, d.last_error "
-            "FROM websub_deliveries d JOIN websub_subscriptions s ON s.id = d.subscription_id "
+            f"FROM websub_subscriptions s JOIN outbox d ON {_DELIVERY_OF_SUBSCRIPTION} "
             "ORDER BY s.topic, s.callback"
         )
         return [
@@ -312,19 +325,17 @@ class HubState:
         with self.store.transaction():
             for topic, version in versions.items():
                 queued += self.connection.execute(
-                    "INSERT INTO websub_deliveries (subscription_id, version, generation, "
-                    "attempts, due) SELECT id, ?, 1, 0, ? FROM websub_subscriptions "
-                    "WHERE topic = ? AND expires > ? AND delivered_version IS NOT ? "
-                    "AND id NOT IN (SELECT subscription_id FROM websub_deliveries)",
-                    [version, now, topic, now, version],
+                    f"{QUEUE_DELIVERIES} AND CAST(id AS TEXT) NOT IN "
+                    "(SELECT key FROM outbox WHERE channel = 'websub')",
+                    [version, now, now, topic, now, version],
                 ).rowcount
         return queued
 
     def due_deliveries(self, now: float, limit: int) -> list[DueDelivery]:
         rows = self.connection.execute(
-            "SELECT d.subscription_id, d.generation, d.attempts, s.callback, s.topic, s.secret, "
-            "s.delivered_version FROM websub_deliveries d JOIN websub_subscriptions s "
-            "ON s.id = d.subscription_id WHERE d.failed = 0 AND d.due <= ? AND s.expires > ? "
+            "SELECT s.id, d.generation, d.attempts, s.callback, s.topic, s.secret, "
+            "s.delivered_version FROM outbox d JOIN websub_subscriptions s "
+            f"ON {_DELIVERY_OF_SUBSCRIPTION} WHERE d.failed = 0 AND d.due <= ? AND s.expires > ? "
             "ORDER BY d.due LIMIT ?",
             [now, now, limit],
         )
@@ -332,8 +343,8 @@ class HubState:
 
     def due_pings(self, now: float, limit: int) -> list[DuePing]:
         rows = self.connection.execute(
-            "SELECT hub, topic, generation, attempts FROM websub_pings "
-            "WHERE failed = 0 AND due <= ? ORDER BY due LIMIT ?",
+            "SELECT payload ->> 'hub', payload ->> 'topic', generation, attempts FROM outbox "
+            "WHERE channel = 'websub-ping' AND failed = 0 AND due <= ? ORDER BY due LIMIT ?",
             [now, limit],
         )
         return [DuePing(*row) for row in rows]
@@ -341,8 +352,7 @@ class HubState:
     def next_due(self) -> float | None:
         """When the earliest waiting delivery or ping is due."""
         row = self.connection.execute(
-            "SELECT min(due) FROM (SELECT min(due) AS due FROM websub_deliveries WHERE failed = 0 "
-            "UNION ALL SELECT min(due) FROM websub_pings WHERE failed = 0)"
+            "SELECT min(due) FROM outbox WHERE channel IN ('websub', 'websub-ping') AND failed = 0"
         ).fetchone()
         due: float | None = row[0]
         return due
@@ -357,15 +367,15 @@ class HubState:
         """
         with self.store.transaction():
             for delivery, attempt in attempts:
-                key = [delivery.subscription_id, delivery.generation]
+                key = [str(delivery.subscription_id), delivery.generation]
                 if attempt.outcome is Outcome.GONE:
                     self._delete_subscriptions("id = ?", [delivery.subscription_id])
                     continue
                 if attempt.outcome is Outcome.FAILED:
                     self.connection.execute(
-                        "UPDATE websub_deliveries SET attempts = attempts + 1, due = ?, "
+                        "UPDATE outbox SET attempts = attempts + 1, due = ?, "
                         "last_error = ?, failed = attempts + 1 >= ? "
-                        "WHERE subscription_id = ? AND generation = ?",
+                        "WHERE channel = 'websub' AND key = ? AND generation = ?",
                         [attempt.retry_at, attempt.error, max_attempts, *key],
                     )
                     continue
@@ -375,7 +385,7 @@ class HubState:
                         [attempt.version, delivery.subscription_id],
                     )
                 self.connection.execute(
-                    "DELETE FROM websub_deliveries WHERE subscription_id = ? AND generation = ?",
+                    "DELETE FROM outbox WHERE channel = 'websub' AND key = ? AND generation = ?",
                     key,
                 )
 
@@ -385,12 +395,12 @@ class HubState:
                 key = [ping.hub, ping.topic, ping.generation]
                 if attempt.outcome is Outcome.FAILED:
                     self.connection.execute(
-                        "UPDATE websub_pings SET attempts = attempts + 1, due = ?, last_error = ?, "
-                        "failed = attempts + 1 >= ? WHERE hub = ? AND topic = ? AND generation = ?",
+                        "UPDATE outbox SET attempts = attempts + 1, due = ?, last_error = ?, "
+                        f"failed = attempts + 1 >= ? WHERE {_PING}",
                         [attempt.retry_at, attempt.error, max_attempts, *key],
                     )
                 else:
                     self.connection.execute(
-                        "DELETE FROM websub_pings WHERE hub = ? AND topic = ? AND generation = ?",
+                        f"DELETE FROM outbox WHERE {_PING}",
                         key,
                     )

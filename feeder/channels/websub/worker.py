@@ -2,7 +2,7 @@
 
 It runs in `feeder run` beside the scheduler, in a thread of its own with its
 own asyncio loop, so nothing it waits for can hold up ingest or publishing;
-publishing only records what is due (feeder.channels.websub.hook) and wakes it. At
+publishing only records what is due (feeder.channels.websub.channel) and wakes it. At
 most `concurrency` requests are in flight, each under `timeout_seconds`
 for the whole exchange, so a subscriber that hangs or answers slowly costs
 one slot for that long and no one else waits. SQLite is used from one extra
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from feeder.channels import dispatch
 from feeder.channels.outgoing import Outgoing, Resolver, loggable, system_resolver
-from feeder.channels.websub import hook
 from feeder.channels.websub.exchanges import deny, distribute, judge, ping, verify
 from feeder.channels.websub.state import (
     Attempt,
@@ -107,11 +107,11 @@ class HubWorker:
         self._thread = threading.Thread(target=self._run, name="feeder-websub", daemon=True)
         self._thread.start()
         self._started.wait(STOP_TIMEOUT_SECONDS)
-        hook.add_listener(self.wake)
+        dispatch.add_wake(self.wake)
         log.info("WebSub hub at %s delivering", self.settings.hub_url)
 
     def stop(self) -> None:
-        hook.remove_listener(self.wake)
+        dispatch.remove_wake(self.wake)
         self._stopping = True
         self.wake()
         if self._thread is not None:
@@ -179,7 +179,7 @@ class HubWorker:
     async def _catch_up(
         self, database: concurrent.futures.ThreadPoolExecutor, state: HubState
     ) -> None:
-        """At start and every minute: queue what publishing did not (feeder.channels.websub.hook)."""
+        """At start and every minute: queue what publishing did not (feeder.channels.websub.channel)."""
         assert self._loop is not None
         topics = await self._loop.run_in_executor(database, state.topics)
         versions = {topic: feed[1] for topic in topics if (feed := self._feed(topic)) is not None}
