@@ -7,6 +7,7 @@ operator editing a config file needs to know exactly which line to fix.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,40 @@ class WebSubConfig:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """The [telegram] table: stories posted to Telegram channels (docs/channels.md).
+    The bot token is never here: it comes from FEEDER_TELEGRAM_TOKEN or `token_file`."""
+
+    api_url: str = "https://api.telegram.org"
+    # The all-news channel: a numeric chat id such as "-1001234567890", or "@name".
+    channel: str = ""
+    # Category slug → that category's own channel.
+    channels: dict[str, str] = field(default_factory=dict)
+    # Category slugs posted without a notification sound.
+    silent: tuple[str, ...] = ()
+    token_file: Path | None = None
+    # Telegram lets a bot post about 20 messages a minute to one channel.
+    messages_per_minute: int = 20
+    # A failed call is retried after retry_seconds, doubling up to retry_max_seconds,
+    # until it has been tried max_attempts times.
+    max_attempts: int = 8
+    retry_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
+    timeout_seconds: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel or self.channels)
+
+    def chats(self, category_slug: str) -> list[str]:
+        """Where a story of this category is posted."""
+        chats = [self.channel] if self.channel else []
+        if own := self.channels.get(category_slug):
+            chats.append(own)
+        return list(dict.fromkeys(chats))
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -106,6 +141,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -182,6 +218,14 @@ class _Reader:
         ):
             raise self.fail(key, 'must be a table of name = "string" lines')
         return dict(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        """A list of non-empty strings, empty by default."""
+        self.known.add(key)
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, 'must be a list of strings in quotes, such as ["politika"]')
+        return tuple(value)
 
     def urls(self, key: str) -> tuple[str, ...]:
         """A list of absolute http(s) URLs, empty by default."""
@@ -286,6 +330,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
         websub=_parse_websub(reader.table("websub"), base_url),
+        telegram=_parse_telegram(reader.table("telegram"), source),
         source=source,
     )
     reader.reject_unknown()
@@ -398,3 +443,47 @@ def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
     )
     reader.reject_unknown()
     return websub
+
+
+# A numeric chat id (channels and supergroups are negative) or a public @username.
+_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
+
+
+def _parse_telegram(reader: _Reader, source: Path) -> TelegramConfig:
+    defaults = TelegramConfig()
+    api_url = reader.get("api_url", str, defaults.api_url)
+    if not _is_http_url(api_url):
+        raise reader.fail("api_url", f"must be an absolute http(s) URL, not {api_url!r}")
+    channel = reader.get("channel", str, "")
+    if channel and not _CHAT.fullmatch(channel):
+        raise reader.fail(
+            "channel", f"must be a chat id such as '-1001234567890' or '@name', not {channel!r}"
+        )
+    channels = reader.names("channels")
+    for slug, chat in channels.items():
+        if not _CHAT.fullmatch(chat):
+            raise reader.fail(
+                f"channels.{slug}",
+                f"must be a chat id such as '-1001234567890' or '@name', not {chat!r}",
+            )
+    token_file = reader.get("token_file", str, "")
+    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
+    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
+    if retry_max < retry:
+        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    telegram = TelegramConfig(
+        api_url=api_url.rstrip("/"),
+        channel=channel,
+        channels=channels,
+        silent=tuple(reader.strings("silent")),
+        token_file=(source.parent / token_file) if token_file else None,
+        messages_per_minute=reader.positive(
+            "messages_per_minute", int, defaults.messages_per_minute
+        ),
+        max_attempts=reader.positive("max_attempts", int, defaults.max_attempts),
+        retry_seconds=retry,
+        retry_max_seconds=retry_max,
+        timeout_seconds=reader.positive("timeout_seconds", float, defaults.timeout_seconds),
+    )
+    reader.reject_unknown()
+    return telegram

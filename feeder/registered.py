@@ -4,7 +4,8 @@ and one line here (docs/channels.md)."""
 from __future__ import annotations
 
 from feeder.channels.channel import Channel
+from feeder.channels.telegram.channel import Telegram
 from feeder.channels.websub.channel import WebSub
 from feeder.serve.precompress import Precompress
 
-CHANNELS: tuple[type[Channel], ...] = (Precompress, WebSub)
+CHANNELS: tuple[type[Channel], ...] = (Precompress, WebSub, Telegram)

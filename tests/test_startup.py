@@ -186,3 +186,49 @@ def test_a_pinned_slug_that_is_another_category_s_own_is_refused_naming_both(
     # Pinned to its own slug, a category merges with nothing.
     config.write_text(settings + '[category_slugs]\n"World" = "world"\n')
     assert feeder_cli(config, "ingest").exit_code == 0
+
+
+TOKEN = "123456789:AAHsecretSECRETsecret_-0123456789ab"
+
+
+@pytest.mark.parametrize(
+    ("token", "token_file", "problem"),
+    [
+        (None, None, "has no bot token: set FEEDER_TELEGRAM_TOKEN or token_file"),
+        ("not-a-token " + TOKEN, None, "is not in the form @BotFather gives"),
+        (None, "missing.token", "token_file "),
+        (None, "bad.token", "is not in the form @BotFather gives"),
+    ],
+    ids=["none", "malformed-variable", "unreadable-file", "malformed-file"],
+)
+def test_feeder_run_refuses_telegram_without_a_usable_token_and_never_shows_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    token: str | None,
+    token_file: str | None,
+    problem: str,
+) -> None:
+    (tmp_path / "bad.token").write_text(TOKEN + " extra\n")
+    telegram = {"channel": "@feeder_news", **({"token_file": token_file} if token_file else {})}
+    config = write_config(tmp_path, server={"port": 0}, telegram=telegram)
+    if token is None:
+        monkeypatch.delenv("FEEDER_TELEGRAM_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("FEEDER_TELEGRAM_TOKEN", token)
+    result = feeder_cli(config, "run")
+    assert result.exit_code == 1
+    (line,) = _only_error_lines(result.output)
+    assert problem in line
+    assert "AAHsecret" not in result.output
+
+
+def test_ingest_queues_posts_without_needing_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only `feeder run` sends; a manual ingest beside it only queues."""
+    monkeypatch.delenv("FEEDER_TELEGRAM_TOKEN", raising=False)
+    config = write_config(tmp_path, telegram={"channel": "@feeder_news"})
+    (tmp_path / "inbox" / "001_0000000000000001.txt").write_text(wire_text())
+    assert feeder_cli(config, "ingest").exit_code == 0
+    status = feeder_cli(config, "status").output
+    assert "  telegram: 1 pending, 0 failed" in status

@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 
 from feeder import pipeline
+from feeder.cli.channels import describe_channels
 from feeder.cli.group import common_options, main
 from feeder.cli.terminal import local, plural
 from feeder.cli.websub import describe_hub
@@ -55,6 +56,7 @@ def status(config: Config) -> None:
         future = store.future_files()
         withdrawals = store.withdrawals()
         hub = describe_hub(config, store)
+        deliveries = describe_channels(config, store)
     lines.append(
         f"Rejected files: {len(rejects)}"
         + (" (fix or remove them; feeder retries)" if rejects else "")
@@ -78,6 +80,7 @@ def status(config: Config) -> None:
         )
         lines += [f"  {name}: dated {local(config, mtime)}" for name, mtime in future]
     lines += hub.splitlines()
+    lines += deliveries.splitlines()
     # File names, categories and callbacks come from outside: no control character
     # reaches the terminal.
     for line in lines:

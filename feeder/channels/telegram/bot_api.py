@@ -91,6 +91,11 @@ EditOutcome: TypeAlias = Done | Failure
 DeleteOutcome: TypeAlias = Done | CannotDelete | Failure
 
 
+def is_bot_token(token: str) -> bool:
+    """In the form @BotFather gives; says nothing of whether Telegram takes it."""
+    return _TOKEN.fullmatch(token) is not None
+
+
 class BotApi:
     """One bot's calls, each with a timeout; use `async with` or call `aclose`."""
 
@@ -101,7 +106,7 @@ class BotApi:
         api_url: str = DEFAULT_API_URL,
         timeout: float = 10.0,
     ) -> None:
-        if not _TOKEN.fullmatch(token):
+        if not is_bot_token(token):
             raise ValueError("the bot token is not in Telegram's form: digits, a colon, letters")
         try:
             url = httpx.URL(api_url)

@@ -1,0 +1,78 @@
+"""`feeder channels list` and `retry`, and the channels' lines in `feeder status`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.config import Config
+from feeder.printable import printable
+from feeder.store import Store
+
+
+@main.group()
+@shared_options
+@click.pass_context
+def channels(
+    context: click.Context,
+    config_path: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
+    """Deliveries to the places readers follow news (docs/channels.md)."""
+    remember_options(context, config_path, log_level, log_format)
+
+
+@channels.command("list")
+@common_options
+def channels_list(config: Config) -> None:
+    """Show each channel's pending and failed deliveries, paused destinations and why,
+    and every failed delivery with its last error."""
+    with Store(config.database) as store:
+        lines = describe_channels(config, store, failures=True).splitlines()
+    for line in lines:
+        click.echo(printable(line))
+
+
+@channels.command("retry")
+@common_options
+@click.argument("channel", required=False)
+def channels_retry(config: Config, channel: str | None) -> None:
+    """Try failed deliveries again and resume paused destinations, of CHANNEL (such as
+    `telegram`) or of every channel; a running `feeder run` picks them up within a second."""
+    with Store(config.database) as store:
+        if channel is not None and channel not in _names(config, store):
+            raise click.ClickException(
+                f"no channel {channel!r} has deliveries; `feeder channels list` shows them"
+            )
+        retried, resumed = store.retry_failed(channel, time.time())
+    click.echo(f"{retried} failed deliveries due again, {resumed} paused destinations resumed.")
+
+
+def describe_channels(config: Config, store: Store, *, failures: bool = False) -> str:
+    summaries = store.channel_summaries(_names(config, store))
+    if not summaries:
+        return "Channels: none sends stories ([telegram] in config.toml)"
+    lines = ["Channels (`feeder channels list`; `feeder channels retry` after fixing a fault):"]
+    for summary in summaries:
+        lines.append(f"  {summary.channel}: {summary.pending} pending, {summary.failed} failed")
+        lines += [
+            f"    {destination}: PAUSED: {reason}" for destination, reason in summary.paused.items()
+        ]
+        if failures:
+            lines += [
+                f"    {item.key} to {item.destination}: FAILED after {item.attempts} "
+                f"attempts: {item.last_error}"
+                for item in store.failed_items(summary.channel)
+            ]
+    return "\n".join(lines)
+
+
+def _names(config: Config, store: Store) -> list[str]:
+    """Channels that are on, and any that still has deliveries kept."""
+    enabled = ["telegram"] if config.telegram.enabled else []
+    kept = [row[0] for row in store.connection.execute("SELECT DISTINCT channel FROM outbox")]
+    return sorted({*enabled, *kept})
