@@ -36,6 +36,7 @@ from feeder.files import PublishError, remove_temp_files, write_if_changed
 from feeder.model import Day, Entry, Month
 from feeder.paths import article_path
 from feeder.publish.archives import Archives
+from feeder.publish.assets import assets
 from feeder.publish.events import FILE_UNCHANGED, FILE_WRITTEN, FileWritten
 from feeder.publish.site import SitePublisher
 from feeder.serve import precompress  # noqa: F401 (its FILE_WRITTEN listener writes the .gz copies)
@@ -194,6 +195,8 @@ class Publisher:
         report = PublishReport()
         # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
         self._write(STYLESHEET_PATH, self.site.feed_stylesheet())
+        for path, data in assets(self.config):
+            self._write(path, data)
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
         # The months' marks, up to date before the feeds are written; pages may be
