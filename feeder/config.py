@@ -24,6 +24,9 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_ENVIRONMENT_VARIABLE = "FEEDER_CONFIG"
 # Entries an archive page may hold: NewsBlur's backfill reads the first 100 of a document.
 ARCHIVE_PAGE_SIZES = range(50, 101)
+# The picture of every link preview when `og_image` names no other: publishing
+# writes the one bundled with feeder (`feeder/site/assets`) here, under output_dir.
+DEFAULT_OG_IMAGE = "og-image.png"
 
 
 class ConfigError(FeederError):
@@ -138,6 +141,10 @@ class Config:
     # Entries of an RFC 5005 archive page (`feeder.publish.archives`).
     archive_page_size: int = 50
     category_slugs: dict[str, str] = field(default_factory=dict)
+    # The picture of every link preview (Open Graph, Twitter card): the wire has none.
+    og_image: str = DEFAULT_OG_IMAGE
+    og_image_width: int = 1200
+    og_image_height: int = 630
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
@@ -176,6 +183,11 @@ class Config:
     def url(self, relative: str) -> str:
         """An absolute URL for a path under the output directory."""
         return self.base_url + relative
+
+    @property
+    def og_image_url(self) -> str:
+        """Previews need an absolute URL: `og_image` as it is, or under base_url."""
+        return self.og_image if _is_http_url(self.og_image) else self.url(self.og_image)
 
 
 # The kinds a setting can have, and how an error message names each.
@@ -327,6 +339,9 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         max_feed_bytes=reader.positive("max_feed_bytes", int, 1_000_000),
         archive_page_size=reader.between("archive_page_size", ARCHIVE_PAGE_SIZES, 50),
         category_slugs=_category_slugs(reader),
+        og_image=_og_image(reader),
+        og_image_width=reader.positive("og_image_width", int, 1200),
+        og_image_height=reader.positive("og_image_height", int, 630),
         schedule=_parse_schedule(reader.table("schedule")),
         server=_parse_server(reader.table("server")),
         websub=_parse_websub(reader.table("websub"), base_url),
@@ -358,6 +373,26 @@ def _category_slugs(reader: _Reader) -> dict[str, str]:
             )
         owners[slug] = name
     return slugs
+
+
+def _og_image(reader: _Reader) -> str:
+    """An absolute http(s) URL, or a path under output_dir that a server will serve:
+    relative, without `..` or hidden parts (never served)."""
+    value = reader.get("og_image", str, DEFAULT_OG_IMAGE)
+    if _is_http_url(value):
+        return value
+    parts = value.split("/")
+    if (
+        not value
+        or value.startswith("/")
+        or any(not part or part.startswith(".") for part in parts)
+    ):
+        raise reader.fail(
+            "og_image",
+            "must be an http(s) URL or a path under output_dir without '..' or hidden "
+            f"names, such as {DEFAULT_OG_IMAGE!r}, not {value!r}",
+        )
+    return value
 
 
 def _parse_schedule(reader: _Reader) -> ScheduleConfig:

@@ -16,6 +16,7 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_datetime, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -128,3 +129,10 @@ def _pattern(locale: Locale, skeleton: str) -> str:
     """The locale's pattern for the CLDR skeleton closest to `skeleton`."""
     skeletons = locale.datetime_skeletons
     return str(skeletons[match_skeleton(skeleton, skeletons) or skeleton])
+
+
+def og_locale(language: str) -> str:
+    """Open Graph's `language_TERRITORY` (ru_RU, en_US): CLDR's likeliest territory
+    for the language, so any language with a catalogue has one."""
+    likely = Locale.parse(get_global("likely_subtags").get(language, language))
+    return f"{likely.language}_{likely.territory}" if likely.territory else likely.language

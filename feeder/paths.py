@@ -9,6 +9,8 @@ from __future__ import annotations
 from feeder.slugs import ALL_NEWS
 
 FRONT_PAGE = "index.html"
+# Where browsers look for a site's icon without being told (and pages tell them too).
+FAVICON = "favicon.ico"
 
 
 def category_page_path(slug: str) -> str:

@@ -26,6 +26,8 @@ FLAGS = [
 ]
 # Chromium's switch for a browser without XSLT, as Chrome will be once it is removed.
 WITHOUT_XSLT = "--disable-features=XSLT"
+# The document once its scripts ran (in virtual time, so no test waits on the clock).
+DUMP = ["--virtual-time-budget=5000", "--dump-dom"]
 # Where screenshots are kept after the run, for a person to look at.
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".artifacts" / "browser"
 
@@ -44,9 +46,26 @@ def _chromium(url: str, *action: str) -> str:
     return result.stdout
 
 
+def console_messages(url: str) -> list[str]:
+    """What the page wrote to the browser's console (errors, warnings, logs) while it
+    loaded, as Chromium logs each: `"text", source: url (line)`."""
+    if shutil.which("chromium") is None:
+        pytest.fail("chromium is not installed: run `bash scripts/test.sh`, which installs it")
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        logging = ["--enable-logging=stderr", "--v=0"]
+        result = subprocess.run(
+            ["chromium", *FLAGS, f"--user-data-dir={profile}", *logging, *DUMP, url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    return [line.split("] ", 1)[1] for line in result.stderr.splitlines() if ":CONSOLE" in line]
+
+
 def rendered_page(url: str, *flags: str) -> html.HtmlElement:
     """The document as the browser built it, after its scripts ran."""
-    return html.fromstring(_chromium(url, *flags, "--virtual-time-budget=5000", "--dump-dom"))
+    return html.fromstring(_chromium(url, *flags, *DUMP))
 
 
 def screenshot(url: str, name: str, width: int) -> Path:

@@ -9,6 +9,7 @@ that nothing is wider than a phone's screen. Screenshots are kept in
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -20,7 +21,13 @@ from feeder.config import Config
 from feeder.feeds.formats import FEED_FORMATS
 from feeder.feeds.model import feed_path
 from feeder.pipeline import ingest_and_publish
-from tests.browser import WITHOUT_XSLT, framed_page, rendered_page, screenshot
+from tests.browser import (
+    WITHOUT_XSLT,
+    console_messages,
+    framed_page,
+    rendered_page,
+    screenshot,
+)
 from tests.conftest import deliver_day
 from tests.site_pages import text, texts
 
@@ -87,6 +94,51 @@ def test_a_page_reads_right_in_a_browser_with_and_without_xslt_on_a_phone_and_a_
     for width in (360, 1280):
         shot = screenshot(published.url(path), name, width)
         assert shot.read_bytes().startswith(PNG_SIGNATURE)
+
+
+# Opens the article in a frame, then loads the icon its <link rel="icon"> names, and
+# writes into its own DOM the icon's size and the HTTP status of everything the
+# article loaded (Resource Timing's responseStatus).
+_ICON_PROBE = """<!DOCTYPE html>
+<html><body>
+<iframe id="frame" src="{target}"></iframe>
+<script>
+document.getElementById("frame").addEventListener("load", (event) => {{
+  const framed = event.target.contentWindow;
+  const statuses = framed.performance.getEntriesByType("resource")
+    .map((entry) => `${{entry.name}} ${{entry.responseStatus}}`);
+  const icon = new Image();
+  const report = (size) => {{
+    const result = document.createElement("textarea");
+    result.id = "result";
+    result.textContent = JSON.stringify({{size, statuses, href: icon.src}});
+    document.body.append(result);
+  }};
+  icon.onload = () => report(`${{icon.naturalWidth}}x${{icon.naturalHeight}}`);
+  icon.onerror = () => report("failed");
+  icon.src = framed.document.querySelector("link[rel=icon]").href;
+}});
+</script>
+</body></html>
+"""
+
+
+@pytest.mark.slow
+def test_an_article_loads_its_favicon_and_writes_nothing_to_the_console(
+    published: Config,
+) -> None:
+    url = published.url(PAGES["article"][0])
+    assert console_messages(url) == []
+    probe = published.output_dir / "icon-probe.html"
+    probe.write_text(_ICON_PROBE.format(target=url))
+    try:
+        (result,) = rendered_page(published.url(probe.name)).xpath("//textarea[@id='result']")
+    finally:
+        probe.unlink()
+    found = json.loads(result.text)
+    assert found["href"] == published.url("favicon.ico")
+    assert found["size"] in {"16x16", "32x32", "48x48"}
+    assert all(line.endswith(" 200") for line in found["statuses"]), found["statuses"]
 
 
 @pytest.mark.slow

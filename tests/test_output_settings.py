@@ -29,7 +29,7 @@ def _texts(output: Path) -> dict[str, str]:
     return {
         name: data.decode()
         for name, data in file_tree(output).items()
-        if not name.startswith(".") and not name.endswith((".xsl", ".gz"))
+        if not name.startswith(".") and not name.endswith((".xsl", ".gz", ".png", ".ico"))
     }
 
 

@@ -22,7 +22,8 @@ from lxml import etree, html
 from feeder.config import Config, ConfigError, ServerConfig
 from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.pipeline import ingest_and_publish, regenerate
-from feeder.serve.server import FeedServer, _accepts_gzip
+from feeder.serve.compression import accepts_gzip
+from feeder.serve.server import FeedServer
 from tests.client import Client
 from tests.conftest import config_for, deliver_day
 
@@ -425,7 +426,7 @@ def test_a_bad_server_table_names_the_key_and_the_file(
 def test_gzip_is_sent_only_when_accept_encoding_allows_it(
     accept_encoding: str, accepted: bool
 ) -> None:
-    assert _accepts_gzip(accept_encoding) is accepted
+    assert accepts_gzip(accept_encoding) is accepted
 
 
 NOBODY = 65534

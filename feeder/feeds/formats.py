@@ -14,7 +14,7 @@ from feeder.feeds.jsonfeed import JsonFeed
 from feeder.feeds.model import FeedFormat
 from feeder.feeds.xmlfeeds import Atom, Rss
 
-# Every file publishing writes is text in UTF-8, and is served (and delivered) saying so.
+# Every text file publishing writes is UTF-8, and is served (and delivered) saying so.
 CHARSET = "; charset=utf-8"
 # The files publishing writes besides feeds, by suffix.
 PAGE_MEDIA_TYPES = {
@@ -23,6 +23,12 @@ PAGE_MEDIA_TYPES = {
     ".xsl": "text/xsl",
     ".xml": "application/xml",  # the sitemaps
     ".txt": "text/plain",  # robots.txt
+}
+# The pictures publishing copies (`feeder.publish.assets`): no charset, and already
+# compressed, so neither a gzip copy nor gzip per request.
+IMAGE_MEDIA_TYPES = {
+    ".ico": "image/x-icon",
+    ".png": "image/png",
 }
 
 
@@ -34,7 +40,8 @@ class FormatRegistry:
         self._formats: dict[str, FeedFormat] = {}
 
     def register(self, feed_format: FeedFormat) -> FeedFormat:
-        if feed_format.suffix in self._formats or f".{feed_format.suffix}" in PAGE_MEDIA_TYPES:
+        suffix = f".{feed_format.suffix}"
+        if feed_format.suffix in self._formats or suffix in PAGE_MEDIA_TYPES | IMAGE_MEDIA_TYPES:
             raise ValueError(
                 f"suffix {feed_format.suffix!r} is taken by another format or file; choose another"
             )
@@ -70,4 +77,10 @@ def media_type_for(path: str) -> str | None:
     feed_format = FEED_FORMATS.for_path(path)
     if feed_format is not None:
         return feed_format.media_type
-    return PAGE_MEDIA_TYPES.get(PurePosixPath(path).suffix)
+    suffix = PurePosixPath(path).suffix
+    return PAGE_MEDIA_TYPES.get(suffix) or IMAGE_MEDIA_TYPES.get(suffix)
+
+
+def is_text(media_type: str | None) -> bool:
+    """Served with a charset and compressible: all but the pictures."""
+    return media_type is not None and media_type not in IMAGE_MEDIA_TYPES.values()

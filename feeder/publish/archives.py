@@ -51,7 +51,7 @@ RETIRED_ARCHIVE_DIR = "feeds/archive"
 
 class Writer(Protocol):
     """The publisher's: replaces a file (relative to the output) of a feed format and
-    slug if its bytes changed, telling `feeder.publish.events`; returns whether it did."""
+    slug if its bytes changed, telling the channels; returns whether it did."""
 
     def __call__(
         self, relative: str, data: bytes, feed_format: FeedFormat, slug: str, *, durable: bool

@@ -37,6 +37,7 @@ from feeder.files import PublishError, remove_temp_files, write_if_changed
 from feeder.model import Day, Entry, Month
 from feeder.paths import article_path
 from feeder.publish.archives import Archives
+from feeder.publish.assets import assets
 from feeder.publish.site import SitePublisher
 from feeder.site.pages import Site, opml_path
 from feeder.site.pagewriter import Page, PageWriter, Stories, WrittenBatch
@@ -200,6 +201,8 @@ class Publisher:
         report = PublishReport()
         # Before the feeds, so a browser never gets a feed whose stylesheet is missing.
         self._write(STYLESHEET_PATH, self.site.feed_stylesheet())
+        for path, data in assets(self.config):
+            self._write(path, data)
         categories = self.store.categories()
         names = {category.slug: category.name for category in categories}
         # The months' marks, up to date before the feeds are written; pages may be

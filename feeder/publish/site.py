@@ -59,7 +59,7 @@ _MONTH_SITEMAPS = "articles-????-??.xml"
 
 class Write(Protocol):
     """The publisher's: replaces a file under the output if its bytes changed, and
-    tells the post-publish listeners (`feeder.publish.events`)."""
+    tells the channels (`feeder.channels`)."""
 
     def __call__(self, relative: str, data: bytes, *, durable: bool = True) -> bool: ...
 

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 from starlette.routing import Route
 
 from feeder.config import Config
-from feeder.feeds.formats import FEED_FORMATS, PAGE_MEDIA_TYPES
+from feeder.feeds.formats import FEED_FORMATS, IMAGE_MEDIA_TYPES, PAGE_MEDIA_TYPES, is_text
 from feeder.paths import category_page_path
 from feeder.serve.http_rules import RETIRED_PREFIX, SEALED_PAGE_PATTERN, cache_control
+from feeder.serve.precompress import GZIP_LEVEL, GZIP_MINIMUM_SIZE
 from feeder.site.withdrawals import ARTICLES_FOLDER, GONE_FOLDER
 from feeder.slugs import ALL_NEWS
 
@@ -40,7 +41,10 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     feed_suffixes = "|".join(feed_format.suffix for feed_format in FEED_FORMATS)
     browser_types = sorted({feed_format.browser_media_type for feed_format in FEED_FORMATS})
     types = _types()
-    charset_types = " ".join(sorted({media_type for media_type, _ in types} | set(browser_types)))
+    text_types = {media_type for media_type, _ in types if is_text(media_type)} | set(browser_types)
+    charset_types = " ".join(sorted(text_types))
+    # text/html is always among them: nginx warns when it is named.
+    gzip_types = " ".join(sorted(text_types - {"text/html"}))
     type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
     # A feed without its page is given to a browser as its format's type for browsers.
     browser_type_lines = "\n".join(
@@ -89,7 +93,7 @@ server {{
     root {root};
     index index.html;
 
-    # The types feeder serves, each with charset=utf-8, and nothing else guessed.
+    # The types feeder serves, text with charset=utf-8, and nothing else guessed.
     types {{
 {type_lines}
     }}
@@ -102,9 +106,15 @@ server {{
     etag on;
     if_modified_since exact;
     # Publishing writes <file>.gz beside each polled file with the source's mtime:
-    # nothing is compressed per request, and both servers send the same bytes.
-    gzip off;
+    # both servers send those bytes. Text without a copy (article pages) is
+    # compressed per request with a weak ETag, as feeder's server does
+    # (`feeder.serve.compression`): same types, same minimum size, also for a CDN.
     gzip_static on;
+    gzip on;
+    gzip_types {gzip_types};
+    gzip_min_length {GZIP_MINIMUM_SIZE};
+    gzip_comp_level {GZIP_LEVEL};
+    gzip_proxied any;
     gzip_vary on;
 
     # Cache-Control as feeder sends it (RFC 5861: a CDN keeps serving during a
@@ -186,7 +196,8 @@ server {{
 def _types() -> list[tuple[str, str]]:
     """(media type, suffix) of every file publishing writes."""
     types = [(feed_format.media_type, feed_format.suffix) for feed_format in FEED_FORMATS]
-    types += [(media_type, suffix.lstrip(".")) for suffix, media_type in PAGE_MEDIA_TYPES.items()]
+    others = PAGE_MEDIA_TYPES | IMAGE_MEDIA_TYPES
+    types += [(media_type, suffix.lstrip(".")) for suffix, media_type in others.items()]
     return types
 
 

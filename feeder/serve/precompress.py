@@ -11,7 +11,9 @@ the run that finishes the crashed one, any `feeder regen`, the nightly
 maintenance. Other unchanged sources keep their copies untouched.
 
 Article pages are written by the page-writer process and are not announced:
-they get no copy (docs/serving.md has the disk cost that decided it).
+they get no copy (docs/serving.md has the disk cost that decided it); both
+servers compress them per request instead (`feeder.serve.compression`). Pictures
+(`is_text` false) are compressed already and get none either.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import PurePosixPath
 
 from feeder.channels.channel import Channel
 from feeder.events import FileWritten
+from feeder.feeds.formats import is_text
 from feeder.files import TEMP_FOLDER, write_if_changed
 from feeder.paths import GZIP_SUFFIX
 from feeder.serve.http_rules import is_sealed_page
@@ -41,9 +44,13 @@ GZIP_LEVEL = 5
 SEALED_PAGE_GZIP_LEVEL = 2
 
 
+def _wants_copy(event: FileWritten) -> bool:
+    return len(event.data) >= GZIP_MINIMUM_SIZE and is_text(event.media_type)
+
+
 def write_gzip_copy(event: FileWritten) -> None:
     copy = event.path.with_name(event.path.name + GZIP_SUFFIX)
-    if len(event.data) < GZIP_MINIMUM_SIZE:
+    if not _wants_copy(event):
         copy.unlink(missing_ok=True)  # a copy of an older, larger version
         return
     # mtime=0 in the gzip header: the same source always gives the same copy.
@@ -61,7 +68,7 @@ def repair_gzip_copy(event: FileWritten) -> None:
         if copy.stat().st_mtime_ns == event.path.stat().st_mtime_ns:
             return
     except FileNotFoundError:
-        if len(event.data) < GZIP_MINIMUM_SIZE:
+        if not _wants_copy(event):
             return
     log.info("%s%s: missing or older than its source; rewritten", event.relative_path, GZIP_SUFFIX)
     write_gzip_copy(event)

@@ -4,7 +4,8 @@ The headers follow `feeder.serve.http_rules`, which the nginx configuration
 (`feeder nginx-config`) follows too: nginx's ETags, Cache-Control with RFC 5861
 stale directives, and the gzip copy publishing writes beside each polled file
 (`feeder.serve.precompress`), served to clients that accept gzip instead of
-compressing per request. Publishing rewrites a file only when its bytes change,
+compressing per request; text without a copy (article pages) is compressed per
+request (`feeder.serve.compression`). Publishing rewrites a file only when its bytes change,
 so an unchanged feed keeps its validators and a poll costs a bodiless 304.
 
 Each response is built in a worker thread from one open file: its validators,
@@ -43,9 +44,10 @@ from feeder.channels.outgoing import Resolver, system_resolver
 from feeder.channels.websub.endpoint import HubEndpoint
 from feeder.config import Config
 from feeder.errors import FeederError
-from feeder.feeds.formats import CHARSET, FEED_FORMATS, media_type_for
+from feeder.feeds.formats import CHARSET, FEED_FORMATS, is_text, media_type_for
 from feeder.feeds.hubs import link_header, topic_path
 from feeder.paths import GZIP_SUFFIX
+from feeder.serve.compression import accepts_gzip, compress, compressible, weak
 from feeder.serve.http_rules import (
     cache_control,
     entity_tag,
@@ -187,24 +189,34 @@ class OutputFiles(StaticFiles):
             elif self.config.websub.enabled and topic_path(self.config, self.config.url(path)):
                 # The feed itself (not the page shown in its place) names its hubs.
                 headers["link"] = link_header(self.config, self.config.url(path))
+        gzip_wanted = "range" not in request and accepts_gzip(request.get("accept-encoding", ""))
         with open(full_path, "rb") as source, _gzip_copy(full_path, source) as copy:
             served: BinaryIO = source
-            if copy is not None:
+            status = os.fstat(source.fileno())
+            # Without a copy (article pages), compressed here, as nginx's `gzip on`.
+            per_request = copy is None and compressible(media_type, status.st_size)
+            if copy is not None or per_request:
                 vary.append("Accept-Encoding")
-                # Ranges are of the file as it is, as nginx serves them.
-                if "range" not in request and _accepts_gzip(request.get("accept-encoding", "")):
-                    served = copy
-                    headers["content-encoding"] = "gzip"
-            if served is source:
+            # Ranges are of the file as it is, as nginx serves them.
+            if copy is not None and gzip_wanted:
+                served = copy
+                headers["content-encoding"] = "gzip"
+                status = os.fstat(copy.fileno())
+            compressing = per_request and gzip_wanted
+            if served is source and not compressing:
                 headers["accept-ranges"] = "bytes"
-            status = os.fstat(served.fileno())
-            headers["etag"] = entity_tag(status)
+            tag = entity_tag(status)
+            headers["etag"] = weak(tag) if compressing else tag
             headers["last-modified"] = formatdate(status.st_mtime, usegmt=True)
             if vary:
                 headers["vary"] = ", ".join(vary)
-            if self.is_not_modified(Headers(headers), request):
+            # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x".
+            if self.is_not_modified(Headers({**headers, "etag": tag}), request):
                 return NotModifiedResponse(Headers(headers))
             body = served.read()
+        if compressing:
+            headers["content-encoding"] = "gzip"
+            return Response(compress(body), 200, headers, media_type)
         return _ranged(body, headers, media_type, request)
 
     def _page_for(self, feed: str) -> str | None:
@@ -282,20 +294,7 @@ def _media_type(path: str, request: Headers) -> str | None:
     if feed_format is not None and wants_page(request.get("accept", "")):
         return feed_format.browser_media_type + CHARSET
     served = media_type_for(path)
-    return served + CHARSET if served else None
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    """`gzip` listed, and not with q=0."""
-    for coding in accept_encoding.split(","):
-        name, _, parameters = coding.partition(";")
-        if name.strip().lower() in {"gzip", "x-gzip"}:
-            quality = parameters.strip().removeprefix("q=").strip() or "1"
-            try:
-                return float(quality) > 0
-            except ValueError:
-                return False
-    return False
+    return f"{served}{CHARSET}" if is_text(served) else served
 
 
 def create_app(config: Config, resolver: Resolver = system_resolver) -> Starlette:

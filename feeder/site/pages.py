@@ -29,12 +29,14 @@ from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_a
 from markupsafe import Markup, escape
 
 from feeder.config import Config
+from feeder.feeds.budget import shortened
 from feeder.feeds.entries import feed_title
 from feeder.feeds.formats import FEED_FORMATS
 from feeder.feeds.model import FeedFormat, feed_path
-from feeder.i18n import Dates, translations
+from feeder.i18n import Dates, og_locale, translations
 from feeder.model import Category, Day, Entry, Headline, Month, Neighbours
 from feeder.paths import (
+    FAVICON,
     FRONT_PAGE,
     archive_index_path,
     article_path,
@@ -49,6 +51,9 @@ from feeder.visible import visible
 NEWEST_HEADLINES = 30
 # Months on the front page and on each category page; every month is in the archive index.
 NEWEST_MONTHS = 12
+# An article's description (its lead) in link previews and search results, which
+# show about this much; cut at a word.
+DESCRIPTION_MAX_CHARS = 200
 
 
 def opml_path(feed_format: FeedFormat) -> str:
@@ -126,6 +131,7 @@ class Site:
             day_name=self.dates.day,
             time=self.dates.time,
             iso=lambda moment: moment.astimezone(config.timezone).isoformat(),
+            shortened=lambda text: shortened(text, DESCRIPTION_MAX_CHARS),
         )
         self.environment.globals.update(
             config=config,
@@ -135,6 +141,8 @@ class Site:
             month_page_path=month_page_path,
             archive_index_path=archive_index_path,
             feed_title=feed_title,
+            favicon=FAVICON,
+            og_locale=og_locale(config.language),
             # The OPML files of the formats after the primary one (`feeds.opml`).
             other_opml=[(f.label, opml_path(f)) for f in FEED_FORMATS if f != FEED_FORMATS.primary],
             # Read once: an include renders the file again for every page.
