@@ -166,3 +166,40 @@ def test_slugs_an_older_feeder_made_too_long_for_a_file_name_are_cut_by_the_upgr
     with Store(config.database) as store:
         assert store.dirty_feeds() == [] and store.dirty_page_count() == 0
         assert {category.slug for category in store.categories()} == {slug, "politika"}
+
+
+def test_deliveries_the_hub_had_queued_move_into_the_outbox_on_upgrade(config: Config) -> None:
+    """Schema 14 moves the hub's own queue into the channels' outbox: a delivery or
+    ping pending in a feeder of schema 13 is still pending, with its attempts."""
+    from feeder.channels.websub.state import HubState
+
+    with Store(config.database):
+        pass
+    downgrade(config.database, 13)
+    with sqlite3.connect(config.database) as connection:
+        connection.execute(
+            "INSERT INTO websub_subscriptions (id, callback, topic, callback_host, "
+            "lease_seconds, expires, created) VALUES (7, 'http://reader.example/cb', "
+            "'http://feeds.example.org/news/feeds/all.atom', '192.0.2.1', 3600, 9e9, 0)"
+        )
+        connection.execute(
+            "INSERT INTO websub_deliveries (subscription_id, version, generation, attempts, "
+            "due, last_error) VALUES (7, 'v1', 3, 2, 100.0, 'timed out')"
+        )
+        connection.execute(
+            "INSERT INTO websub_pings (hub, topic, generation, attempts, due) VALUES "
+            "('https://hub.example/', 'http://feeds.example.org/news/feeds/all.atom', 1, 0, 5.0)"
+        )
+    with Store(config.database) as store:
+        state = HubState(store)
+        (pending,) = state.deliveries()
+        assert (pending.callback, pending.attempts, pending.last_error) == (
+            "http://reader.example/cb",
+            2,
+            "timed out",
+        )
+        (due,) = state.due_deliveries(now=200.0, limit=10)
+        assert (due.subscription_id, due.generation) == (7, 3)
+        (ping,) = state.due_pings(now=200.0, limit=10)
+        assert ping.hub == "https://hub.example/"
+        assert store.schema_version() == len(MIGRATIONS)
