@@ -92,9 +92,10 @@ def account_inbox_path(handle: str) -> str:
     return f"{FOLDER}/inbox/{handle}"
 
 
-def route(config: Config, relative: str) -> str:
-    """The path feeder's server answers `relative` (under base_url) at."""
-    return urlsplit(config.url(relative)).path
+def route(relative: str) -> str:
+    """The path feeder's server answers `relative` (under base_url) at: as for the
+    hub, a proxy maps base_url to the server's root."""
+    return "/" + relative
 
 
 def object_id(config: Config, handle: str, story_id: str, incarnation: int) -> str:

@@ -65,10 +65,8 @@ class InboxEndpoint:
 
     def routes(self) -> list[Route]:
         return [
-            Route(route(self.config, SHARED_INBOX_PATH), self.handle, methods=["POST"]),
-            Route(
-                route(self.config, account_inbox_path("{handle}")), self.handle, methods=["POST"]
-            ),
+            Route(route(SHARED_INBOX_PATH), self.handle, methods=["POST"]),
+            Route(route(account_inbox_path("{handle}")), self.handle, methods=["POST"]),
         ]
 
     async def handle(self, request: Request) -> Response:
