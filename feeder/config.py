@@ -122,6 +122,37 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class FediverseConfig:
+    """The [fediverse] table: every category and all news as an ActivityPub account
+    (docs/fediverse.md)."""
+
+    enabled: bool = False
+    # The all-news account's name (@news@host); a category's account is its slug.
+    handle: str = "news"
+    # Category slugs that get no account.
+    exclude: tuple[str, ...] = ()
+    # Servers whose requests are refused and to which nothing is sent (and their subdomains).
+    blocked_domains: tuple[str, ...] = ()
+    # Loopback and private-network addresses let anyone reach this host's internal services.
+    allow_private_addresses: bool = False
+    # Deliveries in flight at once, and how long each (and each key fetch) may take.
+    concurrency: int = 50
+    timeout_seconds: float = 10.0
+    max_attempts: int = 8
+    retry_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    # What one server may send the inbox, and how far its clock may be off.
+    max_body_bytes: int = 256 * 1024
+    requests_per_minute: int = 120
+    max_followers_per_host: int = 2000
+    clock_skew_seconds: int = 3600
+
+    def is_blocked(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == domain or host.endswith("." + domain) for domain in self.blocked_domains)
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -149,6 +180,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    fediverse: FediverseConfig = field(default_factory=FediverseConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -346,6 +378,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         server=_parse_server(reader.table("server")),
         websub=_parse_websub(reader.table("websub"), base_url),
         telegram=_parse_telegram(reader.table("telegram"), source),
+        fediverse=_parse_fediverse(reader.table("fediverse")),
         source=source,
     )
     reader.reject_unknown()
@@ -522,3 +555,47 @@ def _parse_telegram(reader: _Reader, source: Path) -> TelegramConfig:
     )
     reader.reject_unknown()
     return telegram
+
+
+# A fediverse user name: what Mastodon takes (it folds case, so only lowercase here).
+FEDIVERSE_HANDLE = re.compile(r"[a-z0-9_]([a-z0-9_.-]{0,62}[a-z0-9_])?")
+
+
+def _parse_fediverse(reader: _Reader) -> FediverseConfig:
+    defaults = FediverseConfig()
+    handle = reader.get("handle", str, defaults.handle)
+    if not FEDIVERSE_HANDLE.fullmatch(handle):
+        raise reader.fail(
+            "handle",
+            "must be a user name of lowercase Latin letters, digits, '_', '.' and '-' "
+            f"(such as 'news'), not {handle!r}",
+        )
+    blocked = tuple(domain.lower().strip(".") for domain in reader.strings("blocked_domains"))
+    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
+    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
+    if retry_max < retry:
+        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    fediverse = FediverseConfig(
+        enabled=reader.get("enabled", bool, defaults.enabled),
+        handle=handle,
+        exclude=reader.strings("exclude"),
+        blocked_domains=blocked,
+        allow_private_addresses=reader.get(
+            "allow_private_addresses", bool, defaults.allow_private_addresses
+        ),
+        concurrency=reader.positive("concurrency", int, defaults.concurrency),
+        timeout_seconds=reader.positive("timeout_seconds", float, defaults.timeout_seconds),
+        max_attempts=reader.positive("max_attempts", int, defaults.max_attempts),
+        retry_seconds=retry,
+        retry_max_seconds=retry_max,
+        max_body_bytes=reader.positive("max_body_bytes", int, defaults.max_body_bytes),
+        requests_per_minute=reader.positive(
+            "requests_per_minute", int, defaults.requests_per_minute
+        ),
+        max_followers_per_host=reader.positive(
+            "max_followers_per_host", int, defaults.max_followers_per_host
+        ),
+        clock_skew_seconds=reader.positive("clock_skew_seconds", int, defaults.clock_skew_seconds),
+    )
+    reader.reject_unknown()
+    return fediverse

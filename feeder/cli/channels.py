@@ -73,6 +73,13 @@ def describe_channels(config: Config, store: Store, *, failures: bool = False) -
 
 def _names(config: Config, store: Store) -> list[str]:
     """Channels that are on, and any that still has deliveries kept."""
-    enabled = ["telegram"] if config.telegram.enabled else []
+    enabled = [
+        name
+        for name, on in (
+            ("telegram", config.telegram.enabled),
+            ("fediverse", config.fediverse.enabled),
+        )
+        if on
+    ]
     kept = [row[0] for row in store.connection.execute("SELECT DISTINCT channel FROM outbox")]
     return sorted({*enabled, *kept})

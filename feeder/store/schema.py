@@ -415,6 +415,29 @@ def _outbox_v14(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _fediverse_v15(db: sqlite_utils.Database) -> None:
+    """The fediverse accounts' signing keys (in the database, so a backup carries
+    them), their followers, and the keys of other servers' actors, kept so a
+    Delete signed by an actor that is already gone can still be checked."""
+    statements = """
+        CREATE TABLE fediverse_keys (
+            handle TEXT PRIMARY KEY, private_pem TEXT NOT NULL, public_pem TEXT NOT NULL,
+            created REAL NOT NULL) WITHOUT ROWID;
+        CREATE TABLE fediverse_followers (
+            handle TEXT NOT NULL, actor TEXT NOT NULL, inbox TEXT NOT NULL,
+            shared_inbox TEXT NOT NULL, host TEXT NOT NULL, since REAL NOT NULL,
+            PRIMARY KEY (handle, actor)) WITHOUT ROWID;
+        CREATE INDEX fediverse_followers_inbox ON fediverse_followers(handle, shared_inbox);
+        CREATE INDEX fediverse_followers_host ON fediverse_followers(host);
+        CREATE TABLE fediverse_remote_keys (
+            key_id TEXT PRIMARY KEY, owner TEXT NOT NULL, public_pem TEXT NOT NULL,
+            inbox TEXT NOT NULL, shared_inbox TEXT NOT NULL, fetched REAL NOT NULL)
+            WITHOUT ROWID
+        """
+    for statement in statements.split(";"):
+        db.execute(statement)
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -431,4 +454,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _site_days_v12,
     _archive_pages_v13,
     _outbox_v14,
+    _fediverse_v15,
 ]
