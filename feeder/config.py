@@ -464,6 +464,15 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
+def _retry_seconds(reader: _Reader, first: float, most: float) -> tuple[float, float]:
+    """A channel's backoff: `retry_seconds`, doubling up to `retry_max_seconds`."""
+    retry = reader.positive("retry_seconds", float, first)
+    retry_max = reader.positive("retry_max_seconds", float, most)
+    if retry_max < retry:
+        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    return retry, retry_max
+
+
 def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
     defaults = WebSubConfig()
     hub_url = reader.get("hub_url", str, base_url + "websub")
@@ -485,10 +494,7 @@ def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
             f"must be from min_lease_seconds ({min_lease}) to max_lease_seconds "
             f"({max_lease}), not {lease}",
         )
-    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
-    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
-    if retry_max < retry:
-        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
     websub = WebSubConfig(
         enabled=reader.get("enabled", bool, defaults.enabled),
         hub_url=hub_url,
@@ -535,10 +541,7 @@ def _parse_telegram(reader: _Reader, source: Path) -> TelegramConfig:
                 f"must be a chat id such as '-1001234567890' or '@name', not {chat!r}",
             )
     token_file = reader.get("token_file", str, "")
-    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
-    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
-    if retry_max < retry:
-        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
     telegram = TelegramConfig(
         api_url=api_url.rstrip("/"),
         channel=channel,
@@ -571,10 +574,7 @@ def _parse_fediverse(reader: _Reader) -> FediverseConfig:
             f"(such as 'news'), not {handle!r}",
         )
     blocked = tuple(domain.lower().strip(".") for domain in reader.strings("blocked_domains"))
-    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
-    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
-    if retry_max < retry:
-        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
     fediverse = FediverseConfig(
         enabled=reader.get("enabled", bool, defaults.enabled),
         handle=handle,

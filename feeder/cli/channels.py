@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
-from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.cli.group import command_group, common_options
 from feeder.config import Config
 from feeder.printable import printable
 from feeder.store import Store
 
-
-@main.group()
-@shared_options
-@click.pass_context
-def channels(
-    context: click.Context,
-    config_path: Path | None,
-    log_level: str | None,
-    log_format: str | None,
-) -> None:
-    """Deliveries to the places readers follow news (docs/channels.md)."""
-    remember_options(context, config_path, log_level, log_format)
+channels = command_group(
+    "channels", "Deliveries to the places readers follow news (docs/channels.md)."
+)
 
 
 @channels.command("list")

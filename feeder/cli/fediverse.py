@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.cli.group import command_group, common_options
 from feeder.config import Config
 from feeder.printable import printable
 from feeder.store import Store
 
-
-@main.group()
-@shared_options
-@click.pass_context
-def fediverse(
-    context: click.Context,
-    config_path: Path | None,
-    log_level: str | None,
-    log_format: str | None,
-) -> None:
-    """The fediverse accounts' followers and deliveries (docs/fediverse.md)."""
-    remember_options(context, config_path, log_level, log_format)
+fediverse = command_group(
+    "fediverse", "The fediverse accounts' followers and deliveries (docs/fediverse.md)."
+)
 
 
 @fediverse.command("list")
