@@ -1,5 +1,6 @@
 """Deliveries to follower servers as the `feeder run` worker makes them: a server
-that never answers delays no other."""
+that never answers delays no other, and a story moved to another category leaves
+the old account and arrives at the new one."""
 
 from __future__ import annotations
 
@@ -89,3 +90,38 @@ def test_a_hanging_follower_server_delays_no_other_nor_a_later_story(tmp_path: P
         assert time.monotonic() - started < 2 * PROMPTLY_SECONDS
         # It holds the first Create still (timeout 60 s); the second waits behind it.
         assert [activity["object"]["name"] for _, _, activity in hanging.received] == ["Первая"]
+
+
+def test_a_story_moved_to_another_category_is_deleted_there_and_created_here(
+    tmp_path: Path,
+) -> None:
+    """The all-news account's followers get an Update; the old category account's a
+    Delete of its Article; the new one's a Create, since they never saw it."""
+    config = fediverse_config(tmp_path)
+    with ExitStack() as stack:
+        old, new, everything = (stack.enter_context(running_actors()) for _ in range(3))
+        followed_by(config, "politika", old)
+        followed_by(config, "ekonomika", new)
+        followed_by(config, "news", everything)
+        stack.enter_context(delivering(config))
+        story = "002_0000000000000002.txt"
+        publish(config, "001_0000000000000001.txt", "Другая", "Экономика")  # its category
+        publish(config, story, "Новость", "Политика")
+        created = within(PROMPTLY_SECONDS, received(old, "Create", "Новость"))
+        within(PROMPTLY_SECONDS, received(everything, "Create", "Новость"))
+
+        publish(config, story, "Новость", "Экономика")
+        deleted = within(PROMPTLY_SECONDS, received(old, "Delete", "Новость"))
+        assert deleted["object"]["id"] == created["object"]["id"]
+        assert deleted["object"]["type"] == "Tombstone"
+        arrived = within(PROMPTLY_SECONDS, received(new, "Create", "Новость"))
+        assert "/ekonomika/" in arrived["object"]["id"]
+        updated = within(PROMPTLY_SECONDS, received(everything, "Update", "Новость"))
+        assert updated["object"]["id"].endswith("/news/002_0000000000000002")
+
+        publish(config, story, "Новость, исправлено", "Экономика")
+        within(PROMPTLY_SECONDS, received(new, "Update", "Новость, исправлено"))
+        time.sleep(0.5)
+    for actors, kinds in ((old, ["Create", "Delete"]), (new, ["Create", "Update"])):
+        of_story = [a for _, _, a in actors.received if "/002_" in a["object"]["id"]]
+        assert [activity["type"] for activity in of_story] == kinds
