@@ -28,6 +28,9 @@ class Actors:
     url: str
     hang: bool = False
     received: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    """Each POST as it came: path, headers (lower-case names), body; for checking
+    its signature with another library."""
 
     def actor(self, name: str) -> str:
         return f"{self.url}/users/{name}"
@@ -87,6 +90,8 @@ def running_actors(hang: bool = False) -> Iterator[Actors]:
         def do_POST(self) -> None:
             actors = state[0]
             body = self.rfile.read(int(self.headers["content-length"]))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            actors.requests.append((self.path, headers, body))
             actors.received.append((time.monotonic(), self.path, json.loads(body)))
             if actors.hang:
                 time.sleep(60)
