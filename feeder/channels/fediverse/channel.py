@@ -70,8 +70,8 @@ class Fediverse(Channel):
         restored = event.change is StoryChange.RESTORED
         incarnation = int(record.get("incarnation", 0)) + restored
         # The category it was posted under, to tell a move (not in the event).
-        moved_from = record.get("category")
-        moved = moved_from is not None and moved_from != event.category_slug
+        moved_from: str = record.get("category", event.category_slug)
+        moved = moved_from != event.category_slug
         self.store.put_channel_record(
             CHANNEL, record_key, {"incarnation": incarnation, "category": event.category_slug}
         )
