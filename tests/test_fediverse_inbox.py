@@ -88,6 +88,33 @@ def test_unsigned_forged_stale_replayed_and_altered_requests_get_401_and_change_
     assert "used before" in replayed.text
 
 
+def test_a_request_replayed_after_a_restart_is_refused(tmp_path: Path) -> None:
+    """The seen signatures are in the database, not in the server's memory."""
+    config = fediverse_config(tmp_path)
+    (config.inbox / "001_0000000000000001.txt").write_text(wire_text())
+    ingest_and_publish(config)
+    with running_actors() as actors, httpx.Client(timeout=30) as client:
+        with FeedServer(config):
+            first = actors.signed_post(client, config.url("inbox"), follow(config, actors))
+            assert first.status_code == 202, first.text
+        with FeedServer(config):  # a restart
+            replayed = client.post(
+                config.url("inbox"), content=first.request.content, headers=first.request.headers
+            )
+    assert replayed.status_code == 401 and "used before" in replayed.text
+
+
+def test_seen_signatures_are_kept_for_the_skew_window_only(tmp_path: Path) -> None:
+    config = fediverse_config(tmp_path)
+    with Store(config.database) as store:
+        state = FediverseState(store)
+        assert state.first_sighting(b"a", 1000.0, forget_before=0.0)
+        assert not state.first_sighting(b"a", 1001.0, forget_before=0.0)
+        assert state.first_sighting(b"b", 9000.0, forget_before=2000.0)  # "a" is dropped
+        count = store.connection.execute("SELECT count(*) FROM fediverse_seen_signatures")
+        assert count.fetchone()[0] == 1
+
+
 def test_a_key_at_a_private_address_is_not_fetched(tmp_path: Path) -> None:
     config = fediverse_config(tmp_path, allow_private_addresses=False)
     with FeedServer(config), running_actors() as actors, httpx.Client() as client:
