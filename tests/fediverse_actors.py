@@ -1,6 +1,6 @@
 """Hand-made fediverse actors for hostile and fault tests: a small HTTP server on
-loopback that serves actor documents with a key the test holds, and records (or
-hangs on) what is POSTed to their inboxes."""
+loopback that serves actor documents with a key the test holds, and records what
+is POSTed to their inboxes (a hanging one then never answers)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ class Actors:
     url: str
     hang: bool = False
     received: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    """Each POST as it came: path, headers (lower-case names), body; for checking
+    its signature with another library."""
 
     def actor(self, name: str) -> str:
         return f"{self.url}/users/{name}"
@@ -87,10 +90,12 @@ def running_actors(hang: bool = False) -> Iterator[Actors]:
         def do_POST(self) -> None:
             actors = state[0]
             body = self.rfile.read(int(self.headers["content-length"]))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            actors.requests.append((self.path, headers, body))
+            actors.received.append((time.monotonic(), self.path, json.loads(body)))
             if actors.hang:
                 time.sleep(60)
                 return
-            actors.received.append((time.monotonic(), self.path, json.loads(body)))
             self.send_response(202)
             self.send_header("content-length", "0")
             self.send_header("date", formatdate(usegmt=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
 from feeder.channels.fediverse.keys import new_key_pair
-from feeder.channels.fediverse.signatures import Request, rfc9421_signed, verify
+from feeder.channels.fediverse.signatures import BadSignature, Request, rfc9421_signed, verify
 from feeder.channels.fediverse.state import FediverseState
 from feeder.config import Config
 from feeder.pipeline import ingest_and_publish
@@ -85,6 +86,33 @@ def test_unsigned_forged_stale_replayed_and_altered_requests_get_401_and_change_
     replayed = client.post(url, content=first.request.content, headers=first.request.headers)
     assert (first.status_code, replayed.status_code) == (202, 401)
     assert "used before" in replayed.text
+
+
+def test_a_request_replayed_after_a_restart_is_refused(tmp_path: Path) -> None:
+    """The seen signatures are in the database, not in the server's memory."""
+    config = fediverse_config(tmp_path)
+    (config.inbox / "001_0000000000000001.txt").write_text(wire_text())
+    ingest_and_publish(config)
+    with running_actors() as actors, httpx.Client(timeout=30) as client:
+        with FeedServer(config):
+            first = actors.signed_post(client, config.url("inbox"), follow(config, actors))
+            assert first.status_code == 202, first.text
+        with FeedServer(config):  # a restart
+            replayed = client.post(
+                config.url("inbox"), content=first.request.content, headers=first.request.headers
+            )
+    assert replayed.status_code == 401 and "used before" in replayed.text
+
+
+def test_seen_signatures_are_kept_for_the_skew_window_only(tmp_path: Path) -> None:
+    config = fediverse_config(tmp_path)
+    with Store(config.database) as store:
+        state = FediverseState(store)
+        assert state.first_sighting(b"a", 1000.0, forget_before=0.0)
+        assert not state.first_sighting(b"a", 1001.0, forget_before=0.0)
+        assert state.first_sighting(b"b", 9000.0, forget_before=2000.0)  # "a" is dropped
+        count = store.connection.execute("SELECT count(*) FROM fediverse_seen_signatures")
+        assert count.fetchone()[0] == 1
 
 
 def test_a_key_at_a_private_address_is_not_fetched(tmp_path: Path) -> None:
@@ -185,3 +213,95 @@ def test_the_rfc_9421_ed25519_test_vector_verifies_and_a_changed_one_does_not() 
     _, _, changed = rfc9421_signed(Request("POST", "/foo", "https://example.com/foo", headers, b""))
     with pytest.raises(Exception, match="does not verify"):
         verify(changed, RFC_9421_ED25519_PUBLIC)
+
+
+# RFC 9421 appendix B.1.2 (test-key-rsa-pss, its public key) and B.2.1-B.2.3, the
+# rsa-pss-sha512 signatures of test-request (B.4, as RFC_9421_REQUEST above),
+# reproduced from the RFC:
+# Copyright (c) 2024 IETF Trust and the persons identified as the document authors.
+RFC_9421_RSA_PSS_PUBLIC = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAr4tmm3r20Wd/PbqvP1s2\n"
+    "+QEtvpuRaV8Yq40gjUR8y2Rjxa6dpG2GXHbPfvMs8ct+Lh1GH45x28Rw3Ry53mm+\n"
+    "oAXjyQ86OnDkZ5N8lYbggD4O3w6M6pAvLkhk95AndTrifbIFPNU8PPMO7OyrFAHq\n"
+    "gDsznjPFmTOtCEcN2Z1FpWgchwuYLPL+Wokqltd11nqqzi+bJ9cvSKADYdUAAN5W\n"
+    "Utzdpiy6LbTgSxP7ociU4Tn0g5I6aDZJ7A8Lzo0KSyZYoA485mqcO0GVAdVw9lq4\n"
+    "aOT9v6d+nb4bnNkQVklLQ3fVAvJm+xdDOp9LCNCN48V2pnDOkFV6+U9nV5oyc6XI\n"
+    "2wIDAQAB\n"
+    "-----END PUBLIC KEY-----\n"
+)
+RFC_9421_RSA_PSS = {
+    "sig-b21": (
+        '();created=1618884473;keyid="test-key-rsa-pss";nonce="b3k2pp5k7z-50gnwp.yemd"',
+        "d2pmTvmbncD3xQm8E9ZV2828BjQWGgiwAaw5bAkgibUopemLJcWDy/lkbbHAve4cRAtx31Iq786U7it++wgGxbtRxf8"
+        "Udx7zFZsckzXaJMkA7ChG52eSkFxykJeNqsrWH5S+oxNFlD4dzVuwe8DhTSja8xxbR/Z2cOGdCbzR72rgFWhzx2VjBq"
+        "JzsPLMIQKhO4DGezXehhWwE56YCE+O6c0mKZsfxVrogUvA4HELjVKWmAvtl6UnCh8jYzuVG5WSb/QEVPnP5TmcAnLH1"
+        "g+s++v6d4s8m0gCw1fV5/SITLq9mhho8K3+7EPYTU8IU1bLhdxO5Nyt8C8ssinQ98Xw9Q==",
+    ),
+    "sig-b22": (
+        '("@authority" "content-digest" "@query-param";name="Pet");created=1618884473;'
+        'keyid="test-key-rsa-pss";tag="header-example"',
+        "LjbtqUbfmvjj5C5kr1Ugj4PmLYvx9wVjZvD9GsTT4F7GrcQEdJzgI9qHxICagShLRiLMlAJjtq6N4CDfKtjvuJyE5qH"
+        "7KT8UCMkSowOB4+ECxCmT8rtAmj/0PIXxi0A0nxKyB09RNrCQibbUjsLS/2YyFYXEu4TRJQzRw1rLEuEfY17SARYhpT"
+        "laqwZVtR8NV7+4UKkjqpcAoFqWFQh62s7Cl+H2fjBSpqfZUJcsIk4N6wiKYd4je2U/lankenQ99PZfB4jY3I5rSV2DS"
+        "BVkSFsURIjYErOs0tFTQosMTAoxk//0RoKUqiYY8Bh0aaUEb0rQl3/XaVe4bXTugEjHSw==",
+    ),
+    "sig-b23": (
+        '("date" "@method" "@path" "@query" "@authority" "content-type" "content-digest" '
+        '"content-length");created=1618884473;keyid="test-key-rsa-pss"',
+        "bbN8oArOxYoyylQQUU6QYwrTuaxLwjAC9fbY2F6SVWvh0yBiMIRGOnMYwZ/5MR6fb0Kh1rIRASVxFkeGt683+qRpRRU"
+        "5p2voTp768ZrCUb38K0fUxN0O0iC59DzYx8DFll5GmydPxSmme9v6ULbMFkl+V5B1TP/yPViV7KsLNmvKiLJH1pFkh/"
+        "aYA2HXXZzNBXmIkoQoLd7YfW91kE9o/CCoC1xMy7JA1ipwvKvfrs65ldmlu9bpG6A9BmzhuzF8Eim5f8ui9eH8LZH89"
+        "6+QIF61ka39VBrohr9iyMUJpvRX2Zbhl5ZJzSRxpJyoEZAFL2FUo5fTIztsDZKEgM4cUA==",
+    ),
+}
+
+
+def rsa_pss_signed(
+    label: str, request: Request = RFC_9421_REQUEST, created: str = "1618884473"
+) -> Any:
+    """The vector's signature as feeder reads it. The RFC's signatures name no alg:
+    the key is an RSA-PSS one, and that comes with the key (RFC 9421 3.2, step 5),
+    not with a PEM; feeder reads an RSA key without alg as rsa-v1_5-sha256."""
+    signature_input, signature = RFC_9421_RSA_PSS[label]
+    signature_input = signature_input.replace("created=1618884473", f"created={created}")
+    headers = {
+        **{name: value for name, value in request.headers.items() if "signature" not in name},
+        "signature-input": f"{label}={signature_input}",
+        "signature": f"{label}=:{signature}:",
+    }
+    _, _, signed = rfc9421_signed(replace(request, headers=headers))
+    return replace(signed, algorithm="rsa-pss-sha512")
+
+
+def test_the_rfc_9421_rsa_pss_test_vectors_verify_and_changed_ones_do_not() -> None:
+    for label in RFC_9421_RSA_PSS:
+        verify(rsa_pss_signed(label), RFC_9421_RSA_PSS_PUBLIC)
+    assert rsa_pss_signed("sig-b22").base.decode().splitlines()[2] == (
+        '"@query-param";name="Pet": dog'
+    )
+    headers = RFC_9421_REQUEST.headers
+    changed = {
+        "sig-b21": replace(RFC_9421_REQUEST, method="GET"),  # covered by nothing: verifies
+        "sig-b22": replace(
+            RFC_9421_REQUEST,
+            target="/foo?param=Value&Pet=cat",
+            url="https://example.com/foo?param=Value&Pet=cat",
+        ),
+        "sig-b23": replace(RFC_9421_REQUEST, headers={**headers, "content-length": "19"}),
+    }
+    verify(rsa_pss_signed("sig-b21", changed["sig-b21"]), RFC_9421_RSA_PSS_PUBLIC)
+    for label in ("sig-b22", "sig-b23"):
+        with pytest.raises(BadSignature, match="does not verify"):
+            verify(rsa_pss_signed(label, changed[label]), RFC_9421_RSA_PSS_PUBLIC)
+    # A component parameter feeder does not read is refused, not ignored.
+    unread = {
+        **headers,
+        "signature-input": 'sig=("content-type";sf);keyid="k"',
+        "signature": "sig=:AA==:",
+    }
+    with pytest.raises(BadSignature, match="not supported"):
+        rfc9421_signed(replace(RFC_9421_REQUEST, headers=unread))
+    # A changed signature parameter changes the base, so the minimal one fails too.
+    with pytest.raises(BadSignature, match="does not verify"):
+        verify(rsa_pss_signed("sig-b21", created="1618884474"), RFC_9421_RSA_PSS_PUBLIC)

@@ -43,8 +43,11 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     types = _types()
     text_types = {media_type for media_type, _ in types if is_text(media_type)} | set(browser_types)
     charset_types = " ".join(sorted(text_types))
-    # text/html is always among them: nginx warns when it is named.
-    gzip_types = " ".join(sorted(text_types - {"text/html"}))
+    # text/html is always among them: nginx warns when it is named. The fediverse
+    # documents are compressed too, as feeder's server compresses all but pictures,
+    # though without a charset (their types say UTF-8 already).
+    compressed = text_types | (_fediverse_types() if config.fediverse.enabled else set())
+    gzip_types = " ".join(sorted(compressed - {"text/html"}))
     type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
     # A feed without its page is given to a browser as its format's type for browsers.
     browser_type_lines = "\n".join(
@@ -219,6 +222,14 @@ def _dynamic_paths(config: Config) -> list[str]:
     return [route.path for route in create_app(config).routes if isinstance(route, Route)]
 
 
+def _fediverse_types() -> set[str]:
+    """The media types of the fediverse documents, without parameters (as gzip_types
+    matches them)."""
+    from feeder.channels.fediverse.accounts import ACTIVITY_JSON, JRD_JSON, NODEINFO_JSON
+
+    return {media_type.split(";")[0] for media_type in (ACTIVITY_JSON, JRD_JSON, NODEINFO_JSON)}
+
+
 def _fediverse_documents() -> str:
     """The accounts' documents have no suffix: one type per folder, as feeder's
     server gives them (`document_media_type`)."""
@@ -261,10 +272,13 @@ def _proxied(path: str, upstream: str | None) -> str:
     }}
 """
     return f"""
-    # Answered by `feeder serve` / `feeder run`, not a file.
+    # Answered by `feeder serve` / `feeder run`, not a file: its answers as they are
+    # (no charset added to NodeInfo's JSON; Host as the client sent it, port and
+    # all, since an inbox's HTTP Signature covers it).
     location {location} {{
+        charset off;
         proxy_pass {upstream};
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
     }}

@@ -438,6 +438,16 @@ def _fediverse_v15(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _fediverse_seen_signatures_v16(db: sqlite_utils.Database) -> None:
+    """Inbox signatures seen within the clock-skew window, so a request captured
+    before a restart cannot be replayed after it."""
+    db.execute(
+        "CREATE TABLE fediverse_seen_signatures ("
+        "fingerprint BLOB PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX fediverse_seen_signatures_seen ON fediverse_seen_signatures(seen)")
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -455,4 +465,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _archive_pages_v13,
     _outbox_v14,
     _fediverse_v15,
+    _fediverse_seen_signatures_v16,
 ]

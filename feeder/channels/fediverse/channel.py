@@ -6,7 +6,9 @@ account's followers: one delivery per server, not per follower. Published →
 Create of the Article; corrected → Update, and nothing else (no old post is
 sent again); withdrawn → Delete with a Tombstone. A restore is a Create of a
 new object (`<story>-<n>`), because Mastodon keeps a deleted id's tombstone
-and refuses the same id for good.
+and refuses the same id for good. A story moved to another category is a
+Delete to the old category account's followers and a Create to the new one's
+(the all-news account sends its Update).
 
 The outbox key is `<handle>|<story>|<incarnation>|<inbox>`: a correction of a
 story whose Create has not gone out yet replaces it and stays a Create, so a
@@ -63,28 +65,49 @@ class Fediverse(Channel):
         self.file_written(event)
 
     def story_changed(self, event: StoryEvent, now: float) -> None:
-        if event.change is StoryChange.RESTORED:
-            self.store.put_channel_record(
-                CHANNEL,
-                f"story|{event.story_id}",
-                {"incarnation": static.incarnation(self.store, event.story_id) + 1},
-            )
-        incarnation = static.incarnation(self.store, event.story_id)
+        record_key = f"story|{event.story_id}"
+        record = self.store.channel_record(CHANNEL, record_key) or {}
+        restored = event.change is StoryChange.RESTORED
+        incarnation = int(record.get("incarnation", 0)) + restored
+        # The category it was posted under, to tell a move (not in the event).
+        moved_from: str = record.get("category", event.category_slug)
+        moved = moved_from != event.category_slug
+        self.store.put_channel_record(
+            CHANNEL, record_key, {"incarnation": incarnation, "category": event.category_slug}
+        )
         state = FediverseState(self.store)
+        old = account_for(self.config, moved_from) if moved else None
+        if old is not None:
+            self._queue(state, old, event, incarnation, "Delete", now)
         for account in self._accounts(event.category_slug):
-            for inbox in state.shared_inboxes(account.handle):
-                key = f"{account.handle}|{event.story_id}|{incarnation}|{inbox}"
-                kind = KINDS[event.change]
-                pending = state.pending(key)
-                if kind == "Update" and pending is not None and pending["kind"] == "Create":
-                    kind = "Create"  # the server has not seen the post yet
-                payload = {
-                    "kind": kind,
-                    "handle": account.handle,
-                    "incarnation": incarnation,
-                    "story": event.payload(),
-                }
-                self.store.enqueue(CHANNEL, key, inbox, payload, now)
+            kind = KINDS[event.change]
+            if moved and kind == "Update" and account.slug == event.category_slug:
+                kind = "Create"  # new to this account's followers
+            self._queue(state, account, event, incarnation, kind, now)
+
+    def _queue(
+        self,
+        state: FediverseState,
+        account: Account,
+        event: StoryEvent,
+        incarnation: int,
+        kind: str,
+        now: float,
+    ) -> None:
+        """One delivery of the activity per shared inbox of the account's followers."""
+        for inbox in state.shared_inboxes(account.handle):
+            key = f"{account.handle}|{event.story_id}|{incarnation}|{inbox}"
+            pending = state.pending(key)
+            sent = kind
+            if kind == "Update" and pending is not None and pending["kind"] == "Create":
+                sent = "Create"  # the server has not seen the post yet
+            payload = {
+                "kind": sent,
+                "handle": account.handle,
+                "incarnation": incarnation,
+                "story": event.payload(),
+            }
+            self.store.enqueue(CHANNEL, key, inbox, payload, now)
 
     def _accounts(self, category_slug: str) -> list[Account]:
         accounts = [account_for(self.config, ALL_NEWS), account_for(self.config, category_slug)]

@@ -60,7 +60,6 @@ class InboxEndpoint:
         self.settings = config.fediverse
         self.resolver = resolver
         self._requests: dict[str, collections.deque[float]] = {}
-        self._seen: dict[bytes, float] = {}
         self._fetches = asyncio.Semaphore(KEY_FETCHES_IN_FLIGHT)
 
     def routes(self) -> list[Route]:
@@ -94,13 +93,11 @@ class InboxEndpoint:
                 429,
                 f"{server} sent more than {self.settings.requests_per_minute} requests a minute; slow down",
             )
-        fingerprint = hashlib.sha256(signed.signature).digest()
-        if fingerprint in self._seen:
-            return _answer(401, "this signature was used before; sign each request anew")
         key = await self._verified_key(signed, now)
         if isinstance(key, str):
             return _answer(401, key)
-        self._remember(fingerprint, now)
+        if not await run_in_threadpool(self._first_sighting, signed.signature, now):
+            return _answer(401, "this signature was used before; sign each request anew")
         try:
             activity = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -126,12 +123,13 @@ class InboxEndpoint:
                 del self._requests[quiet]
         return True
 
-    def _remember(self, fingerprint: bytes, now: float) -> None:
-        """Signatures are kept for twice the skew window: a replay later than that is stale."""
-        horizon = now - 2 * self.settings.clock_skew_seconds
-        if len(self._seen) > 100_000:
-            self._seen = {seen: at for seen, at in self._seen.items() if at > horizon}
-        self._seen[fingerprint] = now
+    def _first_sighting(self, signature: bytes, now: float) -> bool:
+        """Kept in the database, so a restart forgets none; kept for twice the skew
+        window (a replay later than that is refused as stale)."""
+        with Store(self.config.database) as store:
+            return FediverseState(store).first_sighting(
+                hashlib.sha256(signature).digest(), now, now - 2 * self.settings.clock_skew_seconds
+            )
 
     async def _verified_key(self, signed: Any, now: float) -> RemoteKey | str:
         kept = await run_in_threadpool(self._kept_key, signed.key_id)

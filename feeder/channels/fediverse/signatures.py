@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import parse_qsl, quote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -148,6 +149,8 @@ def _check_digest(request: Request) -> None:
         raise BadSignature("the body has no Digest or Content-Digest header to sign")
 
 
+# One covered component of an RFC 9421 inner list: its name and raw parameters.
+_COVERED = re.compile(r'"([^"]+)"((?:;[a-z]+(?:=(?:"[^"]*"|[^;\s"]+))?)*)')
 _CAVAGE_PARAM = re.compile(r'\s*([a-zA-Z]+)\s*=\s*(?:"([^"]*)"|([0-9]+))\s*(?:,|$)')
 
 
@@ -209,14 +212,17 @@ def rfc9421_signed(request: Request) -> tuple[list[str], dict[str, str], Signed]
     match = re.fullmatch(r"\(([^)]*)\)(.*)", raw_params)
     if match is None:
         raise BadSignature("Signature-Input is not a list of covered components")
-    components = re.findall(r'"([^"]+)"', match[1])
+    covered = _COVERED.findall(match[1])
+    if "".join(f'"{name}"{extra}' for name, extra in covered) != re.sub(r"\s+", "", match[1]):
+        raise BadSignature("Signature-Input's list of covered components cannot be read")
+    components = [name for name, _ in covered]
     params = {
         name: value.strip('"')
         for name, value in re.findall(r';\s*([a-z]+)=("[^"]*"|[0-9]+)', match[2])
     }
     if "keyid" not in params:
         raise BadSignature("the signature has no keyid")
-    lines = [f'"{name}": {_component(request, name)}' for name in components]
+    lines = [f'"{name}"{extra}: {_component(request, name, extra)}' for name, extra in covered]
     lines.append(f'"@signature-params": {raw_params}')
     value = signatures[label].strip()
     if not (len(value) > 1 and value.startswith(":") and value.endswith(":")):
@@ -226,7 +232,13 @@ def rfc9421_signed(request: Request) -> tuple[list[str], dict[str, str], Signed]
     return components, params, signed
 
 
-def _component(request: Request, name: str) -> str:
+def _component(request: Request, name: str, extra: str) -> str:
+    """A covered component's value; of the component parameters only @query-param's
+    `name` is read, and any other is refused rather than misread."""
+    if name == "@query-param":
+        return _query_param(request, extra)
+    if extra:
+        raise BadSignature(f"the component parameters {extra} of {name} are not supported")
     scheme, _, rest = request.url.partition("://")
     authority = rest.split("/", 1)[0]
     path, _, query = request.target.partition("?")
@@ -244,6 +256,23 @@ def _component(request: Request, name: str) -> str:
     if name.startswith("@") or name not in request.headers:
         raise BadSignature(f"the signature covers {name}, which the request lacks")
     return request.headers[name].strip()
+
+
+def _query_param(request: Request, extra: str) -> str:
+    """RFC 9421 2.2.8: the one value of the query parameter `name` (given encoded),
+    decoded and encoded again, so `+` and `%20` sign alike."""
+    match = re.fullmatch(r';name="([^"]*)"', extra)
+    if match is None:
+        raise BadSignature('@query-param needs ;name="…" and nothing else')
+    query = request.target.partition("?")[2]
+    values = [
+        value
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if quote(key, safe="") == match[1]
+    ]
+    if len(values) != 1:
+        raise BadSignature(f"the query has {len(values)} parameters {match[1]}, not one")
+    return quote(values[0], safe="")
 
 
 def _dictionary(value: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """What the fediverse accounts keep: key pairs, followers, other servers' keys.
 
-Queries on the store's connection (schema 15); the caller holds the
+Queries on the store's connection (schemas 15 and 16); the caller holds the
 transaction where several statements must agree.
 """
 
@@ -145,6 +145,22 @@ class FediverseState:
                 "(key_id, owner, public_pem, inbox, shared_inbox, fetched) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [key.key_id, key.owner, key.public_pem, key.inbox, key.shared_inbox, key.fetched],
+            )
+
+    def first_sighting(self, fingerprint: bytes, now: float, forget_before: float) -> bool:
+        """Whether an inbox signature is new (and keep it); older ones than
+        `forget_before` are stale anyway and go."""
+        with self.store.transaction():
+            self.connection.execute(
+                "DELETE FROM fediverse_seen_signatures WHERE seen < ?", [forget_before]
+            )
+            return (
+                self.connection.execute(
+                    "INSERT OR IGNORE INTO fediverse_seen_signatures (fingerprint, seen) "
+                    "VALUES (?, ?)",
+                    [fingerprint, now],
+                ).rowcount
+                == 1
             )
 
     def pending(self, key: str) -> dict[str, Any] | None:
