@@ -55,6 +55,7 @@ from feeder.serve.http_rules import (
     is_retired,
     is_sealed_page,
 )
+from feeder.serve.search import SearchEndpoint
 from feeder.site.pages import page_for_feed
 from feeder.site.withdrawals import is_withdrawn
 
@@ -308,7 +309,8 @@ def create_app(config: Config, resolver: Resolver = system_resolver) -> Starlett
             f"cannot create {config.output_dir}: {error.strerror}; fix 'output_dir' in {config.source}"
         ) from error
     hub = [HubEndpoint(config, resolver).route()] if config.websub.enabled else []
-    return Starlette(routes=[*hub, Mount("/", app=OutputFiles(config))])
+    search = SearchEndpoint(config).routes() if config.search.enabled else []
+    return Starlette(routes=[*hub, *search, Mount("/", app=OutputFiles(config))])
 
 
 class FeedServer:

@@ -415,6 +415,26 @@ def _outbox_v14(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _search_v15(db: sqlite_utils.Database) -> None:
+    """The search index (feeder.store.search): an FTS5 table of stems whose rowid
+    is the publication time, each story's row in `search_keys`, titles weighing
+    three times the text in best-match order; the archive is indexed at once."""
+    from feeder.store.search import index_archive
+    from feeder.store.stories import archive_batches
+
+    db.execute(
+        "CREATE VIRTUAL TABLE search_index USING fts5("
+        "story_id UNINDEXED, title, body, category, "
+        "tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    db.execute("INSERT INTO search_index(search_index, rank) VALUES ('rank', 'bm25(0, 3, 1, 0)')")
+    db.execute(
+        "CREATE TABLE search_keys (story_id TEXT PRIMARY KEY, doc INTEGER NOT NULL UNIQUE) "
+        "WITHOUT ROWID"
+    )
+    index_archive(db.conn, archive_batches(db.conn, 1000))
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -431,4 +451,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _site_days_v12,
     _archive_pages_v13,
     _outbox_v14,
+    _search_v15,
 ]

@@ -1,0 +1,88 @@
+"""A result's headline and snippet, cut into plain pieces with the matches marked.
+
+Pure. The pieces are text, never markup: the template escapes each and wraps
+the marked ones in `<mark>`, so agency text and the reader's query can never
+become markup. A word is marked when its stem is one the query looked for
+(`Query.marks`), by the same folding and stemming the index used, so what is
+marked is what matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feeder.search.query import Query
+from feeder.search.words import spans, stem
+from feeder.visible import visible
+
+# About two lines of a result; the snippet is cut at words.
+SNIPPET_CHARS = 240
+# Of which this much may come before the first match.
+LEAD_IN_CHARS = 60
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    marked: bool
+
+
+def marked(text: str, query: Query) -> list[Piece]:
+    """All of `text`, its matching words marked."""
+    text = visible(text)
+    return _pieces(text, _marks(text, query), 0, len(text))
+
+
+def snippet(paragraphs: tuple[str, ...], query: Query) -> list[Piece]:
+    """The paragraph with the most matches (the lead when none matches), cut to
+    about SNIPPET_CHARS around its first match."""
+    best, best_marks = "", list[tuple[int, int]]()
+    for paragraph in paragraphs:
+        text = visible(paragraph)
+        found = _marks(text, query)
+        if len(found) > len(best_marks) or not best:
+            best, best_marks = text, found
+    start = max(best_marks[0][0] - LEAD_IN_CHARS, 0) if best_marks else 0
+    if start:
+        start = min(_word_start(best, start), best_marks[0][0])
+    end = min(start + SNIPPET_CHARS, len(best))
+    if end < len(best):
+        end = _word_end(best, end)
+    pieces = _pieces(best, best_marks, start, end)
+    if start:
+        pieces.insert(0, Piece(ELLIPSIS, False))
+    if end < len(best):
+        pieces.append(Piece(ELLIPSIS, False))
+    return pieces
+
+
+def _marks(text: str, query: Query) -> list[tuple[int, int]]:
+    return [(start, end) for start, end, word in spans(text) if query.marks(stem(word))]
+
+
+def _pieces(text: str, marks: list[tuple[int, int]], start: int, end: int) -> list[Piece]:
+    pieces: list[Piece] = []
+    at = start
+    for mark_start, mark_end in marks:
+        if mark_start < at or mark_end > end:
+            continue
+        if mark_start > at:
+            pieces.append(Piece(text[at:mark_start], False))
+        pieces.append(Piece(text[mark_start:mark_end], True))
+        at = mark_end
+    if at < end:
+        pieces.append(Piece(text[at:end], False))
+    return pieces
+
+
+def _word_start(text: str, at: int) -> int:
+    """The start of the word after the space at or after `at`."""
+    space = text.find(" ", at)
+    return space + 1 if 0 <= space < len(text) - 1 else at
+
+
+def _word_end(text: str, at: int) -> int:
+    """The end of the last word that ends at or before `at`."""
+    space = text.rfind(" ", 0, at)
+    return space if space > 0 else at

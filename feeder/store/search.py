@@ -1,0 +1,188 @@
+"""The search index: an FTS5 table of stems, kept in the transaction of each story change.
+
+Why this shape (docs/search.md):
+
+- **Stems computed in Python, on the store's story-change seam.** Every query
+  that publishes, corrects, withdraws or restores a story calls
+  `story_changed` inside its transaction; this mixin re-indexes or drops the
+  story right there, so the index commits or rolls back with the story, and a
+  withdrawal leaves the results at the commit that takes it off the site.
+  SQL triggers could not run the Snowball stemmer, and FTS5 tokenizers cannot
+  be written in Python.
+- **rowid = published time.** A row's rowid is its story's publication time in
+  seconds, times 2^20, plus a counter for stories published in the same
+  second, so "newest first" is FTS5 walking its doclists backwards and stopping
+  after a page, and a date range is a rowid range: neither reads every match
+  of a common word. `search_keys` maps a story to its row.
+- **The category is a column** holding one token per slug, so a filter by
+  category is part of the MATCH and is answered by the index too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from feeder.errors import FeederError
+from feeder.model import Entry, StoryChange
+from feeder.search.words import stems
+from feeder.store.stories import StoryRecords
+
+# Rows a second may hold: a rowid is the publication second shifted by this many bits.
+_SECOND_BITS = 20
+# SQLite virtual-machine steps between two looks at the clock (`budget`).
+_STEPS_PER_CHECK = 2_000
+
+
+class SearchTooCostly(FeederError):
+    """A query ran past its time budget and was stopped."""
+
+
+@dataclass(frozen=True)
+class Hits:
+    """One page of results: story ids in order, and how many match in all."""
+
+    story_ids: list[str]
+    total: int
+
+
+@dataclass(frozen=True)
+class IndexSize:
+    stories: int
+    bytes: int
+
+
+def category_token(slug: str) -> str:
+    """One index token per slug, exact: a slug's `-` would split it into words."""
+    return "k" + slug.encode().hex()
+
+
+def rowid_range(start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    """The rowids of stories published in [start, end)."""
+    low = int(start.timestamp()) << _SECOND_BITS if start else 0
+    high = (int(end.timestamp()) << _SECOND_BITS) - 1 if end else (1 << 62)
+    return low, high
+
+
+class SearchRecords(StoryRecords):
+    """The index and its queries; `search_enabled` False leaves it as it is
+    (`[search] enabled`), for `feeder regen --search` to rebuild later."""
+
+    search_enabled = True
+
+    def story_changed(self, change: StoryChange, entry: Entry) -> None:
+        super().story_changed(change, entry)
+        if not self.search_enabled:
+            return
+        self._unindex(entry.story_id)
+        if change is not StoryChange.WITHDRAWN:
+            self._index(entry)
+
+    def rebuild_search_index(self, batch_size: int = 1000) -> int:
+        """Every story indexed afresh, in one transaction; returns how many."""
+        with self.transaction():
+            self.connection.execute("DELETE FROM search_index")
+            self.connection.execute("DELETE FROM search_keys")
+            return index_archive(self.connection, self.entry_batches(batch_size))
+
+    def search_size(self) -> IndexSize:
+        """Stories in the index, and the bytes of its tables (dbstat when SQLite has it)."""
+        (stories,) = self.connection.execute("SELECT COUNT(*) FROM search_keys").fetchone()
+        try:
+            (size,) = self.connection.execute(
+                "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat "
+                "WHERE name LIKE 'search_index%' OR name LIKE 'search_keys%'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # SQLite built without dbstat
+            size = 0
+        return IndexSize(int(stories), int(size))
+
+    def search(
+        self,
+        match: str,
+        rowids: tuple[int, int],
+        by_rank: bool,
+        offset: int,
+        limit: int,
+        budget_seconds: float,
+    ) -> Hits:
+        """A page of stories matching `match` (built by feeder.search.query, never
+        typed text), newest first or best first; SearchTooCostly past the budget."""
+        order = "rank" if by_rank else "rowid DESC"
+        where = "search_index MATCH ? AND rowid BETWEEN ? AND ?"
+        with self._budget(budget_seconds):
+            story_ids = [
+                story_id
+                for (story_id,) in self.connection.execute(
+                    f"SELECT story_id FROM search_index WHERE {where} "
+                    f"ORDER BY {order} LIMIT ? OFFSET ?",
+                    [match, *rowids, limit, offset],
+                )
+            ]
+            (total,) = self.connection.execute(
+                f"SELECT COUNT(*) FROM search_index WHERE {where}", [match, *rowids]
+            ).fetchone()
+        return Hits(story_ids, int(total))
+
+    @contextmanager
+    def _budget(self, seconds: float) -> Iterator[None]:
+        """SQLite interrupts the query once `seconds` have passed."""
+        deadline = time.monotonic() + seconds
+        self.connection.set_progress_handler(lambda: time.monotonic() > deadline, _STEPS_PER_CHECK)
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "interrupted" not in str(error):
+                raise
+            raise SearchTooCostly(f"the query took over {seconds:g} s") from None
+        finally:
+            self.connection.set_progress_handler(None, 0)
+
+    def _index(self, entry: Entry) -> None:
+        _insert(self.connection, entry)
+
+    def _unindex(self, story_id: str) -> None:
+        row = self.connection.execute(
+            "SELECT doc FROM search_keys WHERE story_id = ?", [story_id]
+        ).fetchone()
+        if row is not None:
+            self.connection.execute("DELETE FROM search_index WHERE rowid = ?", row)
+            self.connection.execute("DELETE FROM search_keys WHERE story_id = ?", [story_id])
+
+
+def index_archive(connection: sqlite3.Connection, batches: Iterable[list[Entry]]) -> int:
+    """Index every story of `batches` into an empty index, then merge its segments
+    into one (FTS5 'optimize'), so queries read one b-tree; returns how many."""
+    count = 0
+    for batch in batches:
+        for entry in batch:
+            _insert(connection, entry)
+        count += len(batch)
+    connection.execute("INSERT INTO search_index(search_index) VALUES ('optimize')")
+    return count
+
+
+def _insert(connection: sqlite3.Connection, entry: Entry) -> None:
+    second = int(entry.published.timestamp()) << _SECOND_BITS
+    (taken,) = connection.execute(
+        "SELECT MAX(doc) FROM search_keys WHERE doc BETWEEN ? AND ?",
+        [second, second + (1 << _SECOND_BITS) - 1],
+    ).fetchone()
+    doc = second if taken is None else taken + 1
+    connection.execute(
+        "INSERT INTO search_keys (story_id, doc) VALUES (?, ?)", [entry.story_id, doc]
+    )
+    connection.execute(
+        "INSERT INTO search_index (rowid, story_id, title, body, category) VALUES (?, ?, ?, ?, ?)",
+        [
+            doc,
+            entry.story_id,
+            stems(entry.title),
+            stems("\n".join((entry.place, *entry.paragraphs))),
+            category_token(entry.category_slug),
+        ],
+    )
