@@ -24,8 +24,6 @@ _FOLDED_WORD = re.compile(r"\w+")
 _STRESS = re.compile(r"[\u0300-\u036f]")
 # A candidate stem shorter than this is not tried for another word's form (`forms`).
 _MIN_FORM = 5
-# How much shorter than a query word's own stem another form's stem may be.
-_FORM_SLACK = 2
 
 _RUSSIAN = Stemmer.Stemmer("russian")
 _ENGLISH = Stemmer.Stemmer("english")
@@ -62,13 +60,16 @@ def words(text: str) -> list[str]:
 def forms(folded: str) -> tuple[str, ...]:
     """The stems under which other forms of a word may be indexed.
 
-    Snowball cuts what looks like an ending, and in a name that is part of the
-    word: «Карабах» is indexed as «караб», «Карабаха» as «карабах». Each form's
-    stem is, as a rule, a prefix of every form, so a word is looked up under its
-    own stem and under its own prefixes from a little shorter than that stem up
-    to the whole word; prefixes under five letters are left out (too many
-    unrelated words share them)."""
+    Snowball cuts what looks like an ending, and in a name that can be part of
+    the word: «Карабах» is indexed as «караб», «Карабаха» as «карабах». Another
+    form of a word is, as a rule, the word with part of its ending cut or
+    added, so a word is looked up under its own stem, under the stems of its
+    shorter forms (down to its own stem's length: «карабаха» → «карабах» →
+    «караб»), and under its own longer prefixes («карабах» finds the stem
+    «карабах» of «Карабаха»). «Карабин» has no such form, so it stays apart;
+    candidates under five letters are left out (too many words share them)."""
     own = stem(folded)
-    shortest = max(_MIN_FORM, len(own) - _FORM_SLACK)
-    prefixes = (folded[:length] for length in range(shortest, len(folded) + 1))
-    return tuple(dict.fromkeys([own, *prefixes]))
+    shorter = (stem(folded[:length]) for length in range(len(own), len(folded)))
+    longer = (folded[:length] for length in range(len(own) + 1, len(folded) + 1))
+    candidates = [form for form in (*shorter, *longer) if len(form) >= _MIN_FORM]
+    return tuple(dict.fromkeys([own, *candidates]))

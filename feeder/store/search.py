@@ -130,13 +130,22 @@ class SearchRecords(StoryRecords):
 
     @contextmanager
     def _budget(self, seconds: float) -> Iterator[None]:
-        """SQLite interrupts the query once `seconds` have passed."""
+        """SQLite interrupts the query once `seconds` have passed. The error it then
+        raises depends on where it stopped ("interrupted", "vtable constructor
+        failed"), so whether the budget did it is remembered here."""
         deadline = time.monotonic() + seconds
-        self.connection.set_progress_handler(lambda: time.monotonic() > deadline, _STEPS_PER_CHECK)
+        spent = False
+
+        def past_deadline() -> bool:
+            nonlocal spent
+            spent = spent or time.monotonic() > deadline
+            return spent
+
+        self.connection.set_progress_handler(past_deadline, _STEPS_PER_CHECK)
         try:
             yield
-        except sqlite3.OperationalError as error:
-            if "interrupted" not in str(error):
+        except sqlite3.OperationalError:
+            if not spent:
                 raise
             raise SearchTooCostly(f"the query took over {seconds:g} s") from None
         finally:
