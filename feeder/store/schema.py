@@ -418,10 +418,9 @@ def _outbox_v14(db: sqlite_utils.Database) -> None:
 def _search_v15(db: sqlite_utils.Database) -> None:
     """The search index (feeder.store.search): an FTS5 table of stems whose rowid
     is the publication time, each story's row in `search_keys`, titles weighing
-    three times the text in best-match order; the archive is indexed at once."""
-    from feeder.store.search import index_archive
-    from feeder.store.stories import archive_batches
-
+    three times the text in best-match order. It starts empty: indexing a large
+    archive here would hold the write lock for minutes at start-up, so `feeder
+    status` asks for `feeder regen --search` instead."""
     db.execute(
         "CREATE VIRTUAL TABLE search_index USING fts5("
         "story_id UNINDEXED, title, body, category, "
@@ -432,7 +431,6 @@ def _search_v15(db: sqlite_utils.Database) -> None:
         "CREATE TABLE search_keys (story_id TEXT PRIMARY KEY, doc INTEGER NOT NULL UNIQUE) "
         "WITHOUT ROWID"
     )
-    index_archive(db.conn, archive_batches(db.conn, 1000))
 
 
 # Each entry upgrades the schema by one version; append, never edit a released one.

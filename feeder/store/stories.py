@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -211,13 +210,6 @@ _ENTRY_COLUMNS = (
     "story_id, page_key, title, place, agency, paragraphs, category, category_slug, "
     "published, updated, revision"
 )
-
-
-def archive_batches(connection: sqlite3.Connection, size: int) -> Iterator[list[Entry]]:
-    """Every story in batches, from one query: for a migration, which has no Store."""
-    cursor = connection.execute(f"SELECT {_ENTRY_COLUMNS} FROM articles")
-    while rows := cursor.fetchmany(size):
-        yield [_entry(row) for row in rows]
 
 
 def stored_entry(stored: dict[str, Any]) -> Entry:

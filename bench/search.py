@@ -1,0 +1,161 @@
+"""Search: query latency, searches/s through feeder's server, and what the index costs.
+
+    python -m bench.search [--size 100000] [--queries 200] [--wrk-seconds 10]
+
+1. Bulk ingest of `--size` stories twice, with `[search] enabled` false and
+   true: the wall time of each and the database's size (the index's cost).
+2. One new story (`feeder ingest FILE` as the watcher names arrivals) into
+   each archive, five times: the median time of each.
+3. Query p95 on the indexed archive, straight from the store as the server
+   asks it (a page of 20, newest first, with its count and snippets), for
+   one-word, phrase and prefix queries.
+4. `wrk` with 8 connections against `GET /search?q=…` on `feeder serve`
+   (Debian's wrk; skipped with a note when it is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.corpus import CorpusWriter
+from feeder.config import Config, parse_config
+from feeder.pipeline import ingest_and_publish
+from feeder.search.request import read_request
+from feeder.search.results import search
+from feeder.serve.server import FeedServer
+from feeder.store import Store
+
+QUERIES = {
+    "one word": ["переговоры", "президент", "соглашение", "экономики", "безопасность"],
+    "phrase": ['"заявил президент"', '"развитие сотрудничества"', '"сообщил министр"'],
+    "prefix": ["сотрудн*", "переговор*", "безопасн*", "правител*"],
+}
+
+
+def _config(folder: Path, enabled: bool) -> Config:
+    (folder / "inbox").mkdir(parents=True, exist_ok=True)
+    values = {
+        "inbox": "inbox",
+        "database": "var/feeder.db",
+        "output_dir": "public",
+        "base_url": "http://127.0.0.1:8093/",
+        "site_title": "Bench",
+        "id_prefix": "tag:example.org,2024:bench",
+        "settle_seconds": 0,
+        "server": {"port": 8093, "access_log": False},
+        "search": {"enabled": enabled},
+    }
+    return parse_config(values, folder / "config.toml")
+
+
+def _database_bytes(config: Config) -> int:
+    return sum(path.stat().st_size for path in config.database.parent.glob("feeder.db*"))
+
+
+def _bulk(folder: Path, corpus: Path, size: int, enabled: bool) -> tuple[Config, float]:
+    config = _config(folder, enabled)
+    shutil.copytree(corpus, config.inbox, dirs_exist_ok=True)
+    started = time.perf_counter()
+    ingest_and_publish(config)
+    elapsed = time.perf_counter() - started
+    with Store(config.database) as store:
+        store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return config, elapsed
+
+
+def _new_story(config: Config, writer: CorpusWriter, number: int) -> float:
+    writer.write(config.inbox, [number])
+    path = config.inbox / writer.name(number)
+    started = time.perf_counter()
+    ingest_and_publish(config, [path.name], complete=[path.name])
+    return time.perf_counter() - started
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(len(values) * 0.95) - 1)]
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--size", type=int, default=100_000)
+    options.add_argument("--queries", type=int, default=200)
+    options.add_argument("--wrk-seconds", type=int, default=10)
+    options.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
+    arguments = options.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="feeder-bench-search-", dir=arguments.workdir))
+    try:
+        _run(root, arguments.size, arguments.queries, arguments.wrk_seconds)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(root: Path, size: int, queries: int, wrk_seconds: int) -> None:
+    writer = CorpusWriter()
+    corpus = root / "corpus"
+    corpus.mkdir()
+    writer.write(corpus, range(size))
+    results: dict[bool, tuple[Config, float]] = {}
+    for enabled in (False, True):
+        results[enabled] = _bulk(root / f"search-{enabled}", corpus, size, enabled)
+        print(
+            f"bulk ingest of {size:,}, search {'on' if enabled else 'off'}: "
+            f"{results[enabled][1]:.1f} s, database {_database_bytes(results[enabled][0]) / 1e6:.1f} MB",
+            flush=True,
+        )
+    off, on = results[False][1], results[True][1]
+    print(f"index cost in bulk: {100 * (on - off) / off:+.1f} % (target at most +20 %)")
+    growth = _database_bytes(results[True][0]) - _database_bytes(results[False][0])
+    print(f"database growth: {growth / 1e6:.1f} MB ({growth / size:.0f} bytes a story)")
+    singles = {
+        enabled: statistics.median(
+            _new_story(results[enabled][0], writer, size + 10 * run + enabled) for run in range(5)
+        )
+        for enabled in (False, True)
+    }
+    print(
+        f"one new story: {1000 * singles[False]:.1f} ms off, {1000 * singles[True]:.1f} ms on, "
+        f"{1000 * (singles[True] - singles[False]):+.1f} ms (target at most +5 ms)"
+    )
+    config = results[True][0]
+    with Store(config.database) as store:
+        for kind, texts in QUERIES.items():
+            times = []
+            for index in range(queries):
+                text = texts[index % len(texts)]
+                request, found = read_request(f"q={quote(text)}".encode())
+                started = time.perf_counter()
+                answer = search(config, store, request, found)
+                times.append(time.perf_counter() - started)
+                assert answer.searched, answer.problems
+            print(
+                f"query p95, {kind}: {1000 * _p95(times):.1f} ms "
+                f"(median {1000 * statistics.median(times):.1f} ms; target p95 < 30 ms)"
+            )
+    if shutil.which("wrk") is None:
+        print("wrk: not installed (apt-get install wrk); searches/s not measured")
+        return
+    with FeedServer(config) as server:
+        url = f"{server.url}search?q={quote('переговоры')}"
+        output = subprocess.run(
+            ["wrk", "-t", "2", "-c", "8", "-d", f"{wrk_seconds}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(line for line in output.splitlines() if "Requests/sec" in line)
+    print(
+        f"wrk -t2 -c8 -d{wrk_seconds}s {url}: {line.split()[-1]} searches/s (target at least 200)"
+    )
+    print(os.linesep.join("  " + line for line in output.splitlines()))
+
+
+if __name__ == "__main__":
+    main()
