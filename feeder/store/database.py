@@ -128,6 +128,8 @@ class Database:
         try:
             yield
             changes, self._story_changes = self._story_changes, []
+            if changes:
+                self.stories_changed(changes)
             if changes and self.story_listener is not None:
                 self.story_listener.recorded(changes)
             self.connection.execute("COMMIT")
@@ -178,6 +180,11 @@ class Database:
         """Call in a transaction, for its listener; `entry` as the story now stands
         (as it stood, for a withdrawal)."""
         self._story_changes.append((change, entry))
+
+    def stories_changed(self, changes: list[tuple[StoryChange, Entry]]) -> None:
+        """The transaction's story changes (none undone by a savepoint), just
+        before it commits: for a mixin to write what must commit with them
+        once for the whole transaction, not once per savepoint."""
 
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])

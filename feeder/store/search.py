@@ -4,8 +4,9 @@ Why this shape (docs/search.md):
 
 - **Stems computed in Python, on the store's story-change seam.** Every query
   that publishes, corrects, withdraws or restores a story calls
-  `story_changed` inside its transaction; this mixin re-indexes or drops the
-  story right there, so the index commits or rolls back with the story, and a
+  `story_changed` inside its transaction; just before that transaction
+  commits (`stories_changed`), this mixin re-indexes or drops each story it
+  changed, so the index commits or rolls back with the story, and a
   withdrawal leaves the results at the commit that takes it off the site.
   SQL triggers could not run the Snowball stemmer, and FTS5 tokenizers cannot
   be written in Python.
@@ -74,13 +75,26 @@ class SearchRecords(StoryRecords):
 
     search_enabled = True
 
-    def story_changed(self, change: StoryChange, entry: Entry) -> None:
-        super().story_changed(change, entry)
+    def stories_changed(self, changes: list[tuple[StoryChange, Entry]]) -> None:
+        """Each changed story's row dropped and, unless withdrawn, written again as
+        it now stands, once per transaction: FTS5 writes a segment at every
+        savepoint, and ingest keeps each story in one."""
+        super().stories_changed(changes)
         if not self.search_enabled:
             return
-        self._unindex(entry.story_id)
-        if change is not StoryChange.WITHDRAWN:
-            self._index(entry)
+        latest = {entry.story_id: (change, entry) for change, entry in changes}
+        self.connection.executemany(
+            "DELETE FROM search_index WHERE rowid = "
+            "(SELECT doc FROM search_keys WHERE story_id = ?)",
+            [[story_id] for story_id in latest],
+        )
+        self.connection.executemany(
+            "DELETE FROM search_keys WHERE story_id = ?", [[story_id] for story_id in latest]
+        )
+        _insert(
+            self.connection,
+            [entry for change, entry in latest.values() if change is not StoryChange.WITHDRAWN],
+        )
 
     def rebuild_search_index(self, batch_size: int = 1000) -> int:
         """Every story indexed afresh, in one transaction; returns how many."""
@@ -151,47 +165,41 @@ class SearchRecords(StoryRecords):
         finally:
             self.connection.set_progress_handler(None, 0)
 
-    def _index(self, entry: Entry) -> None:
-        _insert(self.connection, entry)
-
-    def _unindex(self, story_id: str) -> None:
-        row = self.connection.execute(
-            "SELECT doc FROM search_keys WHERE story_id = ?", [story_id]
-        ).fetchone()
-        if row is not None:
-            self.connection.execute("DELETE FROM search_index WHERE rowid = ?", row)
-            self.connection.execute("DELETE FROM search_keys WHERE story_id = ?", [story_id])
-
 
 def index_archive(connection: sqlite3.Connection, batches: Iterable[list[Entry]]) -> int:
     """Index every story of `batches` into an empty index, then merge its segments
     into one (FTS5 'optimize'), so queries read one b-tree; returns how many."""
     count = 0
     for batch in batches:
-        for entry in batch:
-            _insert(connection, entry)
+        _insert(connection, batch)
         count += len(batch)
     connection.execute("INSERT INTO search_index(search_index) VALUES ('optimize')")
     return count
 
 
-def _insert(connection: sqlite3.Connection, entry: Entry) -> None:
-    second = int(entry.published.timestamp()) << _SECOND_BITS
-    (taken,) = connection.execute(
-        "SELECT MAX(doc) FROM search_keys WHERE doc BETWEEN ? AND ?",
-        [second, second + (1 << _SECOND_BITS) - 1],
-    ).fetchone()
-    doc = second if taken is None else taken + 1
-    connection.execute(
-        "INSERT INTO search_keys (story_id, doc) VALUES (?, ?)", [entry.story_id, doc]
-    )
-    connection.execute(
+def _insert(connection: sqlite3.Connection, entries: list[Entry]) -> None:
+    """Index `entries`, none of which is in the index, in one statement."""
+    rows = []
+    for entry in entries:
+        second = int(entry.published.timestamp()) << _SECOND_BITS
+        (taken,) = connection.execute(
+            "SELECT MAX(doc) FROM search_keys WHERE doc BETWEEN ? AND ?",
+            [second, second + (1 << _SECOND_BITS) - 1],
+        ).fetchone()
+        doc = second if taken is None else taken + 1
+        connection.execute(
+            "INSERT INTO search_keys (story_id, doc) VALUES (?, ?)", [entry.story_id, doc]
+        )
+        rows.append(
+            [
+                doc,
+                entry.story_id,
+                stems(entry.title),
+                stems("\n".join((entry.place, *entry.paragraphs))),
+                category_token(entry.category_slug),
+            ]
+        )
+    connection.executemany(
         "INSERT INTO search_index (rowid, story_id, title, body, category) VALUES (?, ?, ?, ?, ?)",
-        [
-            doc,
-            entry.story_id,
-            stems(entry.title),
-            stems("\n".join((entry.place, *entry.paragraphs))),
-            category_token(entry.category_slug),
-        ],
+        rows,
     )
