@@ -145,6 +145,12 @@ def test_the_page_marks_matches_and_links_the_search_feeds(app: TestClient) -> N
     assert document.get("lang") == "ru"
 
 
+def test_a_phrase_is_marked_as_a_whole_not_its_words_anywhere(app: TestClient) -> None:
+    page = app.get("/search", params={"q": '"провели переговоры"'}).text
+    assert "<mark>провели переговоры</mark>" in page
+    assert "<mark>переговоры</mark>" not in page and "<mark>провели</mark>" not in page
+
+
 BAD_QUERIES = [
     '"unbalanced',
     'a "b" "',

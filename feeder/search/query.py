@@ -12,7 +12,7 @@ change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from feeder.search import problems
@@ -41,8 +41,11 @@ class Word:
     def expression(self) -> str:
         return _any(f'"{form}"' for form in self.stems)
 
-    def matches(self, stemmed: str) -> bool:
-        return stemmed in self.stems
+    def hints(self) -> tuple[str, ...]:
+        return tuple(_hint(form) for form in self.stems)
+
+    def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
+        return ((at, at) for at, word in enumerate(stemmed) if word in self.stems)
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,15 @@ class Phrase:
     def expression(self) -> str:
         return f'"{" ".join(self.stems)}"'
 
-    def matches(self, stemmed: str) -> bool:
-        return stemmed in self.stems
+    def hints(self) -> tuple[str, ...]:
+        return (_hint(self.stems[0]),)
+
+    def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
+        """The phrase where its words come in order, not its words anywhere."""
+        first, length = self.stems[0], len(self.stems)
+        for at, word in enumerate(stemmed):
+            if word == first and tuple(stemmed[at : at + length]) == self.stems:
+                yield at, at + length - 1
 
 
 @dataclass(frozen=True)
@@ -67,8 +77,11 @@ class Prefix:
     def expression(self) -> str:
         return f'"{self.stem}"*'
 
-    def matches(self, stemmed: str) -> bool:
-        return stemmed.startswith(self.stem)
+    def hints(self) -> tuple[str, ...]:
+        return (_hint(self.stem),)
+
+    def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
+        return ((at, at) for at, word in enumerate(stemmed) if word.startswith(self.stem))
 
 
 Part = Word | Phrase | Prefix
@@ -90,9 +103,21 @@ class Query:
             expression = f'({expression}) AND (category : "{category_token}")'
         return expression
 
-    def marks(self, stemmed: str) -> bool:
-        """Whether a story word with this stem is one the query looked for."""
-        return any(part.matches(stemmed) for part in self.wanted)
+    def may_match(self, folded: str) -> bool:
+        """False when no word of this folded text can match: a cheap test that spares
+        stemming most paragraphs of a results page."""
+        return any(hint in folded for part in self.wanted for hint in part.hints())
+
+    def marks(self, stemmed: list[str]) -> list[tuple[int, int]]:
+        """The runs of a text's words (first and last index, in order, apart) that
+        a wanted part matched, given the stems of the text's words."""
+        runs: list[tuple[int, int]] = []
+        for first, last in sorted(run for part in self.wanted for run in part.runs(stemmed)):
+            if runs and first <= runs[-1][1]:
+                runs[-1] = (runs[-1][0], max(last, runs[-1][1]))
+            else:
+                runs.append((first, last))
+        return runs
 
 
 def parse(text: str) -> Query:
@@ -135,6 +160,14 @@ def _chunk(chunk: str) -> list[Part]:
         else:
             parts.append(Prefix(stem(folded)))
     return parts
+
+
+def _hint(stem: str) -> str:
+    """What every folded word with this stem, or with a stem it begins, contains:
+    Russian Snowball only cuts endings, so its stems begin the word; English
+    Snowball may also rewrite up to two of the last letters (happy → happi,
+    hoping → hope, dying → die)."""
+    return stem[: max(len(stem) - 2, 1)]
 
 
 def _any(expressions: Iterable[str]) -> str:

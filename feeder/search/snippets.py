@@ -2,9 +2,9 @@
 
 Pure. The pieces are text, never markup: the template escapes each and wraps
 the marked ones in `<mark>`, so agency text and the reader's query can never
-become markup. A word is marked when its stem is one the query looked for
-(`Query.marks`), by the same folding and stemming the index used, so what is
-marked is what matched.
+become markup. A word is marked when its stem is one the query looked for,
+and a phrase when its words come in order (`Query.marks`), by the same folding
+and stemming the index used, so what is marked is what matched.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from feeder.search.query import Query
-from feeder.search.words import spans, stem
+from feeder.search.words import fold, stem_list, stemmed_spans
 from feeder.visible import visible
 
 # About two lines of a result; the snippet is cut at words.
@@ -36,13 +36,11 @@ def marked(text: str, query: Query) -> list[Piece]:
 
 def snippet(paragraphs: tuple[str, ...], query: Query) -> list[Piece]:
     """The paragraph with the most matches (the lead when none matches), cut to
-    about SNIPPET_CHARS around its first match."""
-    best, best_marks = "", list[tuple[int, int]]()
-    for paragraph in paragraphs:
-        text = visible(paragraph)
-        found = _marks(text, query)
-        if len(found) > len(best_marks) or not best:
-            best, best_marks = text, found
+    about SNIPPET_CHARS around its first match. Only that paragraph's matches
+    are placed: a page of 20 stories has some 3,000 words to weigh."""
+    texts = [visible(paragraph) for paragraph in paragraphs] or [""]
+    best = max(texts, key=lambda text: _weight(text, query))
+    best_marks = _marks(best, query)
     start = max(best_marks[0][0] - LEAD_IN_CHARS, 0) if best_marks else 0
     if start:
         start = min(_word_start(best, start), best_marks[0][0])
@@ -57,8 +55,15 @@ def snippet(paragraphs: tuple[str, ...], query: Query) -> list[Piece]:
     return pieces
 
 
+def _weight(text: str, query: Query) -> int:
+    """How many matches `text` has, stemming it only if it may have any."""
+    return len(query.marks(stem_list(text))) if query.may_match(fold(text)) else 0
+
+
 def _marks(text: str, query: Query) -> list[tuple[int, int]]:
-    return [(start, end) for start, end, word in spans(text) if query.marks(stem(word))]
+    """(start, end) of each match in `text`: a word, or a phrase as a whole."""
+    positions, stemmed = stemmed_spans(text)
+    return [(positions[first][0], positions[last][1]) for first, last in query.marks(stemmed)]
 
 
 def _pieces(text: str, marks: list[tuple[int, int]], start: int, end: int) -> list[Piece]:
