@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import feedparser
 import html5lib
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from lxml import html as lxml_html
 from starlette.testclient import TestClient
 
@@ -343,6 +344,18 @@ def test_search_feeds_have_validators_and_readers_see_new_matches(
         assert len(feedparser.parse(f"{server.url}search.rss?q=Карабах").entries) == 2
         json_feed = httpx.get(f"{server.url}search.json", params={"q": "Карабах"}).json()
         assert [item["title"] for item in json_feed["items"]][:1] == ["Снова о Карабахе"]
+
+
+@pytest.mark.parametrize("suffix", ["atom", "rss"])
+def test_search_feeds_name_the_site_stylesheet(app: TestClient, suffix: str) -> None:
+    url = f"http://testserver/search.{suffix}?q={quote('Карабах')}"
+    document = etree.fromstring(app.get(url).content)
+    (instruction,) = document.xpath("/processing-instruction('xml-stylesheet')")
+    stylesheet = urljoin(url, instruction.get("href"))
+    assert stylesheet == "http://testserver/feeds/feed.xsl"
+    response = app.get(stylesheet)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xsl")
 
 
 def test_stems_fold_case_yo_and_stress() -> None:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from feeder.config import Config
 from feeder.feeds.entries import feed_model
 from feeder.feeds.model import FeedFormat, FeedModel
+from feeder.feeds.xmlfeeds import STYLESHEET_PATH
 from feeder.model import Entry
 from feeder.search.request import SearchRequest
 from feeder.slugs import ALL_NEWS
@@ -52,6 +53,8 @@ def search_feed(
             "description": title,
             "location": config.url(SEARCH_PATH),
             "alternate_url": config.url(f"{SEARCH_PATH}?{parameters}"),
+            # A search feed is at the site's root, not beside the stylesheet.
+            "stylesheet": STYLESHEET_PATH,
         },
         parameters=parameters,
     )
