@@ -42,7 +42,7 @@ class Word:
         return _any(f'"{form}"' for form in self.stems)
 
     def hints(self) -> tuple[str, ...]:
-        return tuple(_hint(form) for form in self.stems)
+        return self.stems
 
     def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
         return ((at, at) for at, word in enumerate(stemmed) if word in self.stems)
@@ -58,7 +58,7 @@ class Phrase:
         return f'"{" ".join(self.stems)}"'
 
     def hints(self) -> tuple[str, ...]:
-        return (_hint(self.stems[0]),)
+        return self.stems[:1]
 
     def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
         """The phrase where its words come in order, not its words anywhere."""
@@ -78,7 +78,7 @@ class Prefix:
         return f'"{self.stem}"*'
 
     def hints(self) -> tuple[str, ...]:
-        return (_hint(self.stem),)
+        return (self.stem,)
 
     def runs(self, stemmed: list[str]) -> Iterator[tuple[int, int]]:
         return ((at, at) for at, word in enumerate(stemmed) if word.startswith(self.stem))
@@ -103,10 +103,11 @@ class Query:
             expression = f'({expression}) AND (category : "{category_token}")'
         return expression
 
-    def may_match(self, folded: str) -> bool:
-        """False when no word of this folded text can match: a cheap test that spares
-        stemming most paragraphs of a results page."""
-        return any(hint in folded for part in self.wanted for hint in part.hints())
+    def may_match(self, stemmed: str) -> bool:
+        """False when no word of these stems (a text's, space-separated) can match:
+        a wanted part's stems (a phrase's first) must be in them. Cheaper than
+        `marks`, so it spares most paragraphs of a results page."""
+        return any(hint in stemmed for part in self.wanted for hint in part.hints())
 
     def marks(self, stemmed: list[str]) -> list[tuple[int, int]]:
         """The runs of a text's words (first and last index, in order, apart) that
@@ -160,14 +161,6 @@ def _chunk(chunk: str) -> list[Part]:
         else:
             parts.append(Prefix(stem(folded)))
     return parts
-
-
-def _hint(stem: str) -> str:
-    """What every folded word with this stem, or with a stem it begins, contains:
-    Russian Snowball only cuts endings, so its stems begin the word; English
-    Snowball may also rewrite up to two of the last letters (happy → happi,
-    hoping → hope, dying → die)."""
-    return stem[: max(len(stem) - 2, 1)]
 
 
 def _any(expressions: Iterable[str]) -> str:

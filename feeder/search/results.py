@@ -50,9 +50,12 @@ def search(
     request: SearchRequest,
     found: list[SearchProblem],
     limit: int = PAGE_SIZE,
+    marks: bool = True,
 ) -> Results:
-    """One page of results for `request`; `found` are the problems reading it had."""
-    categories = store.categories()
+    """One page of results for `request`; `found` are the problems reading it had.
+    `marks` False leaves each result's title and snippet empty, for a feed,
+    which shows the stories whole."""
+    categories = store.search_categories()
     if request.category and request.category not in {c.slug for c in categories}:
         found = [*found, SearchProblem(problems.UNKNOWN_CATEGORY)]
         request = replace(request, category="")
@@ -78,14 +81,20 @@ def search(
         request,
         categories,
         found,
-        [_result(entry, query) for entry in entries],
+        [
+            _result(entry, hits.body_stems[entry.story_id][1:], query)
+            if marks
+            else Result(entry, [], [])
+            for entry in entries
+        ],
         hits.total,
         searched=True,
     )
 
 
-def _result(entry: Entry, query: Query) -> Result:
-    return Result(entry, marked(entry.title, query), snippet(entry.paragraphs, query))
+def _result(entry: Entry, stemmed: list[str], query: Query) -> Result:
+    """`stemmed`: the paragraphs' stems, as the index holds them."""
+    return Result(entry, marked(entry.title, query), snippet(entry.paragraphs, stemmed, query))
 
 
 def _bounds(config: Config, request: SearchRequest) -> tuple[datetime | None, datetime | None]:

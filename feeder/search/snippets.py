@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from feeder.search.query import Query
-from feeder.search.words import fold, stem_list, stemmed_spans
+from feeder.search.words import stemmed_spans
 from feeder.visible import visible
 
 # About two lines of a result; the snippet is cut at words.
@@ -34,12 +34,14 @@ def marked(text: str, query: Query) -> list[Piece]:
     return _pieces(text, _marks(text, query), 0, len(text))
 
 
-def snippet(paragraphs: tuple[str, ...], query: Query) -> list[Piece]:
+def snippet(paragraphs: tuple[str, ...], stemmed: list[str], query: Query) -> list[Piece]:
     """The paragraph with the most matches (the lead when none matches), cut to
-    about SNIPPET_CHARS around its first match. Only that paragraph's matches
-    are placed: a page of 20 stories has some 3,000 words to weigh."""
-    texts = [visible(paragraph) for paragraph in paragraphs] or [""]
-    best = max(texts, key=lambda text: _weight(text, query))
+    about SNIPPET_CHARS around its first match. `stemmed` holds each
+    paragraph's stems as the index does (`Hits.body_stems`, the place dropped),
+    so weighing the paragraphs stems none: only the best one is stemmed again,
+    to place its marks."""
+    weights = [len(query.marks(line.split())) if query.may_match(line) else 0 for line in stemmed]
+    best = visible(paragraphs[weights.index(max(weights))]) if paragraphs else ""
     best_marks = _marks(best, query)
     start = max(best_marks[0][0] - LEAD_IN_CHARS, 0) if best_marks else 0
     if start:
@@ -53,11 +55,6 @@ def snippet(paragraphs: tuple[str, ...], query: Query) -> list[Piece]:
     if end < len(best):
         pieces.append(Piece(ELLIPSIS, False))
     return pieces
-
-
-def _weight(text: str, query: Query) -> int:
-    """How many matches `text` has, stemming it only if it may have any."""
-    return len(query.marks(stem_list(text))) if query.may_match(fold(text)) else 0
 
 
 def _marks(text: str, query: Query) -> list[tuple[int, int]]:

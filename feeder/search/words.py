@@ -65,14 +65,8 @@ def stemmed_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
 
 def stems(text: str) -> str:
     """The text as the index holds it: its words' stems, in order, separated by spaces."""
-    return " ".join(stem_list(text))
-
-
-def stem_list(text: str) -> list[str]:
-    """Its words' stems, in order: all C code but the list, so it is cheap enough
-    to weigh each paragraph of a page of results."""
     folded = _FOLDED_WORD.findall(fold(text).replace("_", " "))
-    return list(_ENGLISH.stemWords(_RUSSIAN.stemWords(folded)))
+    return " ".join(_ENGLISH.stemWords(_RUSSIAN.stemWords(folded)))
 
 
 def words(text: str) -> list[str]:

@@ -87,7 +87,9 @@ class SearchEndpoint:
         a matching story arrives, changes or goes."""
         request, found = read_request(raw)
         newest = SearchRequest(text=request.text, category=request.category)
-        results = search(self.config, self._store(), newest, found, self.config.max_items)
+        results = search(
+            self.config, self._store(), newest, found, self.config.max_items, marks=False
+        )
         if not results.searched:
             reasons = "; ".join(str(problem) for problem in results.problems)
             return Response(

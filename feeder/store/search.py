@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeder.errors import FeederError
-from feeder.model import Entry, StoryChange
+from feeder.model import Category, Entry, StoryChange
 from feeder.search.words import stems
+from feeder.store.feeds import FeedRecords
 from feeder.store.stories import StoryRecords
 
 # Rows a second may hold: a rowid is the publication second shifted by this many bits.
@@ -45,10 +46,12 @@ class SearchTooCostly(FeederError):
 
 @dataclass(frozen=True)
 class Hits:
-    """One page of results: story ids in order, and how many match in all."""
+    """One page of results: story ids in order, how many match in all, and the
+    stems each story's place and paragraphs are indexed under, a line each."""
 
     story_ids: list[str]
     total: int
+    body_stems: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,13 @@ def rowid_range(start: datetime | None, end: datetime | None) -> tuple[int, int]
     return low, high
 
 
-class SearchRecords(StoryRecords):
+class SearchRecords(StoryRecords, FeedRecords):
     """The index and its queries; `search_enabled` False leaves it as it is
     (`[search] enabled`), for `feeder regen --search` to rebuild later."""
 
     search_enabled = True
+    # categories() as of (data_version, total_changes), for `search_categories`.
+    _categories: tuple[tuple[int, int], list[Category]] | None = None
 
     def stories_changed(self, changes: list[tuple[StoryChange, Entry]]) -> None:
         """Each changed story's row dropped and, unless withdrawn, written again as
@@ -103,6 +108,19 @@ class SearchRecords(StoryRecords):
             self.connection.execute("DELETE FROM search_keys")
             return index_archive(self.connection, self.entry_batches(batch_size))
 
+    def search_categories(self) -> list[Category]:
+        """`categories()`, read again only after a commit: every results page needs
+        them for its form, and reading and parsing them cost as much as the search.
+        SQLite's data_version changes at another connection's commit,
+        total_changes at this one's."""
+        version = (
+            self.connection.execute("PRAGMA data_version").fetchone()[0],
+            self.connection.total_changes,
+        )
+        if self._categories is None or self._categories[0] != version:
+            self._categories = (version, self.categories())
+        return self._categories[1]
+
     def search_size(self) -> IndexSize:
         """Stories in the index, and the bytes of its tables (dbstat when SQLite has it)."""
         (stories,) = self.connection.execute("SELECT COUNT(*) FROM search_keys").fetchone()
@@ -129,18 +147,19 @@ class SearchRecords(StoryRecords):
         order = "rank" if by_rank else "rowid DESC"
         where = "search_index MATCH ? AND rowid BETWEEN ? AND ?"
         with self._budget(budget_seconds):
-            story_ids = [
-                story_id
-                for (story_id,) in self.connection.execute(
-                    f"SELECT story_id FROM search_index WHERE {where} "
-                    f"ORDER BY {order} LIMIT ? OFFSET ?",
-                    [match, *rowids, limit, offset],
-                )
-            ]
+            rows = self.connection.execute(
+                f"SELECT story_id, body FROM search_index WHERE {where} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?",
+                [match, *rowids, limit, offset],
+            ).fetchall()
             (total,) = self.connection.execute(
                 f"SELECT COUNT(*) FROM search_index WHERE {where}", [match, *rowids]
             ).fetchone()
-        return Hits(story_ids, int(total))
+        return Hits(
+            [story_id for story_id, _ in rows],
+            int(total),
+            {story_id: body.split("\n") for story_id, body in rows},
+        )
 
     @contextmanager
     def _budget(self, seconds: float) -> Iterator[None]:
@@ -195,7 +214,7 @@ def _insert(connection: sqlite3.Connection, entries: list[Entry]) -> None:
                 doc,
                 entry.story_id,
                 stems(entry.title),
-                stems("\n".join((entry.place, *entry.paragraphs))),
+                "\n".join(stems(part) for part in (entry.place, *entry.paragraphs)),
                 category_token(entry.category_slug),
             ]
         )
