@@ -192,6 +192,17 @@ def test_invalid_utf8_and_bad_parameters_are_named(app: TestClient) -> None:
     assert any("первые 1000" in problem for problem in problems)
 
 
+def test_matches_are_counted_only_as_far_as_they_can_be_shown(
+    app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("feeder.search.results.MAX_RESULTS", 5)
+    monkeypatch.setattr("feeder.site.pages.MAX_RESULTS", 5)
+    page = lxml_html.fromstring(app.get("/search", params={"q": "абзац"}).text)
+    assert page.xpath("//*[@id='found']/text()") == ["Найдено больше 5 материалов"]
+    few = lxml_html.fromstring(app.get("/search", params={"q": "Карабах"}).text)
+    assert few.xpath("//*[@id='found']/text()") == ["Найден 1 материал"]
+
+
 def test_a_too_costly_query_is_stopped_with_a_message(
     archive: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,8 @@ from feeder.visible import INVISIBLE
 PAGE_SIZE = 20
 # Deeper pages read and skip every result before them.
 MAX_PAGE = 50
+# So no more results than this are shown, nor counted: past it a page says "more than".
+MAX_RESULTS = MAX_PAGE * PAGE_SIZE
 # The query text loses these before it is searched or shown: C0 and C1 controls,
 # and the invisible characters no output shows (`feeder.visible`).
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -66,7 +68,7 @@ def read_request(raw: bytes) -> tuple[SearchRequest, list[SearchProblem]]:
     page = values.get("page", "1")
     number = int(page) if page.isascii() and page.isdigit() and len(page) < 6 else 1
     if number > MAX_PAGE:
-        found.append(SearchProblem(problems.TOO_DEEP, limit=MAX_PAGE * PAGE_SIZE))
+        found.append(SearchProblem(problems.TOO_DEEP, limit=MAX_RESULTS))
         number = MAX_PAGE
     request = SearchRequest(
         text=query,

@@ -16,7 +16,7 @@ from feeder.model import Category, Entry
 from feeder.search import problems
 from feeder.search.problems import SearchProblem
 from feeder.search.query import Query, parse
-from feeder.search.request import PAGE_SIZE, SearchRequest
+from feeder.search.request import MAX_RESULTS, PAGE_SIZE, SearchRequest
 from feeder.search.snippets import Piece, marked, snippet
 from feeder.store import SearchTooCostly, Store
 from feeder.store.search import category_token, rowid_range
@@ -40,8 +40,13 @@ class Results:
     searched: bool = False
 
     @property
+    def more(self) -> bool:
+        """More results than are counted and shown (MAX_RESULTS)."""
+        return self.total > MAX_RESULTS
+
+    @property
     def pages(self) -> int:
-        return -(-self.total // PAGE_SIZE)
+        return -(-min(self.total, MAX_RESULTS) // PAGE_SIZE)
 
 
 def search(
@@ -71,6 +76,7 @@ def search(
             (request.page - 1) * limit,
             limit,
             config.search.time_budget_ms / 1000,
+            MAX_RESULTS + 1,
         )
     except SearchProblem as problem:
         return Results(request, categories, [*found, problem])

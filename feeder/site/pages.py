@@ -46,7 +46,7 @@ from feeder.paths import (
     month_page_path,
 )
 from feeder.search.feed import SEARCH_PATH
-from feeder.search.request import MAX_PAGE, PAGE_SIZE
+from feeder.search.request import MAX_PAGE, MAX_RESULTS, PAGE_SIZE
 from feeder.slugs import ALL_NEWS
 
 if TYPE_CHECKING:
@@ -277,6 +277,7 @@ class Site:
             results=results,
             page_size=PAGE_SIZE,
             max_page=MAX_PAGE,
+            max_results=MAX_RESULTS,
         )
 
     def search_title(self, text: str) -> str:
