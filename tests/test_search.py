@@ -24,6 +24,7 @@ from feeder import pipeline
 from feeder.config import Config, SearchConfig
 from feeder.pipeline import ingest_and_publish
 from feeder.search.query import parse
+from feeder.search.snippets import marked
 from feeder.search.words import fold, stems
 from feeder.serve.server import FeedServer, create_app
 from feeder.store import Store
@@ -367,6 +368,18 @@ def test_search_feeds_name_the_site_stylesheet(app: TestClient, suffix: str) -> 
     response = app.get(stylesheet)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xsl")
+
+
+def test_marks_fall_on_words_whose_folding_moves_letters() -> None:
+    """Stress marks and ß change a text's length when folded: marks are placed
+    word by word, and still on the right words."""
+    for text, query, word in [
+        ("Нанесли уда́р по ценам", "удар", "уда́р"),
+        ("Die Straße und Reuters", "Reuters", "Reuters"),
+    ]:
+        pieces = marked(text, stems(text), parse(query))
+        assert [piece.text for piece in pieces if piece.marked] == [word]
+        assert "".join(piece.text for piece in pieces) == text
 
 
 def test_stems_fold_case_yo_and_stress() -> None:

@@ -18,7 +18,7 @@ from feeder.search.problems import SearchProblem
 from feeder.search.query import Query, parse
 from feeder.search.request import MAX_RESULTS, PAGE_SIZE, SearchRequest
 from feeder.search.snippets import Piece, marked, snippet
-from feeder.store import SearchTooCostly, Store
+from feeder.store import Hits, SearchTooCostly, Store
 from feeder.store.search import category_token, rowid_range
 
 
@@ -69,38 +69,38 @@ def search(
         return empty
     try:
         query = parse(request.text)
-        hits = store.search(
-            query.match(category_token(request.category) if request.category else None),
-            rowid_range(*_bounds(config, request)),
-            request.by_rank,
-            (request.page - 1) * limit,
-            limit,
-            config.search.time_budget_ms / 1000,
-            MAX_RESULTS + 1,
-        )
+        # The stories as the index had them: marks are placed by the index's stems.
+        with store.snapshot():
+            hits = store.search(
+                query.match(category_token(request.category) if request.category else None),
+                rowid_range(*_bounds(config, request)),
+                request.by_rank,
+                (request.page - 1) * limit,
+                limit,
+                config.search.time_budget_ms / 1000,
+                MAX_RESULTS + 1,
+            )
+            entries = store.entries_by_story_ids(hits.story_ids)
     except SearchProblem as problem:
         return Results(request, categories, [*found, problem])
     except SearchTooCostly:
         return Results(request, categories, [*found, SearchProblem(problems.TOO_COSTLY)])
-    entries = store.entries_by_story_ids(hits.story_ids)
     return Results(
         request,
         categories,
         found,
-        [
-            _result(entry, hits.body_stems[entry.story_id][1:], query)
-            if marks
-            else Result(entry, [], [])
-            for entry in entries
-        ],
+        [_result(entry, hits, query) if marks else Result(entry, [], []) for entry in entries],
         hits.total,
         searched=True,
     )
 
 
-def _result(entry: Entry, stemmed: list[str], query: Query) -> Result:
-    """`stemmed`: the paragraphs' stems, as the index holds them."""
-    return Result(entry, marked(entry.title, query), snippet(entry.paragraphs, stemmed, query))
+def _result(entry: Entry, hits: Hits, query: Query) -> Result:
+    title = marked(entry.title, hits.title_stems[entry.story_id], query)
+    # The first line of the body's stems is the place's.
+    return Result(
+        entry, title, snippet(entry.paragraphs, hits.body_stems[entry.story_id][1:], query)
+    )
 
 
 def _bounds(config: Config, request: SearchRequest) -> tuple[datetime | None, datetime | None]:

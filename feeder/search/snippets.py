@@ -28,21 +28,21 @@ class Piece:
     marked: bool
 
 
-def marked(text: str, query: Query) -> list[Piece]:
-    """All of `text`, its matching words marked."""
+def marked(text: str, indexed: str, query: Query) -> list[Piece]:
+    """All of `text`, its matches marked; `indexed`: its stems, as the index holds them."""
     text = visible(text)
-    return _pieces(text, _marks(text, query), 0, len(text))
+    return _pieces(text, _marks(text, indexed, query), 0, len(text))
 
 
 def snippet(paragraphs: tuple[str, ...], stemmed: list[str], query: Query) -> list[Piece]:
     """The paragraph with the most matches (the lead when none matches), cut to
     about SNIPPET_CHARS around its first match. `stemmed` holds each
-    paragraph's stems as the index does (`Hits.body_stems`, the place dropped),
-    so weighing the paragraphs stems none: only the best one is stemmed again,
-    to place its marks."""
+    paragraph's stems as the index holds them (`Hits.body_stems`, the place
+    dropped), so neither weighing the paragraphs nor marking one stems a word."""
     weights = [len(query.marks(line.split())) if query.may_match(line) else 0 for line in stemmed]
-    best = visible(paragraphs[weights.index(max(weights))]) if paragraphs else ""
-    best_marks = _marks(best, query)
+    chosen = weights.index(max(weights)) if paragraphs else 0
+    best = visible(paragraphs[chosen]) if paragraphs else ""
+    best_marks = _marks(best, stemmed[chosen] if paragraphs else "", query)
     start = max(best_marks[0][0] - LEAD_IN_CHARS, 0) if best_marks else 0
     if start:
         start = min(_word_start(best, start), best_marks[0][0])
@@ -57,9 +57,9 @@ def snippet(paragraphs: tuple[str, ...], stemmed: list[str], query: Query) -> li
     return pieces
 
 
-def _marks(text: str, query: Query) -> list[tuple[int, int]]:
+def _marks(text: str, indexed: str, query: Query) -> list[tuple[int, int]]:
     """(start, end) of each match in `text`: a word, or a phrase as a whole."""
-    positions, stemmed = stemmed_spans(text)
+    positions, stemmed = stemmed_spans(text, indexed)
     return [(positions[first][0], positions[last][1]) for first, last in query.marks(stemmed)]
 
 

@@ -46,21 +46,22 @@ def spans(text: str) -> Iterator[tuple[int, int, str]]:
         yield match.start(), match.end(), fold(match.group())
 
 
-def stemmed_spans(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+def stemmed_spans(text: str, indexed: str) -> tuple[list[tuple[int, int]], list[str]]:
     """Each word's (start, end) in `text`, and its stem, for marking matches.
 
-    Folding the text as a whole and stemming its words in one call of
-    Snowball's C code costs a fifth of folding and stemming each word. That
-    needs folding to keep every character in its place, as it does unless the
-    text has stress marks or a letter that casefolds to two (ß, İ): such text
-    is folded word by word."""
+    `indexed` is the text as the index holds it (`stems`): the same words, so
+    when they are as many nothing is stemmed again. Finding the words in the
+    text folded as a whole needs folding to keep every character in its
+    place, as it does unless the text has stress marks or a letter that
+    casefolds to two (ß, İ): such text is folded and stemmed word by word."""
     folded = text.casefold().replace("ё", "е")
     if len(folded) == len(text) and not _STRESS.search(text):
-        found = [(match.span(), match.group()) for match in _WORD.finditer(folded)]
-    else:
-        found = [(match.span(), fold(match.group())) for match in _WORD.finditer(text)]
-    stemmed = _ENGLISH.stemWords(_RUSSIAN.stemWords([word for _, word in found]))
-    return [at for at, _ in found], list(stemmed)
+        spans = [match.span() for match in _WORD.finditer(folded)]
+        stemmed = indexed.split()
+        if len(stemmed) == len(spans):
+            return spans, stemmed
+    found = [(match.span(), fold(match.group())) for match in _WORD.finditer(text)]
+    return [at for at, _ in found], [stem(word) for _, word in found]
 
 
 def stems(text: str) -> str:

@@ -51,6 +51,7 @@ from feeder.slugs import ALL_NEWS
 
 if TYPE_CHECKING:
     from feeder.search.results import Results
+    from feeder.search.snippets import Piece
 from feeder.visible import visible
 
 # Headlines on the front page and on each category page; older stories are in the archive.
@@ -139,6 +140,7 @@ class Site:
             time=self.dates.time,
             iso=lambda moment: moment.astimezone(config.timezone).isoformat(),
             shortened=lambda text: shortened(text, DESCRIPTION_MAX_CHARS),
+            marked=_marked,
         )
         self.environment.globals.update(
             config=config,
@@ -415,6 +417,14 @@ def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
     except OSError:
         return None
     return FileSystemBytecodeCache(str(directory))
+
+
+def _marked(pieces: list[Piece]) -> Markup:
+    """A search result's headline or snippet, escaped, its matches in <mark>: a
+    filter, as the macro it replaces cost a quarter of the results page."""
+    return Markup("").join(
+        Markup("<mark>%s</mark>") % piece.text if piece.marked else piece.text for piece in pieces
+    )
 
 
 def _finalize(value: object) -> object:

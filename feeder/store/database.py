@@ -163,6 +163,17 @@ class Database:
         )
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see the database as it was at the first, whatever
+        commits meanwhile (a read transaction, which WAL never blocks)."""
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+
+    @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the open transaction that is undone alone when it fails."""
         self.connection.execute("SAVEPOINT part")

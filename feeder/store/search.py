@@ -48,11 +48,12 @@ class SearchTooCostly(FeederError):
 @dataclass(frozen=True)
 class Hits:
     """One page of results: story ids in order, how many match (up to the count's
-    limit), and the stems each story's place and paragraphs are indexed under,
-    a line each."""
+    limit), and the stems each story's title and (a line each) its place and
+    paragraphs are indexed under."""
 
     story_ids: list[str]
     total: int
+    title_stems: dict[str, str]
     body_stems: dict[str, list[str]]
 
 
@@ -166,9 +167,9 @@ class SearchRecords(StoryRecords, FeedRecords):
             ]
             page = docs[offset : offset + limit]
             rows = {
-                doc: (story_id, body)
-                for doc, story_id, body in self.connection.execute(
-                    "SELECT rowid, story_id, body FROM search_index "
+                doc: (story_id, title, body)
+                for doc, story_id, title, body in self.connection.execute(
+                    "SELECT rowid, story_id, title, body FROM search_index "
                     f"WHERE rowid IN ({marks(page)})",
                     page,
                 )
@@ -176,7 +177,8 @@ class SearchRecords(StoryRecords, FeedRecords):
         return Hits(
             [rows[doc][0] for doc in page],
             min(len(docs), count_limit),
-            {story_id: body.split("\n") for story_id, body in rows.values()},
+            {story_id: title for story_id, title, _ in rows.values()},
+            {story_id: body.split("\n") for story_id, _, body in rows.values()},
         )
 
     @contextmanager
