@@ -3,8 +3,8 @@
 Pure. The pieces are text, never markup: the template escapes each and wraps
 the marked ones in `<mark>`, so agency text and the reader's query can never
 become markup. A word is marked when its stem is one the query looked for,
-and a phrase when its words come in order (`Query.marks`), by the same folding
-and stemming the index used, so what is marked is what matched.
+and a phrase when its words come in order (`Query.marks`), by the stems the
+index holds for the text, so what is marked is what matched.
 """
 
 from __future__ import annotations
@@ -58,7 +58,11 @@ def snippet(paragraphs: tuple[str, ...], stemmed: list[str], query: Query) -> li
 
 
 def _marks(text: str, indexed: str, query: Query) -> list[tuple[int, int]]:
-    """(start, end) of each match in `text`: a word, or a phrase as a whole."""
+    """(start, end) of each match in `text`: a word, or a phrase as a whole. The
+    words are found only in a text whose stems may match: most headlines of a
+    results page have no match."""
+    if not query.may_match(indexed):
+        return []
     positions, stemmed = stemmed_spans(text, indexed)
     return [(positions[first][0], positions[last][1]) for first, last in query.marks(stemmed)]
 
