@@ -17,6 +17,9 @@ Why this shape (docs/search.md):
   of a common word. `search_keys` maps a story to its row.
 - **The category is a column** holding one token per slug, so a filter by
   category is part of the MATCH and is answered by the index too.
+- **The body keeps a line per paragraph** (the place's first): the same
+  tokens, and a results page weighs paragraphs and places marks by them
+  without stemming again.
 """
 
 from __future__ import annotations
