@@ -88,6 +88,17 @@ class WebSubConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """The [search] table (docs/search.md)."""
+
+    # Off: no search box, no /search, and the index is left as it is (no cost
+    # per story); `feeder regen --search` brings it up to date when turned on.
+    enabled: bool = True
+    # One query's database time; a query that needs more is stopped and told so.
+    time_budget_ms: int = 250
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     """The [telegram] table: stories posted to Telegram channels (docs/channels.md).
     The bot token is never here: it comes from FEEDER_TELEGRAM_TOKEN or `token_file`."""
@@ -181,6 +192,7 @@ class Config:
     websub: WebSubConfig = field(default_factory=WebSubConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     fediverse: FediverseConfig = field(default_factory=FediverseConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
     @property
@@ -379,6 +391,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         websub=_parse_websub(reader.table("websub"), base_url),
         telegram=_parse_telegram(reader.table("telegram"), source),
         fediverse=_parse_fediverse(reader.table("fediverse")),
+        search=_parse_search(reader.table("search")),
         source=source,
     )
     reader.reject_unknown()
@@ -457,6 +470,16 @@ def _parse_server(reader: _Reader) -> ServerConfig:
     )
     reader.reject_unknown()
     return server
+
+
+def _parse_search(reader: _Reader) -> SearchConfig:
+    defaults = SearchConfig()
+    search = SearchConfig(
+        enabled=reader.get("enabled", bool, defaults.enabled),
+        time_budget_ms=reader.positive("time_budget_ms", int, defaults.time_budget_ms),
+    )
+    reader.reject_unknown()
+    return search
 
 
 def _is_http_url(value: str) -> bool:

@@ -76,6 +76,7 @@ def _recorded_work(config: Config, job: str, lock_timeout: float, clock: Clock) 
             with file_lock(config.lock_path, lock_timeout, job) as work_lock:
                 channels = Channels(config, store, CHANNELS)
                 store.story_listener = channels
+                store.search_enabled = config.search.enabled
                 yield Work(config, store, counts, work_lock, site, clock, channels)
         except DatabaseBusy:
             raise  # a run cannot be recorded in a database it cannot write
@@ -179,6 +180,16 @@ def regenerate(
             feeds_written=len(report.feeds_written), pages_written=report.pages_written
         )
         return report
+
+
+def rebuild_search_index(
+    config: Config, lock_timeout: float = WORK_LOCK_TIMEOUT_SECONDS, clock: Clock = utc_now
+) -> int:
+    """Index every stored story afresh (`feeder regen --search`); returns how many."""
+    with _recorded_work(config, "regen", lock_timeout, clock) as work:
+        count = work.store.rebuild_search_index()
+        work.counts.update(indexed=count)
+        return count
 
 
 def maintain(

@@ -14,8 +14,10 @@ import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from lxml import html
 
 from feeder.config import Config
 from feeder.feeds.formats import FEED_FORMATS
@@ -158,6 +160,63 @@ def test_a_month_calendar_leads_to_its_days_and_a_day_lists_its_stories_at_local
     assert day.page.xpath("//ol[@class='day']/li/time/@datetime") == ["2023-09-03T12:00:00+04:00"]
     assert texts(day.page, "//nav[@class='days']/a") == ["Раньше: сб, 2 сентября 2023 г."]
     assert texts(day.page, "//nav[@class='crumbs']/a") == ["Все новости", "сентябрь 2023 г."]
+
+
+# Opens `target` in a frame sandboxed without scripts (JavaScript off, for the
+# page only), types `query` into the header's search box and presses its button;
+# once the frame has loaded what the form asked for, writes its address and
+# document into its own DOM.
+_SEARCH_PROBE = """<!DOCTYPE html>
+<html><body>
+<iframe id="frame" sandbox="allow-forms allow-same-origin" src="{target}"></iframe>
+<script>
+const frame = document.getElementById("frame");
+let submitted = false;
+frame.addEventListener("load", () => {{
+  const framed = frame.contentDocument;
+  if (!submitted) {{
+    submitted = true;
+    const box = framed.querySelector("header form[role=search] input[name=q]");
+    box.focus();
+    for (const letter of {query}) {{
+      box.value += letter;
+      box.dispatchEvent(new InputEvent("input", {{data: letter, bubbles: true}}));
+    }}
+    framed.querySelector("header form[role=search] button[type=submit]").click();
+    return;
+  }}
+  const result = document.createElement("textarea");
+  result.id = "result";
+  result.textContent = JSON.stringify({{
+    url: frame.contentWindow.location.href,
+    dom: new XMLSerializer().serializeToString(framed),
+  }});
+  document.body.append(result);
+}});
+</script>
+</body></html>
+"""
+
+
+@pytest.mark.slow
+def test_the_header_search_box_finds_a_story_with_javascript_off(published: Config) -> None:
+    query = "нефти"  # another form of the headline's «нефть»
+    probe = published.output_dir / "search-probe.html"
+    target = published.url(PAGES["category"][0])
+    probe.write_text(_SEARCH_PROBE.format(target=target, query=json.dumps(query)))
+    try:
+        (result,) = rendered_page(published.url(probe.name)).xpath("//textarea[@id='result']")
+    finally:
+        probe.unlink()
+    found = json.loads(result.text)
+    assert found["url"] == published.url(f"search?q={quote(query)}")
+    page = html.fromstring(found["dom"])
+    assert texts(page, "//ol[contains(@class, 'results')]/li/h3/a") == [NEWEST]
+    assert page.xpath("//ol[contains(@class, 'results')]//mark/text()") == ["нефть"]
+    # Its scripts never ran: the copy buttons they show are still hidden.
+    assert page.xpath("//button[@data-copy]") and not page.xpath(
+        "//button[@data-copy][not(@hidden)]"
+    )
 
 
 @pytest.fixture

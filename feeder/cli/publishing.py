@@ -135,12 +135,23 @@ def _named_problems(config: Config, names: list[str], deferred: list[str], wait:
     help="Also rewrite every article page and every archive page of the feeds, not "
     "only changed or missing ones (after a change of base_url, site_title or timezone).",
 )
-def regen(config: Config, category: str | None, all_pages: bool) -> None:
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Rebuild the search index from every stored story, instead of the feeds "
+    "(after [search] enabled was false for a while).",
+)
+def regen(config: Config, category: str | None, all_pages: bool, search: bool) -> None:
     """Regenerate the feeds now, all of them or one category's.
 
     Reads only the database, so it rebuilds the output from a backup on a machine
     that has no inbox.
     """
+    if search:
+        check_startup(config, Needs(database=True))
+        count = pipeline.rebuild_search_index(config)
+        click.echo(f"Search index rebuilt: {plural(count, 'article')}")
+        return
     check_startup(config, Needs(database=True, output=True))
     with ProgressBar("Writing pages") as progress:
         report = pipeline.regenerate(config, category, all_pages, progress=progress)

@@ -17,7 +17,7 @@ from feeder.config import Config
 from feeder.daemon.heartbeat import DaemonState, daemon_state
 from feeder.printable import printable
 from feeder.startup import inbox_problem
-from feeder.store import Run, Store
+from feeder.store import IndexSize, Run, Store
 
 JOBS = ("ingest", "regen", "maintenance")
 
@@ -35,6 +35,7 @@ def status(config: Config) -> None:
     with Store(config.database) as store:
         categories = store.categories()
         lines.append(f"Database {config.database}: {plural(store.article_count(), 'article')}")
+        lines.append(_describe_search(config, store.search_size(), store.article_count()))
         lines.append(f"Feeds in {config.feeds_dir}")
         for category in categories:
             newest = local(config, category.newest) if category.newest else "—"
@@ -88,6 +89,17 @@ def status(config: Config) -> None:
     # reaches the terminal.
     for line in lines:
         click.echo(printable(line))
+
+
+def _describe_search(config: Config, size: IndexSize, articles: int) -> str:
+    state = "on" if config.search.enabled else "off ([search] enabled = false)"
+    line = (
+        f"Search {state}: {plural(size.stories, 'article')} indexed, "
+        f"{size.bytes / 1_000_000:.1f} MB"
+    )
+    if size.stories != articles:
+        line += f"; {articles - size.stories:+d} not in it: run `feeder regen --search`"
+    return line
 
 
 def _served_address(config: Config) -> str:

@@ -87,6 +87,9 @@ class FeedModel:
     deleted: tuple[DeletedEntry, ...] = ()
     archive: bool = False
     """An RFC 5005 archive document (`fh:archive`), not the subscription feed."""
+    stylesheet: str = "feed.xsl"
+    """Where the XSLT stylesheet is (`feeder.feeds.xmlfeeds.STYLESHEET_PATH`),
+    relative to the feed: relative, so it comes from the feed's own origin."""
 
     def self_url(self, feed_format: FeedFormat) -> str:
         return f"{self.location}.{feed_format.suffix}"

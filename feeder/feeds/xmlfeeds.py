@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from pathlib import PurePosixPath
 from typing import Any
 
 from feedgen.ext.base import BaseExtension
@@ -26,15 +25,11 @@ TOMBSTONES_NAMESPACE = "http://purl.org/atompub/tombstones/1.0"
 HISTORY_NAMESPACE = "http://purl.org/syndication/history/1.0"
 
 # The XSLT stylesheet that turns a feed into a page when a person opens its URL
-# in a browser; readers ignore it. Feeds name it relative to themselves (it sits
-# beside them), so it always comes from the feed's own origin, as browsers require
-# for XSLT, whatever base_url says.
+# in a browser; readers ignore it. Feeds name it relative to themselves
+# (`FeedModel.stylesheet`: it sits beside the category feeds), so it always
+# comes from the feed's own origin, as browsers require for XSLT, whatever
+# base_url says.
 STYLESHEET_PATH = "feeds/feed.xsl"
-_STYLESHEET_HREF = PurePosixPath(STYLESHEET_PATH).name
-_PROLOGUE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    f'<?xml-stylesheet type="text/xsl" href="{_STYLESHEET_HREF}"?>\n'
-).encode()
 
 # Browsers show a feed labelled application/rss+xml or application/atom+xml as
 # plain text (Chromium) or offer it as a download (Firefox), never applying its
@@ -118,7 +113,11 @@ class _FeedgenFormat(FeedFormat):
     _serialise: Callable[..., bytes]
 
     def render(self, feed: FeedModel) -> bytes:
-        return _PROLOGUE + self._serialise(
+        prologue = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<?xml-stylesheet type="text/xsl" href="{feed.stylesheet}"?>\n'
+        )
+        return prologue.encode() + self._serialise(
             self._generator(feed), pretty=True, xml_declaration=False
         )
 

@@ -44,6 +44,8 @@ def baked_settings(config: Config) -> dict[str, tuple[str, Reach]]:
         "site_title": (config.site_title, Reach.EVERYTHING),
         "language": (config.language, Reach.EVERYTHING),
         "timezone": (config.timezone.key, Reach.EVERYTHING),
+        # Every page's header has the search box, or not.
+        "search.enabled": (str(config.search.enabled), Reach.EVERYTHING),
         "id_prefix": (config.id_prefix, Reach.FEEDS),
         "max_items": (str(config.max_items), Reach.FEEDS),
         "max_feed_bytes": (str(config.max_feed_bytes), Reach.FEEDS),

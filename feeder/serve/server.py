@@ -58,6 +58,7 @@ from feeder.serve.http_rules import (
     is_retired,
     is_sealed_page,
 )
+from feeder.serve.search import SearchEndpoint
 from feeder.site.pages import page_for_feed
 from feeder.site.withdrawals import is_withdrawn
 
@@ -316,7 +317,8 @@ def create_app(config: Config, resolver: Resolver = system_resolver) -> Starlett
         if config.fediverse.enabled
         else []
     )
-    return Starlette(routes=[*hub, *fediverse, Mount("/", app=OutputFiles(config))])
+    search = SearchEndpoint(config).routes() if config.search.enabled else []
+    return Starlette(routes=[*hub, *fediverse, *search, Mount("/", app=OutputFiles(config))])
 
 
 class FeedServer:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -44,7 +45,13 @@ from feeder.paths import (
     day_page_path,
     month_page_path,
 )
+from feeder.search.feed import SEARCH_PATH
+from feeder.search.request import MAX_PAGE, MAX_RESULTS, PAGE_SIZE
 from feeder.slugs import ALL_NEWS
+
+if TYPE_CHECKING:
+    from feeder.search.results import Results
+    from feeder.search.snippets import Piece
 from feeder.visible import visible
 
 # Headlines on the front page and on each category page; older stories are in the archive.
@@ -120,8 +127,9 @@ class Site:
         # plainly (Jinja's "newstyle" gettext cost 25 µs a call, a fifth of a page);
         # templates fill placeholders with the `format` filter, before escaping.
         catalogue = translations(config.language)
+        self._gettext = functools.cache(catalogue.gettext)
         self.environment.install_gettext_callables(  # type: ignore[attr-defined]
-            functools.cache(catalogue.gettext), functools.cache(catalogue.ngettext)
+            self._gettext, functools.cache(catalogue.ngettext)
         )
         # Cyrillic as it is: `tojson` still escapes <, >, & and ' for a <script> element.
         self.environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
@@ -132,6 +140,7 @@ class Site:
             time=self.dates.time,
             iso=lambda moment: moment.astimezone(config.timezone).isoformat(),
             shortened=lambda text: shortened(text, DESCRIPTION_MAX_CHARS),
+            marked=_marked,
         )
         self.environment.globals.update(
             config=config,
@@ -258,6 +267,30 @@ class Site:
             news_article=self._news_article(entry, url),
         )
 
+    def search(self, results: Results, feeds: tuple[Alternate, ...]) -> bytes:
+        """The search page (served by feeder's server, never written): the form,
+        what was wrong with the request, a page of results with the matches
+        marked, and the search's feeds."""
+        return self._render(
+            "search.html",
+            SEARCH_PATH,
+            feeds,
+            box=self._render_subscribe_box(feeds, "", False) if results.searched else None,
+            results=results,
+            page_size=PAGE_SIZE,
+            max_page=MAX_PAGE,
+            max_results=MAX_RESULTS,
+        )
+
+    def search_title(self, text: str) -> str:
+        """A search feed's title: the query, in the site's language."""
+        title = self._gettext("%(query)s: search") % {"query": text}
+        return f"{title} — {self.config.site_title}"
+
+    def search_description(self) -> str:
+        """What the OpenSearch description says is searched."""
+        return self._gettext("Search the news of %(site)s") % {"site": self.config.site_title}
+
     def withdrawal_notice(self, page_key: str, withdrawn_at: datetime) -> bytes:
         """What a withdrawn story's page becomes: no word of the story, only that
         it was withdrawn and when (the reason stays in the database)."""
@@ -333,10 +366,16 @@ class Site:
         return Markup(macro(feeds, root, opml))
 
     def _render(
-        self, template: str, path: str, feeds: tuple[Alternate, ...], **context: object
+        self,
+        template: str,
+        path: str,
+        feeds: tuple[Alternate, ...],
+        box: Markup | None = None,
+        **context: object,
     ) -> bytes:
+        """`box`: a subscribe box not to keep (a search's), instead of the cached one."""
         root = "../" * (len(PurePosixPath(path).parts) - 1)
-        subscribe = self._subscribe_box(feeds, root, path == FRONT_PAGE)
+        subscribe = box if box is not None else self._subscribe_box(feeds, root, path == FRONT_PAGE)
         return (
             self._template(template)
             .render(
@@ -378,6 +417,14 @@ def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
     except OSError:
         return None
     return FileSystemBytecodeCache(str(directory))
+
+
+def _marked(pieces: list[Piece]) -> Markup:
+    """A search result's headline or snippet, escaped, its matches in <mark>: a
+    filter, as the macro it replaces cost a quarter of the results page."""
+    return Markup("").join(
+        Markup("<mark>%s</mark>") % piece.text if piece.marked else piece.text for piece in pieces
+    )
 
 
 def _finalize(value: object) -> object:

@@ -2,8 +2,8 @@
 
 `database` opens the file and runs the migrations of `schema`; `stories`,
 `inbox`, `feeds`, `runs`, `site` (the pages' months and what to redo) and
-`archive_pages` (each feed's history in RFC 5005 pages) and `outbox` (the
-channels' durable deliveries) each
+`archive_pages` (each feed's history in RFC 5005 pages), `outbox` (the
+channels' durable deliveries) and `search` (the full-text index) each
 hold the queries of one concern and return frozen dataclasses. `Store` is all of them on one connection.
 """
 
@@ -16,6 +16,7 @@ from feeder.store.inbox import FileOutcome, InboxRecords, RecordedFile, StoredRe
 from feeder.store.outbox import ChannelSummary, FailedItem, OutboxItem, OutboxRecords
 from feeder.store.runs import Run, RunRecords
 from feeder.store.schema import MIGRATIONS
+from feeder.store.search import Hits, IndexSize, SearchRecords, SearchTooCostly
 from feeder.store.site import SiteRecords
 from feeder.store.stories import StoredStory, StoryRecords
 from feeder.store.withdrawals import Tombstone, Withdrawal, WithdrawalRecords
@@ -27,10 +28,13 @@ __all__ = [
     "DatabaseBusy",
     "FailedItem",
     "FileOutcome",
+    "Hits",
+    "IndexSize",
     "OutboxItem",
     "OutboxRecords",
     "RecordedFile",
     "Run",
+    "SearchTooCostly",
     "Store",
     "StoreError",
     "StoredReject",
@@ -41,6 +45,7 @@ __all__ = [
 
 
 class Store(
+    SearchRecords,
     StoryRecords,
     InboxRecords,
     FeedRecords,

@@ -128,6 +128,8 @@ class Database:
         try:
             yield
             changes, self._story_changes = self._story_changes, []
+            if changes:
+                self.stories_changed(changes)
             if changes and self.story_listener is not None:
                 self.story_listener.recorded(changes)
             self.connection.execute("COMMIT")
@@ -161,6 +163,17 @@ class Database:
         )
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see the database as it was at the first, whatever
+        commits meanwhile (a read transaction, which WAL never blocks)."""
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+
+    @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the open transaction that is undone alone when it fails."""
         self.connection.execute("SAVEPOINT part")
@@ -178,6 +191,11 @@ class Database:
         """Call in a transaction, for its listener; `entry` as the story now stands
         (as it stood, for a withdrawal)."""
         self._story_changes.append((change, entry))
+
+    def stories_changed(self, changes: list[tuple[StoryChange, Entry]]) -> None:
+        """The transaction's story changes (none undone by a savepoint), just
+        before it commits: for a mixin to write what must commit with them
+        once for the whole transaction, not once per savepoint."""
 
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])

@@ -448,6 +448,24 @@ def _fediverse_seen_signatures_v16(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX fediverse_seen_signatures_seen ON fediverse_seen_signatures(seen)")
 
 
+def _search_v17(db: sqlite_utils.Database) -> None:
+    """The search index (feeder.store.search): an FTS5 table of stems whose rowid
+    is the publication time, each story's row in `search_keys`, titles weighing
+    three times the text in best-match order. It starts empty: indexing a large
+    archive here would hold the write lock for minutes at start-up, so `feeder
+    status` asks for `feeder regen --search` instead."""
+    db.execute(
+        "CREATE VIRTUAL TABLE search_index USING fts5("
+        "story_id UNINDEXED, title, body, category, "
+        "tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    db.execute("INSERT INTO search_index(search_index, rank) VALUES ('rank', 'bm25(0, 3, 1, 0)')")
+    db.execute(
+        "CREATE TABLE search_keys (story_id TEXT PRIMARY KEY, doc INTEGER NOT NULL UNIQUE) "
+        "WITHOUT ROWID"
+    )
+
+
 # Each entry upgrades the schema by one version; append, never edit a released one.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_schema_v1,
@@ -466,4 +484,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _outbox_v14,
     _fediverse_v15,
     _fediverse_seen_signatures_v16,
+    _search_v17,
 ]
