@@ -211,7 +211,7 @@ def test_the_header_search_box_finds_a_story_with_javascript_off(published: Conf
     found = json.loads(result.text)
     assert found["url"] == published.url(f"search?q={quote(query)}")
     page = html.fromstring(found["dom"])
-    assert texts(page, "//ol[contains(@class, 'results')]/li/h3/a") == [NEWEST]
+    assert texts(page, "//ol[contains(@class, 'results')]/li/h2/a") == [NEWEST]
     assert page.xpath("//ol[contains(@class, 'results')]//mark/text()") == ["нефть"]
     # Its scripts never ran: the copy buttons they show are still hidden.
     assert page.xpath("//button[@data-copy]") and not page.xpath(

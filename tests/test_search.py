@@ -84,7 +84,7 @@ def found(client: TestClient, query: str, **parameters: str) -> list[str]:
     """Story ids on the results page, in order."""
     response = client.get("/search", params={"q": query, **parameters})
     assert response.status_code == 200
-    return re.findall(r'<h3><a href="articles/([^"]+)\.html"', response.text)
+    return re.findall(r'<h2><a href="articles/([^"]+)\.html"', response.text)
 
 
 MUST_MATCH = [

@@ -5,8 +5,8 @@ few stories of the benchmark corpus, so pages have neighbours and one story
 can be withdrawn), serves it with `feeder serve` on a free loopback port,
 and runs Lighthouse (pinned in package.json, installed with `npm ci` when
 missing) headless in Debian's Chromium on the front page, a category page,
-an article, a day page, a month calendar, the archive index and a withdrawal
-notice. Prints the table, each audit that kept a score below 100, the
+an article, a day page, a month calendar, the archive index, a search results
+page and a withdrawal notice. Prints the table, each audit that kept a score below 100, the
 machine and the command; docs/site.md records them.
 """
 
@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import click
 
@@ -89,6 +89,7 @@ def build(work: Path, port: int) -> dict[str, str]:
         "day page": first("archive/all/????-??-??.html"),
         "month calendar": first("archive/all/????-??.html"),
         "archive index": "archive/all/index.html",
+        "search results": "search?q=" + quote("переговоры"),
         GONE: f"articles/{withdrawn}.html",
     }
 
