@@ -133,6 +133,37 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class FediverseConfig:
+    """The [fediverse] table: every category and all news as an ActivityPub account
+    (docs/fediverse.md)."""
+
+    enabled: bool = False
+    # The all-news account's name (@news@host); a category's account is its slug.
+    handle: str = "news"
+    # Category slugs that get no account.
+    exclude: tuple[str, ...] = ()
+    # Servers whose requests are refused and to which nothing is sent (and their subdomains).
+    blocked_domains: tuple[str, ...] = ()
+    # Loopback and private-network addresses let anyone reach this host's internal services.
+    allow_private_addresses: bool = False
+    # Deliveries in flight at once, and how long each (and each key fetch) may take.
+    concurrency: int = 50
+    timeout_seconds: float = 10.0
+    max_attempts: int = 8
+    retry_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    # What one server may send the inbox, and how far its clock may be off.
+    max_body_bytes: int = 256 * 1024
+    requests_per_minute: int = 120
+    max_followers_per_host: int = 2000
+    clock_skew_seconds: int = 3600
+
+    def is_blocked(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == domain or host.endswith("." + domain) for domain in self.blocked_domains)
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: Path
     database: Path
@@ -160,6 +191,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    fediverse: FediverseConfig = field(default_factory=FediverseConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     source: Path = DEFAULT_CONFIG_PATH
 
@@ -358,6 +390,7 @@ def parse_config(data: dict[str, object], source: Path) -> Config:
         server=_parse_server(reader.table("server")),
         websub=_parse_websub(reader.table("websub"), base_url),
         telegram=_parse_telegram(reader.table("telegram"), source),
+        fediverse=_parse_fediverse(reader.table("fediverse")),
         search=_parse_search(reader.table("search")),
         source=source,
     )
@@ -454,6 +487,15 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
+def _retry_seconds(reader: _Reader, first: float, most: float) -> tuple[float, float]:
+    """A channel's backoff: `retry_seconds`, doubling up to `retry_max_seconds`."""
+    retry = reader.positive("retry_seconds", float, first)
+    retry_max = reader.positive("retry_max_seconds", float, most)
+    if retry_max < retry:
+        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    return retry, retry_max
+
+
 def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
     defaults = WebSubConfig()
     hub_url = reader.get("hub_url", str, base_url + "websub")
@@ -475,10 +517,7 @@ def _parse_websub(reader: _Reader, base_url: str) -> WebSubConfig:
             f"must be from min_lease_seconds ({min_lease}) to max_lease_seconds "
             f"({max_lease}), not {lease}",
         )
-    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
-    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
-    if retry_max < retry:
-        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
     websub = WebSubConfig(
         enabled=reader.get("enabled", bool, defaults.enabled),
         hub_url=hub_url,
@@ -525,10 +564,7 @@ def _parse_telegram(reader: _Reader, source: Path) -> TelegramConfig:
                 f"must be a chat id such as '-1001234567890' or '@name', not {chat!r}",
             )
     token_file = reader.get("token_file", str, "")
-    retry = reader.positive("retry_seconds", float, defaults.retry_seconds)
-    retry_max = reader.positive("retry_max_seconds", float, defaults.retry_max_seconds)
-    if retry_max < retry:
-        raise reader.fail("retry_max_seconds", f"must be at least retry_seconds ({retry:g})")
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
     telegram = TelegramConfig(
         api_url=api_url.rstrip("/"),
         channel=channel,
@@ -545,3 +581,44 @@ def _parse_telegram(reader: _Reader, source: Path) -> TelegramConfig:
     )
     reader.reject_unknown()
     return telegram
+
+
+# A fediverse user name: what Mastodon takes (it folds case, so only lowercase here).
+FEDIVERSE_HANDLE = re.compile(r"[a-z0-9_]([a-z0-9_.-]{0,62}[a-z0-9_])?")
+
+
+def _parse_fediverse(reader: _Reader) -> FediverseConfig:
+    defaults = FediverseConfig()
+    handle = reader.get("handle", str, defaults.handle)
+    if not FEDIVERSE_HANDLE.fullmatch(handle):
+        raise reader.fail(
+            "handle",
+            "must be a user name of lowercase Latin letters, digits, '_', '.' and '-' "
+            f"(such as 'news'), not {handle!r}",
+        )
+    blocked = tuple(domain.lower().strip(".") for domain in reader.strings("blocked_domains"))
+    retry, retry_max = _retry_seconds(reader, defaults.retry_seconds, defaults.retry_max_seconds)
+    fediverse = FediverseConfig(
+        enabled=reader.get("enabled", bool, defaults.enabled),
+        handle=handle,
+        exclude=reader.strings("exclude"),
+        blocked_domains=blocked,
+        allow_private_addresses=reader.get(
+            "allow_private_addresses", bool, defaults.allow_private_addresses
+        ),
+        concurrency=reader.positive("concurrency", int, defaults.concurrency),
+        timeout_seconds=reader.positive("timeout_seconds", float, defaults.timeout_seconds),
+        max_attempts=reader.positive("max_attempts", int, defaults.max_attempts),
+        retry_seconds=retry,
+        retry_max_seconds=retry_max,
+        max_body_bytes=reader.positive("max_body_bytes", int, defaults.max_body_bytes),
+        requests_per_minute=reader.positive(
+            "requests_per_minute", int, defaults.requests_per_minute
+        ),
+        max_followers_per_host=reader.positive(
+            "max_followers_per_host", int, defaults.max_followers_per_host
+        ),
+        clock_skew_seconds=reader.positive("clock_skew_seconds", int, defaults.clock_skew_seconds),
+    )
+    reader.reject_unknown()
+    return fediverse

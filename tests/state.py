@@ -102,7 +102,9 @@ def websub_deliveries(database: Path) -> list[PendingDelivery]:
 # What each migration since schema 9 created, newest first: dropping them leaves
 # the database an older feeder kept, for upgrade tests.
 _CREATED_SINCE_9 = {
-    15: ["TABLE search_index", "TABLE search_keys"],
+    17: ["TABLE search_index", "TABLE search_keys"],
+    16: ["TABLE fediverse_seen_signatures"],
+    15: ["TABLE fediverse_keys", "TABLE fediverse_followers", "TABLE fediverse_remote_keys"],
     14: [
         "TABLE outbox",
         "TABLE channel_pauses",

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.nginx import error_log, running_nginx
+from feeder.channels.fediverse.accounts import ACTIVITY_JSON, JRD_JSON, NODEINFO_JSON
+from feeder.channels.fediverse.state import FediverseState
 from feeder.config import Config, load_config
 from feeder.feeds.formats import FEED_FORMATS
 from feeder.feeds.model import feed_path
@@ -28,11 +31,14 @@ from feeder.serve.http_rules import cache_control
 from feeder.serve.nginx import nginx_config
 from feeder.serve.server import FeedServer
 from feeder.site.withdrawals import gone_marker
+from feeder.store import Store
 from tests.client import Client, Reply
 from tests.commands import feeder_cli, wait_for
 from tests.conftest import config_for, wire_text, write_config
+from tests.fediverse_actors import running_actors
 from tests.feedcheck import XML_FORMATS
 from tests.readers import newsboat_items
+from tests.test_fediverse_peer import free_port
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 READER_ACCEPT = "application/rss+xml, application/atom+xml, */*"
@@ -51,7 +57,10 @@ COMPARED += ["Cache-Control"]
 @pytest.fixture
 def published(readable_root: Path) -> Config:
     """52 stories: all news has one archive page."""
-    config = config_for(readable_root, server={"host": "127.0.0.1", "port": 0})
+    return _publish(config_for(readable_root, server={"host": "127.0.0.1", "port": 0}))
+
+
+def _publish(config: Config) -> Config:
     for number in range(1, 53):
         _deliverer(config)(
             f"{number:03d}_{number:016x}.txt",
@@ -378,3 +387,104 @@ def test_feeder_nginx_config_prints_the_block_for_the_config(readable_root: Path
     assert result.output == nginx_config(load_config(config_path), "127.0.0.1:8081")
     assert f"root {(readable_root / 'public').resolve()};" in result.output
     assert "listen 127.0.0.1:8081;" in result.output
+
+
+@pytest.fixture
+def fediverse(readable_root: Path) -> Iterator[tuple[Config, Client, Client, str]]:
+    """52 stories with the fediverse accounts on; feeder on the fixed port the block
+    proxies to. Yields (config, feeder client, nginx client, nginx's URL)."""
+    port = free_port()
+    config = _publish(
+        config_for(
+            readable_root,
+            base_url=f"http://127.0.0.1:{port}/",
+            server={"host": "127.0.0.1", "port": port},
+            fediverse={"enabled": True, "allow_private_addresses": True},
+        )
+    )
+    with (
+        FeedServer(config) as feeder_server,
+        running_nginx(config, readable_root / "nginx") as nginx_url,
+    ):
+        feeder_client, nginx_client = Client(feeder_server.url), Client(nginx_url)
+        yield config, feeder_client, nginx_client, nginx_url
+        feeder_client.close()
+        nginx_client.close()
+
+
+def test_nginx_serves_the_fediverse_documents_as_feeder_does(
+    fediverse: tuple[Config, Client, Client, str],
+) -> None:
+    config, feeder_client, nginx_client, _ = fediverse
+    outbox = sorted((config.output_dir / "fediverse" / "outbox").iterdir())
+    archived = [
+        page for page in outbox if page.name.startswith("news-") and "current" not in page.name
+    ]
+    assert archived, "all news has an archive page, so an outbox page of it"
+    documents = {
+        "/fediverse/users/politika": ACTIVITY_JSON,
+        "/fediverse/users/news": ACTIVITY_JSON,
+        "/fediverse/outbox/politika": ACTIVITY_JSON,
+        "/fediverse/outbox/politika-current": ACTIVITY_JSON,
+        f"/fediverse/outbox/{archived[0].name}": ACTIVITY_JSON,
+        "/fediverse/followers/politika": ACTIVITY_JSON,
+        "/fediverse/webfinger/politika": JRD_JSON,
+        "/fediverse/nodeinfo": NODEINFO_JSON,
+    }
+    for path, media_type in documents.items():
+        for request in ({}, {"Accept": ACTIVITY_JSON, "Accept-Encoding": "gzip"}):
+            what = f"GET {path} {request}"
+            from_feeder = feeder_client.get(path, request)
+            assert (from_feeder.status, from_feeder.headers["Content-Type"]) == (200, media_type)
+            from_nginx = nginx_client.get(path, request)
+            if from_nginx.headers["Content-Encoding"] == "gzip":
+                # Compressed per request: nginx streams it, so no Content-Length.
+                assert from_nginx.headers["Content-Length"] is None
+                from_feeder, from_nginx = _unzipped(from_feeder), _unzipped(from_nginx)
+            _assert_same(from_feeder, from_nginx, what)
+            assert from_nginx.headers["Access-Control-Allow-Origin"] == "*", what
+    host = f"127.0.0.1:{config.server.port}"
+    answers = {
+        f"/.well-known/webfinger?resource=acct:politika@{host}": JRD_JSON,
+        f"/.well-known/webfinger?resource={config.url('fediverse/users/politika')}": JRD_JSON,
+        "/.well-known/nodeinfo": "application/json",
+    }
+    for path, media_type in answers.items():
+        from_feeder, from_nginx = feeder_client.get(path), nginx_client.get(path)
+        assert (from_feeder.status, from_feeder.headers["Content-Type"]) == (200, media_type)
+        assert (from_nginx.status, from_nginx.headers["Content-Type"]) == (200, media_type), path
+        assert from_nginx.body == from_feeder.body, path
+        assert from_nginx.headers["Access-Control-Allow-Origin"] == "*", path
+    unknown = nginx_client.get(f"/.well-known/webfinger?resource=acct:nobody@{host}")
+    assert unknown.status == 404
+
+
+def _unzipped(reply: Reply) -> Reply:
+    """The reply as it was before compression, but for the ETag (weak, as it should)."""
+    headers = Message()
+    for name, value in reply.headers.items():
+        if name.lower() not in ("content-encoding", "content-length"):
+            headers[name] = value
+    return Reply(reply.status, headers, gzip.decompress(reply.body))
+
+
+def test_nginx_passes_signed_inbox_posts_to_feeder(
+    fediverse: tuple[Config, Client, Client, str],
+) -> None:
+    """The signature covers Host as the sender wrote it (port included): the proxy
+    must hand it on unchanged, or every follow through nginx is a 401."""
+    config, _, _, nginx_url = fediverse
+    with running_actors() as actors, httpx.Client(timeout=30) as client:
+        unsigned = client.post(nginx_url + "inbox", json={"type": "Follow"})
+        assert unsigned.status_code == 401 and "not signed" in unsigned.text
+        for inbox, name in (("inbox", "alice"), ("fediverse/inbox/politika", "bob")):
+            follow = {
+                "id": f"{actors.url}/follows/{name}",
+                "type": "Follow",
+                "actor": actors.actor(name),
+                "object": config.url("fediverse/users/politika"),
+            }
+            answer = actors.signed_post(client, nginx_url + inbox, follow, name)
+            assert answer.status_code == 202, (inbox, answer.text)
+    with Store(config.database) as store:
+        assert FediverseState(store).follower_count("politika") == 2

@@ -256,6 +256,9 @@ def test_the_token_is_in_no_reason_log_line_or_traceback(
     telegram_emulator: Emulator, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # feeder keeps httpx's own logger at WARNING once its hub or server has run in
+    # this process; the test must see httpx's request lines whatever ran before.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     outcomes: list[object] = [Sent(send(telegram_emulator, token))]
     # Telegram never quotes the token, but a proxy in between might.
     quoted = token.replace(":", "%3A")

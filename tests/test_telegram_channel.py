@@ -230,6 +230,29 @@ def test_a_bot_removed_from_a_channel_pauses_it_until_the_operator_retries(
     ]
 
 
+def test_a_channel_that_hangs_delays_no_other_nor_what_is_queued_later(
+    config: Config, token: str, telegram_emulator: Emulator, deliver, run_ingest
+) -> None:
+    telegram_emulator.fault(
+        token, 200, {"ok": True, "result": {"message_id": 1}}, chat_id=int(POLITICS), delay=4
+    )
+    deliver_day(deliver, 1, title="Первая", category="Политика")
+    run_ingest()
+    sender = Telegram.sender(config)
+    assert sender is not None
+    worker = OutboxWorker(config, [sender])
+    worker.start()
+    try:
+        started = time.monotonic()
+        wait_for(lambda: _texts(telegram_emulator, token, ALL_NEWS), timeout=2)
+        deliver_day(deliver, 2, title="Вторая", category="Экономика")
+        run_ingest()  # queued while the politics channel still hangs
+        wait_for(lambda: len(_texts(telegram_emulator, token, ALL_NEWS)) == 2, timeout=2)
+        assert time.monotonic() - started < 3
+    finally:
+        worker.stop()
+
+
 def test_a_message_telegram_refuses_fails_alone(
     config: Config, token: str, telegram_emulator: Emulator, deliver, run_ingest
 ) -> None:

@@ -55,6 +55,13 @@ class Channels:
         self.active = [
             channel for kind in types if (channel := kind.from_config(config, store)) is not None
         ]
+        # Building events costs a bulk ingest of 100,000 stories seconds: only for those
+        # who follow stories.
+        self.following_stories = [
+            channel
+            for channel in self.active
+            if type(channel).story_changed is not Channel.story_changed
+        ]
 
     def file_written(self, event: FileWritten) -> None:
         self._tell("file_written", event)
@@ -63,10 +70,12 @@ class Channels:
         self._tell("file_unchanged", event)
 
     def recorded(self, changes: list[tuple[StoryChange, Entry]]) -> None:
+        if not self.following_stories:
+            return
         now = time.time()
         for change, entry in changes:
             event = story_event(self.config, change, entry)
-            for channel in self.active:
+            for channel in self.following_stories:
                 channel.story_changed(event, now)
 
     def committed(self) -> None:

@@ -69,8 +69,7 @@ class Destination:
 
     @property
     def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.url.port is None else f"{host}:{self.url.port}"
+        return host_header(self.url, self.host)
 
     @property
     def is_name(self) -> bool:
@@ -80,6 +79,13 @@ class Destination:
         except ValueError:
             return True
         return False
+
+
+def host_header(url: httpx.URL, host: str) -> str:
+    """The Host a request to `url` carries (`host` as `parse` reads it); what a
+    signature over `host` must sign."""
+    host = f"[{host}]" if ":" in host else host
+    return host if url.port is None else f"{host}:{url.port}"
 
 
 async def system_resolver(name: str, port: int) -> list[str]:
@@ -179,12 +185,16 @@ class Outgoing:
     """
 
     def __init__(
-        self, concurrency: int, allow_private: bool, resolver: Resolver = system_resolver
+        self,
+        concurrency: int,
+        allow_private: bool,
+        resolver: Resolver = system_resolver,
+        user_agent: str = USER_AGENT,
     ) -> None:
         self.allow_private = allow_private
         self.resolver = resolver
         self._client = httpx.AsyncClient(
-            headers={"user-agent": USER_AGENT},
+            headers={"user-agent": user_agent},
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=0),
             follow_redirects=False,
             trust_env=False,
@@ -210,8 +220,9 @@ class Outgoing:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        max_bytes: int = MAX_ANSWER_BYTES,
     ) -> Answer | str:
-        """The status and the start of the body, or why there was no answer."""
+        """The status and the first `max_bytes` of the body, or why there was no answer."""
         try:
             async with asyncio.timeout(timeout):
                 target = await destination(url, self.allow_private, self.resolver)
@@ -228,9 +239,9 @@ class Outgoing:
                     body = bytearray()
                     async for chunk in response.aiter_raw():
                         body += chunk
-                        if len(body) >= MAX_ANSWER_BYTES:
+                        if len(body) >= max_bytes:
                             break
-                    return Answer(response.status_code, bytes(body[:MAX_ANSWER_BYTES]))
+                    return Answer(response.status_code, bytes(body[:max_bytes]))
         except Refused as refused:
             return str(refused)
         except TimeoutError:

@@ -3,8 +3,8 @@
 It runs in a thread of its own with its own asyncio loop and its own database
 connection, so nothing it waits for holds up ingest or publishing. Items of one
 destination (a Telegram channel) go out one at a time in the order they were
-queued, so a post is never edited before it exists; destinations are served
-side by side, so a slow one delays no other. Each outcome is committed as soon
+queued, so a post is never edited before it exists; each destination has a
+task of its own, so one that hangs delays no other, nor what is queued later. Each outcome is committed as soon
 as it is known, which keeps the window in which a kill -9 could send a message
 twice to the moment between Telegram's answer and that commit.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 ITEMS_PER_ROUND = 200
 STOP_TIMEOUT_SECONDS = 10.0
+# How long stop() lets deliveries in flight finish.
+STOP_GRACE_SECONDS = 2.0
 RATE_WINDOW_SECONDS = 60.0
 
 
@@ -81,32 +84,63 @@ class OutboxWorker:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
         self._started.set()
+        busy: dict[tuple[str, str], asyncio.Task[None]] = {}
         with Store(self.config.database) as store:
             try:
                 while not self._stopping:
                     self._woken.clear()
-                    await asyncio.gather(*(self._round(sender, store) for sender in self.senders))
+                    for sender in self.senders:
+                        self._start_due(sender, store, busy)
                     await self._sleep(store)
             finally:
+                await self._finish(list(busy.values()))
                 for sender in self.senders:
                     await sender.close()
 
-    async def _sleep(self, store: Store) -> None:
-        assert self._woken is not None
-        dues = [due for sender in self.senders if (due := store.next_due(sender.channel))]
-        delay = min([POLL_SECONDS, *(due - self.clock() for due in dues)])
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), delay)
-
-    async def _round(self, sender: Sender, store: Store) -> None:
-        items = store.due_items(sender.channel, self.clock(), ITEMS_PER_ROUND)
+    def _start_due(
+        self, sender: Sender, store: Store, busy: dict[tuple[str, str], asyncio.Task[None]]
+    ) -> None:
+        """A task for each destination with items due and none in flight: one that
+        hangs holds up its own items only."""
+        skipped = [destination for channel, destination in busy if channel == sender.channel]
+        items = store.due_items(sender.channel, self.clock(), ITEMS_PER_ROUND, skipped)
         by_destination: dict[str, list[OutboxItem]] = {}
         for item in items:
             by_destination.setdefault(item.destination, []).append(item)
-        await asyncio.gather(
-            *(self._destination(sender, store, queue) for queue in by_destination.values())
-        )
+        for destination, queue in by_destination.items():
+            key = (sender.channel, destination)
+            task = asyncio.create_task(self._destination(sender, store, queue))
+            busy[key] = task
+            task.add_done_callback(functools.partial(self._done, busy, key))
+
+    def _done(
+        self,
+        busy: dict[tuple[str, str], asyncio.Task[None]],
+        key: tuple[str, str],
+        task: asyncio.Task[None],
+    ) -> None:
+        busy.pop(key, None)
+        if self._woken is not None:
+            self._woken.set()  # its destination may have more due
+
+    async def _finish(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Lets deliveries in flight end, within a grace; the rest are due again at the
+        next start (their outcome was not recorded)."""
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _sleep(self, store: Store) -> None:
+        """Until woken, or the next item is due; items of destinations in flight are
+        due already, and their task wakes the loop when it ends."""
+        assert self._woken is not None
+        now = self.clock()
+        dues = [due for sender in self.senders if (due := store.next_due(sender.channel))]
+        later = [due - now for due in dues if due > now]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), min([POLL_SECONDS, *later]))
 
     async def _destination(self, sender: Sender, store: Store, queue: list[OutboxItem]) -> None:
         """In order; stops at the first item that must wait, so none overtakes it."""

@@ -7,7 +7,26 @@ commands of one concern on it, so a new command is one new module and one
 import here.
 """
 
-from feeder.cli import backup, channels, editorial, publishing, serving, status, websub
+from feeder.cli import (
+    backup,
+    channels,
+    editorial,
+    fediverse,
+    publishing,
+    serving,
+    status,
+    websub,
+)
 from feeder.cli.group import main
 
-__all__ = ["backup", "channels", "editorial", "main", "publishing", "serving", "status", "websub"]
+__all__ = [
+    "backup",
+    "channels",
+    "editorial",
+    "fediverse",
+    "main",
+    "publishing",
+    "serving",
+    "status",
+    "websub",
+]

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
-from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.cli.group import command_group, common_options
 from feeder.config import Config
 from feeder.printable import printable
 from feeder.store import Store
 
-
-@main.group()
-@shared_options
-@click.pass_context
-def channels(
-    context: click.Context,
-    config_path: Path | None,
-    log_level: str | None,
-    log_format: str | None,
-) -> None:
-    """Deliveries to the places readers follow news (docs/channels.md)."""
-    remember_options(context, config_path, log_level, log_format)
+channels = command_group(
+    "channels", "Deliveries to the places readers follow news (docs/channels.md)."
+)
 
 
 @channels.command("list")
@@ -73,6 +63,13 @@ def describe_channels(config: Config, store: Store, *, failures: bool = False) -
 
 def _names(config: Config, store: Store) -> list[str]:
     """Channels that are on, and any that still has deliveries kept."""
-    enabled = ["telegram"] if config.telegram.enabled else []
+    enabled = [
+        name
+        for name, on in (
+            ("telegram", config.telegram.enabled),
+            ("fediverse", config.fediverse.enabled),
+        )
+        if on
+    ]
     kept = [row[0] for row in store.connection.execute("SELECT DISTINCT channel FROM outbox")]
     return sorted({*enabled, *kept})

@@ -120,3 +120,21 @@ def main(
 ) -> None:
     """Turn a news agency's wire articles into RSS 2.0 and Atom feeds."""
     remember_options(context, config_path, log_level, log_format)
+
+
+def command_group(name: str, help_text: str) -> click.Group:
+    """A group of commands under `feeder`, taking the shared options too
+    (`feeder websub list --config …` and `feeder --config … websub list`)."""
+
+    @main.group(name=name, help=help_text)
+    @shared_options
+    @click.pass_context
+    def group(
+        context: click.Context,
+        config_path: Path | None,
+        log_level: str | None,
+        log_format: str | None,
+    ) -> None:
+        remember_options(context, config_path, log_level, log_format)
+
+    return group

@@ -8,6 +8,7 @@ import click
 
 from feeder import pipeline
 from feeder.cli.channels import describe_channels
+from feeder.cli.fediverse import describe_fediverse
 from feeder.cli.group import common_options, main
 from feeder.cli.terminal import local, plural
 from feeder.cli.websub import describe_hub
@@ -58,6 +59,7 @@ def status(config: Config) -> None:
         withdrawals = store.withdrawals()
         hub = describe_hub(config, store)
         deliveries = describe_channels(config, store)
+        accounts = describe_fediverse(config, store)
     lines.append(
         f"Rejected files: {len(rejects)}"
         + (" (fix or remove them; feeder retries)" if rejects else "")
@@ -82,6 +84,7 @@ def status(config: Config) -> None:
         lines += [f"  {name}: dated {local(config, mtime)}" for name, mtime in future]
     lines += hub.splitlines()
     lines += deliveries.splitlines()
+    lines += accounts.splitlines()
     # File names, categories and callbacks come from outside: no control character
     # reaches the terminal.
     for line in lines:

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
-from feeder.cli.group import common_options, main, remember_options, shared_options
+from feeder.cli.group import command_group, common_options
 from feeder.cli.terminal import local
 from feeder.config import Config
 from feeder.store import Store
 
-
-@main.group()
-@shared_options
-@click.pass_context
-def websub(
-    context: click.Context,
-    config_path: Path | None,
-    log_level: str | None,
-    log_format: str | None,
-) -> None:
-    """The WebSub hub's subscriptions, for operators (docs/websub.md)."""
-    remember_options(context, config_path, log_level, log_format)
+websub = command_group("websub", "The WebSub hub's subscriptions, for operators (docs/websub.md).")
 
 
 @websub.command("list")

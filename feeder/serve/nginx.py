@@ -43,8 +43,11 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     types = _types()
     text_types = {media_type for media_type, _ in types if is_text(media_type)} | set(browser_types)
     charset_types = " ".join(sorted(text_types))
-    # text/html is always among them: nginx warns when it is named.
-    gzip_types = " ".join(sorted(text_types - {"text/html"}))
+    # text/html is always among them: nginx warns when it is named. The fediverse
+    # documents are compressed too, as feeder's server compresses all but pictures,
+    # though without a charset (their types say UTF-8 already).
+    compressed = text_types | (_fediverse_types() if config.fediverse.enabled else set())
+    gzip_types = " ".join(sorted(compressed - {"text/html"}))
     type_lines = "\n".join(f"        {media_type} {suffix};" for media_type, suffix in types)
     # A feed without its page is given to a browser as its format's type for browsers.
     browser_type_lines = "\n".join(
@@ -58,6 +61,7 @@ def nginx_config(config: Config, listen: str = "80") -> str:
     category_page = category_page_path("$feeder_slug")
     all_news = re.escape(ALL_NEWS)
     proxied = "".join(_proxied(path, upstream) for path in _dynamic_paths(config))
+    fediverse = _fediverse_documents() if config.fediverse.enabled else ""
     return f"""\
 # nginx server block for feeder's output, printed by `feeder nginx-config` from
 # {config.source}. Print it again after changing that file or upgrading feeder.
@@ -183,7 +187,7 @@ server {{
         add_header Cache-Control $feeder_cache_control;
         add_header Vary Accept;
     }}
-{proxied}
+{fediverse}{proxied}
     # Behind a CDN or another proxy, take the client address from it (the real_ip
     # module), so logs and the proxied endpoints see readers, not the CDN:
     # set_real_ip_from 192.0.2.0/24;   # the proxy's addresses
@@ -218,20 +222,63 @@ def _dynamic_paths(config: Config) -> list[str]:
     return [route.path for route in create_app(config).routes if isinstance(route, Route)]
 
 
+def _fediverse_types() -> set[str]:
+    """The media types of the fediverse documents, without parameters (as gzip_types
+    matches them)."""
+    from feeder.channels.fediverse.accounts import ACTIVITY_JSON, JRD_JSON, NODEINFO_JSON
+
+    return {media_type.split(";")[0] for media_type in (ACTIVITY_JSON, JRD_JSON, NODEINFO_JSON)}
+
+
+def _fediverse_documents() -> str:
+    """The accounts' documents have no suffix: one type per folder, as feeder's
+    server gives them (`document_media_type`)."""
+    from feeder.channels.fediverse.accounts import (
+        ACTIVITY_JSON,
+        FOLDER,
+        JRD_JSON,
+        NODEINFO_JSON,
+        NODEINFO_PATH,
+    )
+
+    blocks = [
+        ("^~", f"/{FOLDER}/", ACTIVITY_JSON),
+        ("^~", f"/{FOLDER}/webfinger/", JRD_JSON),
+        ("=", f"/{NODEINFO_PATH}", NODEINFO_JSON),
+    ]
+    return "".join(
+        f"""
+    # Fediverse documents (docs/fediverse.md), written by publishing.
+    location {match} {path} {{
+        types {{ }}
+        default_type '{media_type}';
+        add_header Cache-Control $feeder_cache_control;
+        add_header Access-Control-Allow-Origin *;
+    }}
+"""
+        for match, path, media_type in blocks
+    )
+
+
 def _proxied(path: str, upstream: str | None) -> str:
+    """`location = path`, or for a route with a {parameter} every path under its prefix."""
+    location = f"^~ {path.partition('{')[0]}" if "{" in path else f"= {path}"
     if upstream is None:
         return f"""
     # Answered by `feeder serve` / `feeder run`, which listens on any free port
     # ([server] port = 0): set a fixed port and print this block again to proxy it.
-    location = {path} {{
+    location {location} {{
         return 503;
     }}
 """
     return f"""
-    # Answered by `feeder serve` / `feeder run`, not a file.
-    location = {path} {{
+    # Answered by `feeder serve` / `feeder run`, not a file: its answers as they are
+    # (no charset added to NodeInfo's JSON; Host as the client sent it, port and
+    # all, since an inbox's HTTP Signature covers it).
+    location {location} {{
+        charset off;
         proxy_pass {upstream};
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
     }}

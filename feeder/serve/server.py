@@ -40,6 +40,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
+from feeder.channels.fediverse.accounts import document_media_type
+from feeder.channels.fediverse.discovery import Discovery
+from feeder.channels.fediverse.inbox import InboxEndpoint
 from feeder.channels.outgoing import Resolver, system_resolver
 from feeder.channels.websub.endpoint import HubEndpoint
 from feeder.config import Config
@@ -174,7 +177,7 @@ class OutputFiles(StaticFiles):
     def _file_response(self, full_path: str, path: str, request: Headers) -> Response:
         """Validators and bytes from one open file, so they always belong together, also
         for ranges: a publish may replace the file at any moment."""
-        media_type = _media_type(full_path, request)
+        media_type = document_media_type(path) or _media_type(full_path, request)
         sealed = is_sealed_page(path)
         headers = {"cache-control": self.sealed_cache_control if sealed else self.cache_control}
         vary = []
@@ -309,8 +312,13 @@ def create_app(config: Config, resolver: Resolver = system_resolver) -> Starlett
             f"cannot create {config.output_dir}: {error.strerror}; fix 'output_dir' in {config.source}"
         ) from error
     hub = [HubEndpoint(config, resolver).route()] if config.websub.enabled else []
+    fediverse = (
+        [*InboxEndpoint(config, resolver).routes(), *Discovery(config).routes()]
+        if config.fediverse.enabled
+        else []
+    )
     search = SearchEndpoint(config).routes() if config.search.enabled else []
-    return Starlette(routes=[*hub, *search, Mount("/", app=OutputFiles(config))])
+    return Starlette(routes=[*hub, *fediverse, *search, Mount("/", app=OutputFiles(config))])
 
 
 class FeedServer:

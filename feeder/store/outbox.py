@@ -13,11 +13,11 @@ needs no table of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from feeder.store.database import Database
+from feeder.store.database import Database, marks
 
 # Sends older than this are forgotten: no rate limit looks back further.
 SENDS_KEPT_SECONDS = 3600.0
@@ -70,14 +70,17 @@ class OutboxRecords(Database):
             [channel, key, destination, json.dumps(payload, ensure_ascii=False), due, due],
         )
 
-    def due_items(self, channel: str, now: float, limit: int) -> list[OutboxItem]:
-        """Oldest due first, leaving out failed ones and paused destinations."""
+    def due_items(
+        self, channel: str, now: float, limit: int, skipped: Sequence[str] = ()
+    ) -> list[OutboxItem]:
+        """Oldest due first, leaving out failed ones, paused destinations and the
+        `skipped` ones (those with a delivery in flight)."""
         rows = self.connection.execute(
             "SELECT id, channel, key, destination, payload, generation, attempts FROM outbox "
             "WHERE channel = ? AND failed = 0 AND due <= ? AND destination NOT IN "
             "(SELECT destination FROM channel_pauses WHERE channel = ?) "
-            "ORDER BY due, id LIMIT ?",
-            [channel, now, channel, limit],
+            f"AND destination NOT IN ({marks(skipped)}) ORDER BY due, id LIMIT ?",
+            [channel, now, channel, *skipped, limit],
         )
         return [
             OutboxItem(id, channel, key, destination, json.loads(payload), generation, attempts)

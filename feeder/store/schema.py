@@ -415,7 +415,40 @@ def _outbox_v14(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
-def _search_v15(db: sqlite_utils.Database) -> None:
+def _fediverse_v15(db: sqlite_utils.Database) -> None:
+    """The fediverse accounts' signing keys (in the database, so a backup carries
+    them), their followers, and the keys of other servers' actors, kept so a
+    Delete signed by an actor that is already gone can still be checked."""
+    statements = """
+        CREATE TABLE fediverse_keys (
+            handle TEXT PRIMARY KEY, private_pem TEXT NOT NULL, public_pem TEXT NOT NULL,
+            created REAL NOT NULL) WITHOUT ROWID;
+        CREATE TABLE fediverse_followers (
+            handle TEXT NOT NULL, actor TEXT NOT NULL, inbox TEXT NOT NULL,
+            shared_inbox TEXT NOT NULL, host TEXT NOT NULL, since REAL NOT NULL,
+            PRIMARY KEY (handle, actor)) WITHOUT ROWID;
+        CREATE INDEX fediverse_followers_inbox ON fediverse_followers(handle, shared_inbox);
+        CREATE INDEX fediverse_followers_host ON fediverse_followers(host);
+        CREATE TABLE fediverse_remote_keys (
+            key_id TEXT PRIMARY KEY, owner TEXT NOT NULL, public_pem TEXT NOT NULL,
+            inbox TEXT NOT NULL, shared_inbox TEXT NOT NULL, fetched REAL NOT NULL)
+            WITHOUT ROWID
+        """
+    for statement in statements.split(";"):
+        db.execute(statement)
+
+
+def _fediverse_seen_signatures_v16(db: sqlite_utils.Database) -> None:
+    """Inbox signatures seen within the clock-skew window, so a request captured
+    before a restart cannot be replayed after it."""
+    db.execute(
+        "CREATE TABLE fediverse_seen_signatures ("
+        "fingerprint BLOB PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX fediverse_seen_signatures_seen ON fediverse_seen_signatures(seen)")
+
+
+def _search_v17(db: sqlite_utils.Database) -> None:
     """The search index (feeder.store.search): an FTS5 table of stems whose rowid
     is the publication time, each story's row in `search_keys`, titles weighing
     three times the text in best-match order. It starts empty: indexing a large
@@ -449,5 +482,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _site_days_v12,
     _archive_pages_v13,
     _outbox_v14,
-    _search_v15,
+    _fediverse_v15,
+    _fediverse_seen_signatures_v16,
+    _search_v17,
 ]
