@@ -1,12 +1,12 @@
 """The search endpoints of feeder's server: the results page, a feed for any
 search, and the OpenSearch description (docs/search.md).
 
-Each request is answered in one of a few worker threads of the search's own
-(`SEARCH_THREADS`), from a database connection of that thread's own (opened
-once, read only in effect), so a search never blocks the event loop or waits
-for the writer (WAL). Not anyio's pool of 40: there every thread in turn
-opened a connection with a cold page cache, and the threads only traded the
-GIL, which a search holds for most of its time. The nginx block proxies these
+Each request is answered in the search's own worker thread (`SEARCH_THREADS`),
+from a database connection of that thread's own (opened once, read only in
+effect), so a search never blocks the event loop or waits for the writer
+(WAL). Not anyio's pool of 40: there every thread in turn opened a
+connection with a cold page cache, and the threads only traded the GIL,
+which a search holds for most of its time. The nginx block proxies these
 paths to feeder like the hub (`feeder.serve.nginx`).
 """
 
@@ -37,8 +37,13 @@ from feeder.serve.http_rules import cache_control
 from feeder.site.pages import Alternate, Site
 from feeder.store import Store
 
-# Threads answering searches: one GIL runs them, so more only add switches and connections.
-SEARCH_THREADS = 2
+# Threads answering searches. One GIL runs them: at 100,000 stories under wrk -c8
+# one thread made 200-269/s (3.9-5.8 ms CPU a search), two 176-210/s (5.5-6.7
+# ms), the GIL passing between them and the event loop costing more than
+# SQLite's time outside it gained. The price: a search waits for the one
+# before it, at most the time budget (a best-match search of a common word
+# takes 100-130 ms).
+SEARCH_THREADS = 1
 
 
 class SearchEndpoint:
