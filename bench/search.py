@@ -1,6 +1,11 @@
 """Search: query latency, searches/s through feeder's server, and what the index costs.
 
     python -m bench.search [--size 100000] [--queries 200] [--wrk-seconds 10]
+    python -m bench.search --archive DIR [--wrk-runs 3]   # build once, then wrk only
+
+`--archive DIR` keeps the indexed archive in DIR: the first run builds it and
+measures everything, later runs find it and only run step 4 against it, for
+trying a change to the server in seconds rather than minutes.
 
 1. Bulk ingest of `--size` stories twice, with `[search] enabled` false and
    true: the wall and CPU time of each and the database's size (the index's
@@ -148,7 +153,25 @@ def main() -> None:
     options.add_argument("--wrk-seconds", type=int, default=10)
     options.add_argument("--wrk-runs", type=int, default=3)
     options.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
+    options.add_argument(
+        "--archive", type=Path, help="keep the archive here; if it is there, only run wrk"
+    )
     arguments = options.parse_args()
+    if arguments.archive is not None:
+        config_file = arguments.archive / "search-True" / "config.toml"
+        if config_file.exists():
+            _wrk(config_file, arguments.wrk_seconds, arguments.wrk_runs)
+            return
+        arguments.archive.mkdir(parents=True, exist_ok=True)
+        _run(
+            arguments.archive,
+            arguments.size,
+            arguments.queries,
+            arguments.wrk_seconds,
+            arguments.wrk_runs,
+        )
+        shutil.rmtree(arguments.archive / "corpus", ignore_errors=True)
+        return
     root = Path(tempfile.mkdtemp(prefix="feeder-bench-search-", dir=arguments.workdir))
     try:
         _run(root, arguments.size, arguments.queries, arguments.wrk_seconds, arguments.wrk_runs)
@@ -203,12 +226,16 @@ def _run(root: Path, size: int, queries: int, wrk_seconds: int, wrk_runs: int) -
                 f"query p95, {kind}: {1000 * _p95(times):.1f} ms "
                 f"(median {1000 * statistics.median(times):.1f} ms; target p95 < 30 ms)"
             )
+    _wrk(on.config_file, wrk_seconds, wrk_runs)
+
+
+def _wrk(config_file: Path, wrk_seconds: int, wrk_runs: int) -> None:
     if shutil.which("wrk") is None:
         print("wrk: not installed (apt-get install wrk); searches/s not measured")
         return
     # Its own process, as in production: this one holds what two bulk ingests left.
     server = subprocess.Popen(
-        [sys.executable, "-m", "feeder", "serve", "--config", str(on.config_file)],
+        [sys.executable, "-m", "feeder", "serve", "--config", str(config_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

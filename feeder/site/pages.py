@@ -421,9 +421,14 @@ def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
 
 def _marked(pieces: list[Piece]) -> Markup:
     """A search result's headline or snippet, escaped, its matches in <mark>: a
-    filter, as the macro it replaces cost a quarter of the results page."""
-    return Markup("").join(
-        Markup("<mark>%s</mark>") % piece.text if piece.marked else piece.text for piece in pieces
+    filter, as the macro it replaces cost a quarter of the results page. One
+    str join of escaped pieces: a Markup join with Markup % per mark took three
+    times as long, 9 % of the server's time under wrk."""
+    return Markup(
+        "".join(
+            f"<mark>{escape(piece.text)}</mark>" if piece.marked else escape(piece.text)
+            for piece in pieces
+        )
     )
 
 
