@@ -203,3 +203,28 @@ def test_deliveries_the_hub_had_queued_move_into_the_outbox_on_upgrade(config: C
         (ping,) = state.due_pings(now=200.0, limit=10)
         assert ping.hub == "https://hub.example/"
         assert store.schema_version() == len(MIGRATIONS)
+
+
+def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path: Path) -> None:
+    """`feeder run`'s workers and a manual command may open a new database together:
+    the switch to WAL must wait its turn instead of failing with "database is locked"
+    (it did in one start in ten before)."""
+    import threading
+
+    for attempt in range(20):
+        database = tmp_path / str(attempt) / "feeder.db"
+        errors: list[StoreError] = []
+
+        def open_it(database: Path = database, errors: list[StoreError] = errors) -> None:
+            try:
+                with Store(database) as store:
+                    assert store.schema_version() == len(MIGRATIONS)
+            except StoreError as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []

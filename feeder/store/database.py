@@ -10,6 +10,7 @@ run that migrates nothing never imports sqlite-utils (a sixth of start-up).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence, Sized
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BUSY_TIMEOUT_SECONDS = 30.0
+WAL_RETRY_SECONDS = 0.02
 # Values bound in one `IN (...)` list (`chunks`).
 VALUES_PER_QUERY = 500
 T = TypeVar("T")
@@ -91,7 +93,7 @@ class Database:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-            self.connection.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             # In WAL mode NORMAL never corrupts; a power cut can only lose the last commits.
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
@@ -99,6 +101,21 @@ class Database:
             self._migrate()
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open database {path}: {error}") from error
+
+    def _use_wal(self) -> None:
+        """Switching a new file to WAL needs a lock SQLite will not wait for (its busy
+        handler is skipped to avoid a deadlock), so two processes or threads opening
+        a new database at once retry here within the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(WAL_RETRY_SECONDS)
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
