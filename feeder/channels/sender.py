@@ -22,12 +22,11 @@ import asyncio
 import contextlib
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 
-from feeder.channels import dispatch
 from feeder.channels.channel import Delivered, Failed, Outcome, Pause, Retry, Sender, Wait
+from feeder.channels.loop_thread import LoopThread
 from feeder.config import Config
 from feeder.store import OutboxItem, Store
 
@@ -36,59 +35,36 @@ log = logging.getLogger(__name__)
 # Work queued by another process (a manual `feeder ingest`) is noticed within this long.
 POLL_SECONDS = 1.0
 ITEMS_PER_ROUND = 200
-STOP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets deliveries in flight finish.
 STOP_GRACE_SECONDS = 2.0
 RATE_WINDOW_SECONDS = 60.0
 
 
-class OutboxWorker:
+class OutboxWorker(LoopThread):
+    thread_name = "feeder-outbox"
+
     def __init__(
         self,
         config: Config,
         senders: Sequence[Sender],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self.config = config
         self.senders = list(senders)
         self.clock = clock
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._woken: asyncio.Event | None = None
-        self._stopping = False
-        self._started = threading.Event()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="feeder-outbox", daemon=True)
-        self._thread.start()
-        self._started.wait(STOP_TIMEOUT_SECONDS)
-        dispatch.add_wake(self.wake)
-
-    def wake(self) -> None:
-        """From any thread: something was queued."""
-        loop, woken = self._loop, self._woken
-        if loop is not None and woken is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(woken.set)
-
-    def stop(self) -> None:
-        dispatch.remove_wake(self.wake)
-        self._stopping = True
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_SECONDS)
 
     def _run(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._woken = asyncio.Event()
+        woken = self._begin()
         self._started.set()
         busy: dict[tuple[str, str], asyncio.Task[None]] = {}
         with Store(self.config.database) as store:
             try:
                 while not self._stopping:
-                    self._woken.clear()
+                    woken.clear()
                     for sender in self.senders:
                         self._start_due(sender, store, busy)
                     await self._sleep(store)

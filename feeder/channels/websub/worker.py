@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from feeder.channels import dispatch
+from feeder.channels.loop_thread import LoopThread
 from feeder.channels.outgoing import Outgoing, Resolver, loggable, system_resolver
 from feeder.channels.websub.exchanges import deny, distribute, judge, ping, verify
 from feeder.channels.websub.state import (
@@ -53,7 +51,6 @@ T = TypeVar("T")
 POLL_SECONDS = 1.0
 # Leases that ended are removed, and missed deliveries queued, this often.
 EXPIRY_CHECK_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 10.0
 # How long stop() lets requests in flight finish.
 STOP_GRACE_SECONDS = 2.0
 
@@ -86,44 +83,24 @@ class DueWork:
     next_due: float | None = None
 
 
-class HubWorker:
+class HubWorker(LoopThread):
     """A daemon service: start() returns once it runs, stop() ends it within a bound."""
 
+    thread_name = "feeder-websub"
+
     def __init__(self, config: Config, resolver: Resolver = system_resolver) -> None:
+        super().__init__()
         self.config = config
         self.settings = config.websub
         self.resolver = resolver
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._stopping = False
         # Feed bytes by topic, read again only when the file changes (inode, mtime, size).
         self._bodies: dict[str, tuple[tuple[int, int, int], bytes, str]] = {}
         self._in_flight: set[object] = set()
         self._finished = Finished()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="feeder-websub", daemon=True)
-        self._thread.start()
-        self._started.wait(STOP_TIMEOUT_SECONDS)
-        dispatch.add_wake(self.wake)
+        super().start()
         log.info("WebSub hub at %s delivering", self.settings.hub_url)
-
-    def stop(self) -> None:
-        dispatch.remove_wake(self.wake)
-        self._stopping = True
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_SECONDS)
-
-    def wake(self) -> None:
-        """From any thread: something may be due now."""
-        loop, wakeup = self._loop, self._wakeup
-        if loop is not None and wakeup is not None and not loop.is_closed():
-            # RuntimeError: the loop closed between the check and the call.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wakeup.set)
 
     # --- the loop ----------------------------------------------------------------
 
@@ -135,9 +112,9 @@ class HubWorker:
             database.shutdown(wait=True)
 
     async def _main(self, database: concurrent.futures.ThreadPoolExecutor) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        store = await self._loop.run_in_executor(database, Store, self.config.database)
+        woken = self._begin()
+        loop = asyncio.get_running_loop()
+        store = await loop.run_in_executor(database, Store, self.config.database)
         state = HubState(store)
 
         def turn(finished: Finished, wanted: int, expire: bool) -> Awaitable[DueWork]:
@@ -154,7 +131,7 @@ class HubWorker:
                 self.settings.concurrency, self.settings.allow_private_callbacks, self.resolver
             ) as client:
                 while not self._stopping:
-                    self._wakeup.clear()
+                    woken.clear()
                     finished, self._finished = self._finished, Finished()
                     free = self.settings.concurrency - len(tasks)
                     # Asking for the in-flight ones too, which are skipped, leaves `free` new ones.
@@ -174,7 +151,7 @@ class HubWorker:
                     await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
                 await turn(self._finished, 0, False)
         finally:
-            await self._loop.run_in_executor(database, store.close)
+            await loop.run_in_executor(database, store.close)
 
     async def _catch_up(
         self, database: concurrent.futures.ThreadPoolExecutor, state: HubState
@@ -234,14 +211,14 @@ class HubWorker:
 
     async def _wait(self, tasks: set[asyncio.Task[None]], next_due: float | None) -> None:
         """Until woken, a task ends, the next retry is due, or the poll interval passes."""
-        assert self._wakeup is not None
+        assert self._woken is not None
         timeout = POLL_SECONDS
         if next_due is not None and next_due > time.time():
             # What is due already is in flight, or waits for a slot: a task's end wakes us.
             timeout = min(timeout, next_due - time.time())
         if self._finished:
             timeout = 0.0
-        waiter = asyncio.ensure_future(self._wakeup.wait())
+        waiter = asyncio.ensure_future(self._woken.wait())
         try:
             await asyncio.wait([waiter, *tasks], timeout=timeout, return_when="FIRST_COMPLETED")
         finally:
