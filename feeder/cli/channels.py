@@ -62,14 +62,13 @@ def describe_channels(config: Config, store: Store, *, failures: bool = False) -
 
 
 def _names(config: Config, store: Store) -> list[str]:
-    """Channels that are on, and any that still has deliveries kept."""
+    """Channels that are on and deliver from the outbox, and any that still has
+    deliveries kept."""
+    from feeder.registered import CHANNELS
+
     enabled = [
-        name
-        for name, on in (
-            ("telegram", config.telegram.enabled),
-            ("fediverse", config.fediverse.enabled),
-        )
-        if on
+        kind.name
+        for kind in CHANNELS
+        if "sender" in vars(kind) and kind.from_config(config, store) is not None
     ]
-    kept = [row[0] for row in store.connection.execute("SELECT DISTINCT channel FROM outbox")]
-    return sorted({*enabled, *kept})
+    return sorted({*enabled, *store.outbox_channels()})

@@ -193,6 +193,10 @@ class OutboxRecords(Database):
             "DELETE FROM channel_records WHERE channel = ? AND key = ?", [channel, key]
         )
 
+    def outbox_channels(self) -> list[str]:
+        """Every channel with deliveries pending or failed."""
+        return [row[0] for row in self.connection.execute("SELECT DISTINCT channel FROM outbox")]
+
     def channel_summaries(self, channels: Iterable[str]) -> list[ChannelSummary]:
         summaries = []
         for channel in channels:
